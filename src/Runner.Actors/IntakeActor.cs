@@ -1,0 +1,191 @@
+using System.Collections.Immutable;
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Runner.Actors.Protocol;
+using Runner.Nats;
+using Runner.Sagas;
+
+namespace Runner.Actors;
+
+/// <summary>
+/// The node's intake guard. It starts the tenants this node is told about (allowlist), and, when discovery is on,
+/// the tenants that have events or consumers in JetStream. It reads the subjects (headers only) of every event
+/// through one shared durable consumer: a subject whose tenant token is not a valid tenant id never reaches a
+/// saga; it is parked on <c>&lt;prefix&gt;.dlq._invalid.intake</c> with the reason, logged and counted.
+/// </summary>
+public sealed class IntakeActor : ReceiveActor
+{
+    /// <summary>Durable name of the intake consumer.</summary>
+    public const string ConsumerName = "runner-intake";
+
+    /// <summary>Dead-letter "tenant" token for subjects with an invalid tenant (itself not a valid tenant id).</summary>
+    public const string InvalidTenantToken = "_invalid";
+
+    private readonly NatsEdge _nats;
+    private readonly IActorRef _tenants;
+    private readonly bool _discover;
+    private readonly HashSet<string> _started = new(StringComparer.Ordinal);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private UniqueKillSwitch? _killSwitch;
+
+    /// <summary>Creates the intake.</summary>
+    public IntakeActor(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover)
+    {
+        _nats = nats;
+        _tenants = tenants;
+        _discover = discover;
+        foreach (var t in allowlist) StartTenant(t);
+        Receive<SeenTenants>(s =>
+        {
+            foreach (var t in s.Tenants) StartTenant(t);
+        });
+        Receive<GetStartedTenants>(_ => Sender.Tell(_started.Order(StringComparer.Ordinal).ToImmutableArray()));
+        Receive<Status.Failure>(f => _log.Warning(f.Cause, "Listing existing consumers failed"));
+    }
+
+    /// <summary>Props.</summary>
+    public static Props Props(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover) =>
+        Akka.Actor.Props.Create(() => new IntakeActor(nats, tenants, allowlist, discover));
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        if (_discover) ExistingTenants().PipeTo(Self, success: t => new SeenTenants(t));
+
+        var self = Self;
+        var settings = _nats.Settings;
+        _killSwitch = RestartSource.WithBackoff(() => Source.From(() => Consume()),
+                RestartSettings.Create(settings.MinBackoff, settings.MaxBackoff, 0.2))
+            .ViaMaterialized(KillSwitches.Single<INatsJSMsg<byte[]>>(), Keep.Right)
+            .SelectAsync(4, async msg =>
+            {
+                await Inspect(msg, self).ConfigureAwait(false);
+                return msg;
+            })
+            .GroupedWithin(256, TimeSpan.FromMilliseconds(200))
+            .SelectAsync(1, async batch =>
+            {
+                // AckPolicy.All: acking the last message acks the batch.
+                try
+                {
+                    await batch.Last().AckAsync().ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Redelivered later; inspection is idempotent.
+                }
+
+                return NotUsed.Instance;
+            })
+            .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Left)
+            .Run(Context.Materializer());
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _killSwitch?.Shutdown();
+        base.PostStop();
+    }
+
+    private void StartTenant(string tenant)
+    {
+        if (!_started.Add(tenant)) return;
+        _log.Info("Starting tenant {0}", tenant);
+        _tenants.Tell(new TenantEnvelope(tenant, TenantActor.Start.Instance));
+    }
+
+    private async IAsyncEnumerable<INatsJSMsg<byte[]>> Consume()
+    {
+        var js = _nats.JetStream;
+        INatsJSConsumer consumer;
+        try
+        {
+            consumer = await js.GetConsumerAsync(_nats.Settings.EventsStream, ConsumerName).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            consumer = await js.CreateOrUpdateConsumerAsync(_nats.Settings.EventsStream, new ConsumerConfig(ConsumerName)
+            {
+                FilterSubject = _nats.Settings.Subjects.AllEvents,
+                AckPolicy = ConsumerConfigAckPolicy.All,
+                AckWait = _nats.Settings.AckWait,
+                HeadersOnly = true,
+                DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+                Description = "runner intake guard: tenant discovery and invalid tenant ids",
+            }).ConfigureAwait(false);
+        }
+
+        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = 1000 }).ConfigureAwait(false))
+            yield return msg;
+    }
+
+    private async Task Inspect(INatsJSMsg<byte[]> msg, IActorRef self)
+    {
+        var subjects = _nats.Settings.Subjects;
+        if (!subjects.TryParseEvent(msg.Subject, out var tenant, out _))
+        {
+            await Park(msg, "subject is not <prefix>.evt.<tenant>.<EventType>").ConfigureAwait(false);
+            return;
+        }
+
+        if (!TenantId.IsValid(tenant))
+        {
+            await Park(msg, $"tenant id '{tenant}' does not match {TenantId.Pattern}").ConfigureAwait(false);
+            return;
+        }
+
+        if (_discover) self.Tell(new SeenTenants([tenant]));
+    }
+
+    private async Task Park(INatsJSMsg<byte[]> msg, string reason)
+    {
+        var seq = msg.Metadata?.Sequence.Stream ?? 0;
+        RunnerMetrics.InvalidTenants.Add(1);
+        _log.Warning("Event {0} (seq {1}) refused at intake: {2}", msg.Subject, seq, reason);
+        byte[] payload = [];
+        try
+        {
+            // Headers-only delivery: fetch the body for the dead letter.
+            var stored = await _nats.JetStream.JSRequestResponseAsync<StreamMsgGetRequest, StreamMsgGetResponse>(
+                $"{_nats.JetStream.Opts.Prefix}.STREAM.MSG.GET.{_nats.Settings.EventsStream}", new StreamMsgGetRequest { Seq = seq }).ConfigureAwait(false);
+            if (stored.Message?.Data is { } data) payload = data.ToArray();
+        }
+        catch (Exception e)
+        {
+            _log.Warning("Could not read the body of seq {0} for the dead letter: {1}", seq, e.Message);
+        }
+
+        await _nats.PublishDeadLetterAsync(InvalidTenantToken, "intake", "InvalidTenant", reason, msg.Subject, seq, payload, null,
+            CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async Task<ImmutableArray<string>> ExistingTenants()
+    {
+        var prefix = _nats.Settings.Subjects.Prefix + ".evt.";
+        var tenants = ImmutableArray.CreateBuilder<string>();
+        await foreach (var c in _nats.JetStream.ListConsumersAsync(_nats.Settings.EventsStream).ConfigureAwait(false))
+        {
+            var filter = c.Info.Config.FilterSubject;
+            if (filter is null || !filter.StartsWith(prefix, StringComparison.Ordinal) || !filter.EndsWith(".>", StringComparison.Ordinal)) continue;
+            var tenant = filter[prefix.Length..^2];
+            if (TenantId.IsValid(tenant)) tenants.Add(tenant);
+        }
+
+        return tenants.ToImmutable();
+    }
+
+    private sealed record SeenTenants(ImmutableArray<string> Tenants);
+
+    /// <summary>Lists the tenants this intake started; replied with an immutable array.</summary>
+    public sealed record GetStartedTenants
+    {
+        /// <summary>The instance.</summary>
+        public static GetStartedTenants Instance { get; } = new();
+    }
+}

@@ -1,0 +1,74 @@
+using System.Collections.Immutable;
+using Runner.Actors.Serialization;
+using Runner.Sagas;
+
+namespace Runner.Actors.Protocol;
+
+/// <summary>A message for one saga instance, routed by its tenant.</summary>
+public interface ISagaMessage
+{
+    /// <summary>Saga definition name.</summary>
+    string Saga { get; }
+
+    /// <summary>Correlation id of the instance.</summary>
+    string CorrelationId { get; }
+}
+
+/// <summary>An event parsed and correlated by the consumer, to apply to one instance. Replied with an <see cref="IEventOutcome"/>.</summary>
+public sealed record DeliverEvent(string Saga, string CorrelationId, IncomingEvent Event, object Parsed) : ISagaMessage;
+
+/// <summary>A timer of an instance is due (sent by the schedule index; starts a passivated instance).</summary>
+public sealed record TimerDue(string Saga, string CorrelationId, string Timer, DateTimeOffset DueAt) : ISagaMessage;
+
+/// <summary>Asks an instance for its current view; replied with <see cref="SagaView"/>.</summary>
+public sealed record GetSagaView(string Saga, string CorrelationId) : ISagaMessage;
+
+/// <summary>What an instance looks like now.</summary>
+public sealed record SagaView(
+    string Saga,
+    string CorrelationId,
+    long SequenceNr,
+    object State,
+    bool Completed,
+    ImmutableArray<OutboxEntry> OutboxPending,
+    ImmutableArray<TimerEntry> Timers,
+    int DedupeMarkers);
+
+/// <summary>Outcome of a <see cref="DeliverEvent"/>: the consumer acks on every outcome but <see cref="HandlerFailed"/> (parked first).</summary>
+public interface IEventOutcome;
+
+/// <summary>The event was applied and persisted (and its commands acknowledged by JetStream).</summary>
+public sealed record Applied(long SequenceNr) : IEventOutcome;
+
+/// <summary>The dedupe marker says the event was applied before; nothing changed.</summary>
+public sealed record Duplicate(string DedupeKey) : IEventOutcome
+{
+}
+
+/// <summary>The instance is completed; the event is ignored.</summary>
+public sealed record IgnoredCompleted : IEventOutcome
+{
+    /// <summary>The instance.</summary>
+    public static IgnoredCompleted Instance { get; } = new();
+}
+
+/// <summary>The saga's decide function threw; the event goes to the dead-letter subject.</summary>
+public sealed record HandlerFailed(string Reason) : IEventOutcome;
+
+/// <summary>Commands to publish for a saga instance (to the tenant's outbox publisher).</summary>
+internal sealed record PublishCommands(string Saga, string CorrelationId, ImmutableArray<OutboxEntry> Entries);
+
+/// <summary>Outbox entries acknowledged by JetStream (to the saga instance).</summary>
+internal sealed record CommandsPublished(ImmutableArray<string> MsgIds);
+
+/// <summary>The schedule index persisted an instance's timers (to the saga instance).</summary>
+internal sealed record TimersIndexedAck
+{
+    public static TimersIndexedAck Instance { get; } = new();
+}
+
+/// <summary>An idle saga instance asks its tenant to stop it.</summary>
+internal sealed record Passivate
+{
+    public static Passivate Instance { get; } = new();
+}

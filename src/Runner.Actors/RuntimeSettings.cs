@@ -1,0 +1,86 @@
+using Akka.Configuration;
+
+namespace Runner.Actors;
+
+/// <summary>Settings of the saga runtime, read once from <c>runner.runtime</c>.</summary>
+public sealed record RuntimeSettings
+{
+    /// <summary>Journal events between snapshots of a saga instance.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+
+    /// <summary>Idle time before a saga instance stops.</summary>
+    public TimeSpan PassivateAfter { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a completed instance is kept.</summary>
+    public TimeSpan CompletedRetention { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>Dedupe markers kept per instance.</summary>
+    public int DedupeWindow { get; init; } = 1000;
+
+    /// <summary>Schedule index tick.</summary>
+    public TimeSpan TimerTick { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Tolerance for the <c>skip</c> missed-fire policy.</summary>
+    public TimeSpan MissedFireTolerance { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Redispatch interval of an unconfirmed due timer.</summary>
+    public TimeSpan TimerRedispatch { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Defaults of the embedded reference.conf.</summary>
+    public static RuntimeSettings Default { get; } = new();
+
+    /// <summary>The embedded reference configuration (also binds the stored-event serializer).</summary>
+    public static Config DefaultConfiguration() =>
+        ConfigurationFactory.FromResource<RuntimeSettings>("Runner.Actors.reference.conf");
+
+    /// <summary>Reads and validates <c>runner.runtime</c>.</summary>
+    public static RuntimeSettings Create(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var c = config.GetConfig("runner.runtime").WithFallback(DefaultConfiguration().GetConfig("runner.runtime"));
+        var s = new RuntimeSettings
+        {
+            SnapshotEvery = c.GetInt("snapshot-every", 100),
+            PassivateAfter = c.GetTimeSpan("passivate-after", TimeSpan.FromMinutes(2)),
+            CompletedRetention = c.GetTimeSpan("completed-retention", TimeSpan.FromDays(7)),
+            DedupeWindow = c.GetInt("dedupe-window", 1000),
+            TimerTick = c.GetTimeSpan("timer-tick", TimeSpan.FromMilliseconds(500)),
+            MissedFireTolerance = c.GetTimeSpan("missed-fire-tolerance", TimeSpan.FromSeconds(5)),
+            TimerRedispatch = c.GetTimeSpan("timer-redispatch", TimeSpan.FromSeconds(5)),
+        };
+        if (s.SnapshotEvery < 1) throw new ConfigurationException($"runner.runtime.snapshot-every must be at least 1, not {s.SnapshotEvery}.");
+        if (s.DedupeWindow < 1) throw new ConfigurationException($"runner.runtime.dedupe-window must be at least 1, not {s.DedupeWindow}.");
+        if (s.PassivateAfter <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.passivate-after must be positive.");
+        if (s.TimerTick <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.timer-tick must be positive.");
+        return s;
+    }
+}
+
+/// <summary>The runtime's notion of now; tests advance a manual clock.</summary>
+public interface IClock
+{
+    /// <summary>Current time.</summary>
+    DateTimeOffset Now { get; }
+}
+
+/// <summary>Wall-clock time.</summary>
+public sealed class SystemClock : IClock
+{
+    /// <summary>The shared instance.</summary>
+    public static SystemClock Instance { get; } = new();
+
+    /// <inheritdoc />
+    public DateTimeOffset Now => DateTimeOffset.UtcNow;
+}
+
+/// <summary>A clock that moves only when told to (tests).</summary>
+public sealed class ManualClock(DateTimeOffset start) : IClock
+{
+    private long _ticks = start.UtcTicks;
+
+    /// <inheritdoc />
+    public DateTimeOffset Now => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+    /// <summary>Moves the clock forward.</summary>
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}

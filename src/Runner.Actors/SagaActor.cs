@@ -1,0 +1,318 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Runner.Actors.Internal;
+using Runner.Actors.Protocol;
+using Runner.Actors.Serialization;
+using Runner.Sagas;
+
+namespace Runner.Actors;
+
+/// <summary>
+/// One saga instance. It runs the saga's pure decision and persists the outcome (state, dedupe marker, outbox
+/// entries, timer changes) as one event; only then does the caller hear back, and only once the decision's
+/// commands are acknowledged by JetStream and its timers are in the tenant's schedule index, so that the NATS
+/// message behind it is acked only when every effect is durable somewhere.
+/// </summary>
+public sealed class SagaActor : ReceivePersistentActor
+{
+    private readonly string _tenant;
+    private readonly ISagaDefinition _saga;
+    private readonly string _correlation;
+    private readonly RuntimeSettings _settings;
+    private readonly IActorRef _publisher;
+    private readonly IActorRef _scheduleIndex;
+    private readonly IClock _clock;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private object _state;
+    private bool _completed;
+    private DateTimeOffset? _completedAt;
+    private long _applied;
+    private readonly List<OutboxEntry> _outbox = [];
+    private readonly Dictionary<string, TimerEntry> _timers = new(StringComparer.Ordinal);
+    private readonly DedupeWindow _dedupe;
+    private readonly List<(IActorRef ReplyTo, IEventOutcome Outcome)> _waiters = [];
+    private int _indexPending;
+    private bool _publishing;
+
+    /// <summary>Creates the instance (tenant id and saga name already validated).</summary>
+    public SagaActor(string tenant, ISagaDefinition saga, string correlationId, RuntimeSettings settings, IActorRef publisher,
+        IActorRef scheduleIndex, IClock clock)
+    {
+        _tenant = tenant;
+        _saga = saga;
+        _correlation = correlationId;
+        _settings = settings;
+        _publisher = publisher;
+        _scheduleIndex = scheduleIndex;
+        _clock = clock;
+        _state = saga.InitialState();
+        _dedupe = new DedupeWindow(settings.DedupeWindow);
+        PersistenceId = PersistenceIdFor(tenant, saga.Name, correlationId);
+
+        Recover<SnapshotOffer>(offer => RestoreSnapshot((SagaSnapshot)offer.Snapshot));
+        Recover<SagaApplied>(Apply);
+        Recover<OutboxDelivered>(Apply);
+
+        Command<DeliverEvent>(OnDeliver);
+        Command<TimerDue>(OnTimerDue);
+        Command<CommandsPublished>(OnPublished);
+        Command<TimersIndexedAck>(_ =>
+        {
+            _indexPending = Math.Max(0, _indexPending - 1);
+            ReleaseWaiters();
+        });
+        Command<GetSagaView>(_ => Sender.Tell(View()));
+        Command<ReceiveTimeout>(_ => MaybePassivate());
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of {0} failed", PersistenceId));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Purging {0} failed", PersistenceId));
+    }
+
+    /// <summary>Persistence id of an instance: <c>saga|&lt;tenant&gt;|&lt;saga&gt;|&lt;correlation&gt;</c>.</summary>
+    public static string PersistenceIdFor(string tenant, string saga, string correlationId) => $"saga|{tenant}|{saga}|{correlationId}";
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <summary>Props for an instance.</summary>
+    public static Props Props(string tenant, ISagaDefinition saga, string correlationId, RuntimeSettings settings, IActorRef publisher,
+        IActorRef scheduleIndex, IClock clock) =>
+        Akka.Actor.Props.Create(() => new SagaActor(tenant, saga, correlationId, settings, publisher, scheduleIndex, clock));
+
+    /// <inheritdoc />
+    protected override void OnReplaySuccess()
+    {
+        if (_completed && _completedAt is { } at && at + _settings.CompletedRetention < _clock.Now && _outbox.Count == 0)
+        {
+            // Past retention: forget the instance entirely.
+            _log.Info("Saga {0} completed at {1} is past retention; deleting it", PersistenceId, at);
+            DeleteMessages(long.MaxValue);
+            DeleteSnapshots(SnapshotSelectionCriteria.Latest);
+            _state = _saga.InitialState();
+            _completed = false;
+            _completedAt = null;
+            _dedupe.Clear();
+        }
+
+        Context.SetReceiveTimeout(_settings.PassivateAfter);
+        PublishPending();
+    }
+
+    private void OnDeliver(DeliverEvent d)
+    {
+        var key = DedupeKey(d.Event);
+        if (_dedupe.Contains(key))
+        {
+            HoldOrReply(Sender, new Duplicate(key));
+            return;
+        }
+
+        if (_completed)
+        {
+            Sender.Tell(IgnoredCompleted.Instance);
+            return;
+        }
+
+        Decision decision;
+        try
+        {
+            decision = _saga.Decide(_state, d.Parsed, _clock.Now);
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "Saga {0} failed to decide on {1} (stream seq {2})", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
+            Sender.Tell(new HandlerFailed($"{_saga.Name} decide threw {e.GetType().Name}: {e.Message}"));
+            return;
+        }
+
+        var applied = ToApplied(key, d.Event.StreamSequence, d.Event.EventType, decision);
+        var replyTo = Sender;
+        Persist(applied, e =>
+        {
+            Apply(e);
+            AfterPersist(e, replyTo, new Applied(LastSequenceNr));
+        });
+    }
+
+    private void OnTimerDue(TimerDue due)
+    {
+        if (!_timers.TryGetValue(due.Timer, out var timer) || timer.DueAt != due.DueAt)
+        {
+            // Stale index entry (fired, cancelled or rescheduled): tell the index what is true.
+            IndexTimers();
+            return;
+        }
+
+        var now = _clock.Now;
+        if (now < timer.DueAt) return;
+
+        var key = $"timer:{timer.Name}:{timer.DueAt.UtcTicks.ToString(CultureInfo.InvariantCulture)}";
+        SagaApplied applied;
+        if (timer.SkipIfMissed && now - timer.DueAt > _settings.MissedFireTolerance)
+        {
+            _log.Info("Timer {0} of {1} was due at {2}; missed-fire policy skip drops it", timer.Name, PersistenceId, timer.DueAt);
+            applied = new SagaApplied(key, 0, "skip:" + timer.Name, null, [], [], [timer.Name], false, now);
+        }
+        else
+        {
+            Decision? decision;
+            try
+            {
+                decision = _saga.OnTimer(_state, timer.Name, now);
+            }
+            catch (Exception e)
+            {
+                _log.Error(e, "Saga {0} failed on timer {1}; the timer is dropped", PersistenceId, timer.Name);
+                decision = null;
+            }
+
+            if (decision is null)
+            {
+                applied = new SagaApplied(key, 0, "failed:" + timer.Name, null, [], [], [timer.Name], false, now);
+            }
+            else
+            {
+                // The fired timer is gone unless the handler scheduled it again (cancel applies before schedule).
+                applied = ToApplied(key, 0, "timer:" + timer.Name, decision);
+                if (!applied.Cancelled.Contains(timer.Name)) applied = applied with { Cancelled = applied.Cancelled.Add(timer.Name) };
+            }
+        }
+
+        Persist(applied, e =>
+        {
+            Apply(e);
+            AfterPersist(e, ActorRefs.Nobody, new Applied(LastSequenceNr));
+        });
+    }
+
+    private void OnPublished(CommandsPublished published)
+    {
+        _publishing = false;
+        var delivered = published.MsgIds.Where(id => _outbox.Exists(o => o.MsgId == id)).ToImmutableArray();
+        if (delivered.IsEmpty)
+        {
+            PublishPending();
+            ReleaseWaiters();
+            return;
+        }
+
+        // PersistAsync: a lost "delivered" marker only means a re-publish, which JetStream de-duplicates by Nats-Msg-Id.
+        PersistAsync(new OutboxDelivered(delivered), e =>
+        {
+            Apply(e);
+            PublishPending();
+            ReleaseWaiters();
+        });
+    }
+
+    private SagaApplied ToApplied(string key, ulong streamSeq, string trigger, Decision decision)
+    {
+        var seqNr = LastSequenceNr + 1;
+        var outbox = decision.Commands
+            .Select((c, i) => new OutboxEntry($"{_tenant}:{_saga.Name}:{_correlation}:{seqNr}:{i}", c.CommandType, _saga.SerializeCommand(c)))
+            .ToImmutableArray();
+        var scheduled = decision.Schedule
+            .Select(t => new TimerEntry(t.Name, t.DueAt, t.Policy == MissedFirePolicy.Skip))
+            .ToImmutableArray();
+        var state = decision.StateChanged ? _saga.SerializeState(decision.State) : null;
+        var cancelled = decision.Complete ? _timers.Keys.Concat(decision.Cancel).Distinct().ToImmutableArray() : decision.Cancel;
+        return new SagaApplied(key, streamSeq, trigger, state, outbox, decision.Complete ? [] : scheduled, cancelled, decision.Complete, _clock.Now);
+    }
+
+    private void Apply(SagaApplied e)
+    {
+        _applied++;
+        _dedupe.Add(e.DedupeKey);
+        if (e.State is not null) _state = _saga.DeserializeState(e.State);
+        _outbox.AddRange(e.Outbox);
+        foreach (var name in e.Cancelled) _timers.Remove(name);
+        foreach (var t in e.Scheduled) _timers[t.Name] = t;
+        if (e.Completed)
+        {
+            _completed = true;
+            _completedAt = e.At;
+            _timers.Clear();
+        }
+    }
+
+    private void Apply(OutboxDelivered e)
+    {
+        var ids = e.MsgIds.ToHashSet(StringComparer.Ordinal);
+        _outbox.RemoveAll(o => ids.Contains(o.MsgId));
+    }
+
+    private void AfterPersist(SagaApplied e, IActorRef replyTo, IEventOutcome outcome)
+    {
+        if (!e.Scheduled.IsEmpty || !e.Cancelled.IsEmpty || e.Completed) IndexTimers();
+        PublishPending();
+        if (!replyTo.IsNobody()) HoldOrReply(replyTo, outcome);
+        if (LastSequenceNr % _settings.SnapshotEvery == 0) SaveSnapshot(Snapshot());
+    }
+
+    private void IndexTimers()
+    {
+        _indexPending++;
+        _scheduleIndex.Tell(new TimersIndexed(_saga.Name, _correlation, _timers.Values.ToImmutableArray()));
+    }
+
+    private void PublishPending()
+    {
+        if (_publishing || _outbox.Count == 0) return;
+        _publishing = true;
+        _publisher.Tell(new PublishCommands(_saga.Name, _correlation, [.. _outbox]));
+    }
+
+    private void HoldOrReply(IActorRef replyTo, IEventOutcome outcome)
+    {
+        if (_outbox.Count == 0 && _indexPending == 0) replyTo.Tell(outcome);
+        else _waiters.Add((replyTo, outcome));
+    }
+
+    private void ReleaseWaiters()
+    {
+        if (_outbox.Count > 0 || _indexPending > 0 || _waiters.Count == 0) return;
+        foreach (var (replyTo, outcome) in _waiters) replyTo.Tell(outcome);
+        _waiters.Clear();
+    }
+
+    private void MaybePassivate()
+    {
+        if (_outbox.Count == 0 && _indexPending == 0 && _waiters.Count == 0) Context.Parent.Tell(Passivate.Instance);
+    }
+
+    private SagaSnapshot Snapshot() => new(
+        _saga.SerializeState(_state),
+        [.. _outbox],
+        [.. _timers.Values],
+        [.. _dedupe.Items],
+        _completed,
+        _completedAt,
+        _applied);
+
+    private void RestoreSnapshot(SagaSnapshot s)
+    {
+        _state = _saga.DeserializeState(s.State);
+        _outbox.Clear();
+        _outbox.AddRange(s.Outbox);
+        _timers.Clear();
+        foreach (var t in s.Timers) _timers[t.Name] = t;
+        _dedupe.Clear();
+        foreach (var k in s.Dedupe) _dedupe.Add(k);
+        _completed = s.Completed;
+        _completedAt = s.CompletedAt;
+        _applied = s.Applied;
+    }
+
+    private SagaView View() => new(_saga.Name, _correlation, LastSequenceNr, _state, _completed, [.. _outbox], [.. _timers.Values], _dedupe.Count);
+
+    /// <summary>The dedupe marker of an event: its <c>Nats-Msg-Id</c>, else its stream sequence.</summary>
+    internal static string DedupeKey(IncomingEvent e) =>
+        string.IsNullOrEmpty(e.MessageId) ? "seq:" + e.StreamSequence.ToString(CultureInfo.InvariantCulture) : "id:" + e.MessageId;
+}

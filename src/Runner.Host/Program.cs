@@ -1,0 +1,93 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Runner.Actors;
+using Runner.Host;
+using Runner.Nats;
+using Runner.Sagas;
+
+if (args.Length > 0 && args[0] == "demo") return await Demo.RunAsync(args[1..]).ConfigureAwait(false);
+
+try
+{
+    var host = RunnerNode.Build(args, RunnerConfiguration.Load());
+    await host.RunAsync().ConfigureAwait(false);
+    return 0;
+}
+catch (Exception e) when (e is ConfigurationException or InvalidOperationException or ArgumentException)
+{
+    Console.Error.WriteLine($"runner: {e.Message}");
+    return 2;
+}
+
+namespace Runner.Host
+{
+    /// <summary>Builds the node's generic host.</summary>
+    public static class RunnerNode
+    {
+        /// <summary>A host for <paramref name="config"/> (env over files over defaults) with the configured sagas.</summary>
+        public static IHost Build(string[] args, Config config, IEnumerable<ISagaDefinition>? extraSagas = null)
+        {
+            ArgumentNullException.ThrowIfNull(config);
+            var node = RunnerNodeSettings.Create(config);
+            var natsSettings = NatsSettings.Create(config);
+            var runtime = RuntimeSettings.Create(config);
+            var catalog = new SagaCatalog();
+            if (node.Samples) catalog.Add(new Runner.Sagas.Samples.OrderSaga(config.GetTimeSpan("runner.samples.order.payment-timeout", TimeSpan.FromMinutes(15))));
+            foreach (var assembly in node.SagaAssemblies)
+            {
+                foreach (var saga in SagaCatalog.LoadFromAssembly(assembly)) catalog.Add(saga);
+            }
+
+            foreach (var saga in extraSagas ?? []) catalog.Add(saga);
+            if (!catalog.All.Any()) throw new ConfigurationException("No saga is registered: enable runner.node.samples or list runner.node.saga-assemblies.");
+
+            var self = $"akka.tcp://runner@{node.PublicHostname}:{node.Port.ToString(CultureInfo.InvariantCulture)}";
+            var seeds = node.SeedNodes.Count == 0 ? [self] : node.SeedNodes.Select(s => $"akka.tcp://runner@{s}").ToArray();
+            var clusterHocon = ConfigurationFactory.ParseString($$"""
+                akka.remote.dot-netty.tcp {
+                  hostname = "{{node.Hostname}}"
+                  public-hostname = "{{node.PublicHostname}}"
+                  port = {{node.Port.ToString(CultureInfo.InvariantCulture)}}
+                }
+                akka.cluster.seed-nodes = [{{string.Join(", ", seeds.Select(s => "\"" + s + "\""))}}]
+                akka.cluster.roles = ["shard-id:{{node.ShardId}}"]
+                akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
+                """);
+
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(args);
+            builder.Logging.ClearProviders();
+            if (string.Equals(Environment.GetEnvironmentVariable("RUNNER_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase))
+                builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+            else
+                builder.Logging.AddSimpleConsole(o =>
+                {
+                    o.IncludeScopes = true;
+                    o.SingleLine = true;
+                    o.TimestampFormat = "HH:mm:ss.fff ";
+                });
+
+            var nats = new NatsEdge(natsSettings);
+            var services = new TenantServices(catalog, runtime, SystemClock.Instance, nats, nats);
+            builder.Services.AddSingleton(node);
+            builder.Services.AddSingleton(nats);
+            builder.Services.AddSingleton(services);
+            builder.Services.AddAkka("runner", (akka, _) =>
+            {
+                akka.AddHocon(clusterHocon.WithFallback(config), HoconAddMode.Prepend);
+                akka.ConfigureLoggers(l =>
+                {
+                    l.ClearLoggers();
+                    l.AddLoggerFactory();
+                });
+            });
+            builder.Services.AddHostedService<RunnerStartup>();
+            return builder.Build();
+        }
+    }
+}

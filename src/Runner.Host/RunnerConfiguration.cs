@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text;
+using Akka.Configuration;
+using Runner.Actors;
+using Runner.Nats;
+using Runner.Persistence.Lmdb;
+
+namespace Runner.Host;
+
+/// <summary>
+/// Builds the node's configuration: environment variables over HOCON files over the embedded reference.conf of
+/// every assembly.
+/// </summary>
+public static class RunnerConfiguration
+{
+    /// <summary>Comma-separated HOCON files to load (later files win).</summary>
+    public const string ConfigFilesVariable = "RUNNER_CONFIG";
+
+    /// <summary>The embedded defaults of the host and every assembly it uses.</summary>
+    public static Config Defaults() =>
+        ConfigurationFactory.FromResource<RunnerNodeSettings>("Runner.Host.reference.conf")
+            .WithFallback(RuntimeSettings.DefaultConfiguration())
+            .WithFallback(NatsSettings.DefaultConfiguration())
+            .WithFallback(LmdbPersistence.DefaultConfiguration());
+
+    /// <summary>Loads env over files over defaults. <paramref name="environment"/> defaults to the process's.</summary>
+    public static Config Load(IEnumerable<string>? files = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
+        files ??= (environment.GetValueOrDefault(ConfigFilesVariable) ?? string.Empty)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        var config = Defaults();
+        foreach (var file in files)
+        {
+            if (!File.Exists(file)) throw new ConfigurationException($"{ConfigFilesVariable} names '{file}', which does not exist.");
+            config = ConfigurationFactory.ParseString(File.ReadAllText(file)).WithFallback(config);
+        }
+
+        return EnvironmentOverrides(environment).WithFallback(config);
+    }
+
+    /// <summary>The HOCON that the RUNNER_* environment variables stand for.</summary>
+    public static Config EnvironmentOverrides(IReadOnlyDictionary<string, string?> env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var sb = new StringBuilder();
+        void Str(string variable, params string[] keys)
+        {
+            if (env.GetValueOrDefault(variable) is { Length: > 0 } v)
+                foreach (var key in keys) sb.AppendLine(CultureInfo.InvariantCulture, $"{key} = {Quote(v)}");
+        }
+
+        void List(string variable, string key)
+        {
+            if (env.GetValueOrDefault(variable) is { } v)
+            {
+                var items = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{key} = [{string.Join(", ", items.Select(Quote))}]");
+            }
+        }
+
+        Str("RUNNER_NATS_URL", "runner.nats.url");
+        Str("RUNNER_SUBJECT_PREFIX", "runner.nats.subject-prefix");
+        Str("RUNNER_DATA_DIR", "akka.persistence.journal.lmdb.data-dir", "akka.persistence.snapshot-store.lmdb.data-dir");
+        Str("RUNNER_HOSTNAME", "runner.node.hostname");
+        if (env.GetValueOrDefault("RUNNER_PORT") is { Length: > 0 } port)
+        {
+            if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p is < 0 or > 65535)
+                throw new ConfigurationException($"RUNNER_PORT must be a port number, not '{port}'.");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"runner.node.port = {p}");
+        }
+
+        Str("RUNNER_PUBLIC_HOSTNAME", "runner.node.public-hostname");
+        Str("RUNNER_SHARD_ID", "runner.node.shard-id");
+        List("RUNNER_SEED_NODES", "runner.node.seed-nodes");
+        List("RUNNER_TENANT_ALLOWLIST", "runner.tenants.allowlist");
+        List("RUNNER_SAGA_ASSEMBLIES", "runner.node.saga-assemblies");
+        Str("RUNNER_LOG_LEVEL", "akka.loglevel");
+        return ConfigurationFactory.ParseString(sb.ToString());
+    }
+
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,71 @@
+using Akka.Configuration;
+using Runner.Sagas;
+
+namespace Runner.Host;
+
+/// <summary>Settings of the node (<c>runner.node</c>, <c>runner.tenants</c>), read once.</summary>
+public sealed record RunnerNodeSettings
+{
+    /// <summary>Bind host name.</summary>
+    public required string Hostname { get; init; }
+
+    /// <summary>Remoting port.</summary>
+    public required int Port { get; init; }
+
+    /// <summary>Advertised host name.</summary>
+    public required string PublicHostname { get; init; }
+
+    /// <summary>Identity of the node and its volume.</summary>
+    public required string ShardId { get; init; }
+
+    /// <summary>Seed nodes as host:port.</summary>
+    public required IReadOnlyList<string> SeedNodes { get; init; }
+
+    /// <summary>Extra saga assemblies.</summary>
+    public required IReadOnlyList<string> SagaAssemblies { get; init; }
+
+    /// <summary>Whether the sample sagas are registered.</summary>
+    public required bool Samples { get; init; }
+
+    /// <summary>Allowlisted tenants.</summary>
+    public required IReadOnlyList<string> Allowlist { get; init; }
+
+    /// <summary>Whether tenants are discovered from the stream.</summary>
+    public required bool Discover { get; init; }
+
+    /// <summary>Reads and validates the settings; invalid tenant ids in the allowlist are refused with a message.</summary>
+    public static RunnerNodeSettings Create(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var node = config.GetConfig("runner.node");
+        var tenants = config.GetConfig("runner.tenants");
+        var hostname = node.GetString("hostname", "127.0.0.1");
+        var shardId = node.GetString("shard-id", "");
+        if (string.IsNullOrWhiteSpace(shardId)) shardId = Environment.MachineName.ToLowerInvariant();
+        if (!TenantId.IsValid(shardId))
+            throw new ConfigurationException($"runner.node.shard-id (RUNNER_SHARD_ID) '{shardId}' must match {TenantId.Pattern}.");
+
+        var allowlist = tenants.GetStringList("allowlist") ?? [];
+        foreach (var t in allowlist)
+        {
+            if (!TenantId.IsValid(t))
+                throw new ConfigurationException($"runner.tenants.allowlist (RUNNER_TENANT_ALLOWLIST) contains '{t}', which is not a tenant id ({TenantId.Pattern}).");
+        }
+
+        var port = node.GetInt("port", 4053);
+        if (port is < 0 or > 65535) throw new ConfigurationException($"runner.node.port must be a port number, not {port}.");
+        var publicHost = node.GetString("public-hostname", "");
+        return new RunnerNodeSettings
+        {
+            Hostname = hostname,
+            Port = port,
+            PublicHostname = string.IsNullOrWhiteSpace(publicHost) ? hostname : publicHost,
+            ShardId = shardId,
+            SeedNodes = node.GetStringList("seed-nodes") ?? [],
+            SagaAssemblies = node.GetStringList("saga-assemblies") ?? [],
+            Samples = node.GetBoolean("samples", true),
+            Allowlist = allowlist.Distinct(StringComparer.Ordinal).ToArray(),
+            Discover = tenants.GetBoolean("discover", true),
+        };
+    }
+}

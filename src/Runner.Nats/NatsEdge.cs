@@ -1,0 +1,215 @@
+using System.Runtime.CompilerServices;
+using Akka;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Runner.Nats;
+
+/// <summary>Header names the runner writes on dead letters.</summary>
+public static class RunnerHeaders
+{
+    /// <summary>JetStream's de-duplication id.</summary>
+    public const string MsgId = "Nats-Msg-Id";
+
+    /// <summary>Why a message was parked.</summary>
+    public const string DeadLetterReason = "Runner-Dlq-Reason";
+
+    /// <summary>Machine-readable kind of the reason (UnknownEventType, MalformedPayload, MissingCorrelation, HandlerFailed, InvalidTenant).</summary>
+    public const string DeadLetterKind = "Runner-Dlq-Kind";
+
+    /// <summary>Subject the message arrived on.</summary>
+    public const string OriginSubject = "Runner-Origin-Subject";
+
+    /// <summary>Stream sequence of the message in the events stream.</summary>
+    public const string OriginSequence = "Runner-Origin-Seq";
+
+    /// <summary>The saga a command came from.</summary>
+    public const string Saga = "Runner-Saga";
+
+    /// <summary>The saga instance (correlation id) a command came from.</summary>
+    public const string Correlation = "Runner-Correlation";
+}
+
+/// <summary>
+/// The node's NATS connection and JetStream context, and the runner's I/O on them: event consumers as
+/// Akka.Streams sources, command and dead-letter publishing with retries.
+/// </summary>
+public sealed class NatsEdge : IRunnerTransport, IAsyncDisposable
+{
+    private readonly NatsConnection _connection;
+
+    /// <summary>Connects lazily to <see cref="NatsSettings.Url"/> (the client reconnects by itself).</summary>
+    public NatsEdge(NatsSettings settings)
+    {
+        Settings = settings ?? throw new ArgumentNullException(nameof(settings));
+        _connection = new NatsConnection(NatsOpts.Default with
+        {
+            Url = settings.Url,
+            Name = settings.ClientName,
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+        });
+        JetStream = new NatsJSContext(_connection);
+    }
+
+    /// <summary>Settings in force.</summary>
+    public NatsSettings Settings { get; }
+
+    /// <summary>The JetStream context.</summary>
+    public INatsJSContext JetStream { get; }
+
+    /// <summary>The connection.</summary>
+    public INatsConnection Connection => _connection;
+
+    /// <summary>Whether the connection is open now.</summary>
+    public bool IsConnected => _connection.ConnectionState == NatsConnectionState.Open;
+
+    /// <summary>Connects and creates or validates the streams.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _connection.ConnectAsync().ConfigureAwait(false);
+        await StreamProvisioner.EnsureAsync(JetStream, Settings, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Durable consumer name of a (tenant, saga).</summary>
+    public static string ConsumerName(string tenant, string saga) => $"runner-{tenant}-{saga}";
+
+    /// <summary>
+    /// Returns the durable pull consumer of a (tenant, saga), creating it when missing: filtered on the tenant's
+    /// events only (one filter subject, see nats-server 2.9), starting after <paramref name="checkpoint"/> if given.
+    /// </summary>
+    public async Task<INatsJSConsumer> EnsureConsumerAsync(string tenant, string saga, ulong? checkpoint, CancellationToken cancellationToken)
+    {
+        var name = ConsumerName(tenant, saga);
+        try
+        {
+            return await JetStream.GetConsumerAsync(Settings.EventsStream, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            var config = new ConsumerConfig(name)
+            {
+                FilterSubject = Settings.Subjects.TenantEvents(tenant),
+                AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                AckWait = Settings.AckWait,
+                MaxAckPending = Math.Max(Settings.Parallelism * 4, Settings.PullBatch),
+                MaxDeliver = -1,
+                DeliverPolicy = checkpoint is > 0 ? ConsumerConfigDeliverPolicy.ByStartSequence : ConsumerConfigDeliverPolicy.All,
+                OptStartSeq = checkpoint is > 0 ? checkpoint.Value + 1 : 0,
+                Description = $"runner events of tenant {tenant} for saga {saga}",
+            };
+            return await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, config, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes the durable consumer of a (tenant, saga) if it exists (replay rewinds by recreating it).</summary>
+    public async Task<bool> DeleteConsumerAsync(string tenant, string saga, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JetStream.DeleteConsumerAsync(Settings.EventsStream, ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The events of a (tenant, saga) as a source that restarts with backoff on failure (NATS down, consumer
+    /// deleted). <paramref name="checkpoint"/> is asked on every (re)start, for consumers that must be recreated.
+    /// </summary>
+    public Source<INatsJSMsg<byte[]>, NotUsed> EventSource(string tenant, string saga, Func<ulong?> checkpoint) =>
+        RestartSource.WithBackoff(
+            () => Source.From(() => Consume(tenant, saga, checkpoint(), CancellationToken.None)),
+            RestartSettings.Create(Settings.MinBackoff, Settings.MaxBackoff, 0.2));
+
+    private async IAsyncEnumerable<INatsJSMsg<byte[]>> Consume(string tenant, string saga, ulong? checkpoint,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var consumer = await EnsureConsumerAsync(tenant, saga, checkpoint, cancellationToken).ConfigureAwait(false);
+        var opts = new NatsJSConsumeOpts { MaxMsgs = Settings.PullBatch };
+        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false))
+            yield return msg;
+    }
+
+    /// <summary>The stream sequence up to which the (tenant, saga) consumer has every message acked, or null.</summary>
+    public async Task<ulong?> AckFloorAsync(string tenant, string saga, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var consumer = await JetStream.GetConsumerAsync(Settings.EventsStream, ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
+            return consumer.Info.AckFloor?.StreamSeq;
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Publishes a command with a deterministic <c>Nats-Msg-Id</c> and waits for the PubAck, retrying with backoff
+    /// until it is acknowledged or <paramref name="cancellationToken"/> fires. A duplicate PubAck counts as success.
+    /// </summary>
+    public Task PublishCommandAsync(string tenant, string saga, string correlation, string commandType, byte[] payload, string msgId,
+        CancellationToken cancellationToken)
+    {
+        var headers = new NatsHeaders
+        {
+            [RunnerHeaders.Saga] = saga,
+            [RunnerHeaders.Correlation] = correlation,
+        };
+        return PublishWithRetryAsync(Settings.Subjects.Command(tenant, commandType), payload, msgId, headers, cancellationToken);
+    }
+
+    /// <summary>Parks a message on <c>&lt;prefix&gt;.dlq.&lt;tenant&gt;.&lt;saga&gt;</c> with the reason and its origin.</summary>
+    public Task PublishDeadLetterAsync(string tenant, string saga, string kind, string reason, string originSubject, ulong originSequence,
+        byte[] payload, NatsHeaders? originHeaders, CancellationToken cancellationToken)
+    {
+        var headers = new NatsHeaders();
+        if (originHeaders is not null)
+        {
+            foreach (var (k, v) in originHeaders)
+            {
+                if (!string.Equals(k, RunnerHeaders.MsgId, StringComparison.OrdinalIgnoreCase)) headers[k] = v;
+            }
+        }
+
+        headers[RunnerHeaders.DeadLetterKind] = kind;
+        headers[RunnerHeaders.DeadLetterReason] = reason.ReplaceLineEndings(" ");
+        headers[RunnerHeaders.OriginSubject] = originSubject;
+        headers[RunnerHeaders.OriginSequence] = originSequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var msgId = $"dlq:{tenant}:{saga}:{originSequence}";
+        return PublishWithRetryAsync(Settings.Subjects.DeadLetter(tenant, saga), payload, msgId, headers, cancellationToken);
+    }
+
+    private async Task PublishWithRetryAsync(string subject, byte[] payload, string msgId, NatsHeaders headers, CancellationToken cancellationToken)
+    {
+        var delay = Settings.PublishMinBackoff;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(Settings.PublishTimeout);
+                var ack = await JetStream.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = msgId }, headers: headers,
+                    cancellationToken: timeout.Token).ConfigureAwait(false);
+                ack.EnsureSuccess();
+                return;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ArgumentException)
+            {
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(Settings.PublishMaxBackoff.Ticks, delay.Ticks * 2));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+}

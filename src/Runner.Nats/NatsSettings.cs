@@ -1,0 +1,139 @@
+using Akka.Configuration;
+
+namespace Runner.Nats;
+
+/// <summary>Settings of the NATS edges, read once from <c>runner.nats</c>.</summary>
+public sealed record NatsSettings
+{
+    /// <summary>Environment variable that overrides <c>runner.nats.url</c>.</summary>
+    public const string UrlVariable = "RUNNER_NATS_URL";
+
+    /// <summary>NATS URL(s).</summary>
+    public required string Url { get; init; }
+
+    /// <summary>Client name.</summary>
+    public string ClientName { get; init; } = "runner";
+
+    /// <summary>Subjects and their parsing.</summary>
+    public required Subjects Subjects { get; init; }
+
+    /// <summary>Events stream name.</summary>
+    public string EventsStream { get; init; } = "RUNNER_EVENTS";
+
+    /// <summary>Commands stream name.</summary>
+    public string CommandsStream { get; init; } = "RUNNER_COMMANDS";
+
+    /// <summary>Dead-letter stream name.</summary>
+    public string DeadLetterStream { get; init; } = "RUNNER_DLQ";
+
+    /// <summary>true for file storage, false for memory.</summary>
+    public bool FileStorage { get; init; } = true;
+
+    /// <summary>Stream replicas.</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>Duplicate window of the streams.</summary>
+    public TimeSpan DuplicateWindow { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Whether missing streams are created.</summary>
+    public bool CreateStreams { get; init; } = true;
+
+    /// <summary>Events in flight per consumer.</summary>
+    public int Parallelism { get; init; } = 64;
+
+    /// <summary>Processing timeout per event.</summary>
+    public TimeSpan ProcessingTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>JetStream AckWait.</summary>
+    public TimeSpan AckWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Redelivery delay after a nak.</summary>
+    public TimeSpan NakDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Messages per pull.</summary>
+    public int PullBatch { get; init; } = 256;
+
+    /// <summary>Consumer restart backoff lower bound.</summary>
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Consumer restart backoff upper bound.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Checkpoint sampling interval.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Concurrent publishes per tenant.</summary>
+    public int PublishParallelism { get; init; } = 32;
+
+    /// <summary>Publish retry backoff lower bound.</summary>
+    public TimeSpan PublishMinBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Publish retry backoff upper bound.</summary>
+    public TimeSpan PublishMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>PubAck wait.</summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Reads <c>runner.nats</c> (with the embedded defaults as fallback) and validates it.</summary>
+    /// <exception cref="ConfigurationException">A key is invalid; the message names it.</exception>
+    public static NatsSettings Create(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var c = config.GetConfig("runner.nats").WithFallback(DefaultConfiguration().GetConfig("runner.nats"));
+        var url = Environment.GetEnvironmentVariable(UrlVariable);
+        if (string.IsNullOrWhiteSpace(url)) url = c.GetString("url");
+        if (string.IsNullOrWhiteSpace(url)) throw new ConfigurationException("runner.nats.url must name a NATS server.");
+
+        var storage = c.GetString("streams.storage", "file").Trim().ToLowerInvariant();
+        if (storage is not ("file" or "memory"))
+            throw new ConfigurationException($"runner.nats.streams.storage must be file or memory, not '{storage}'.");
+        var mode = c.GetString("streams.mode", "create").Trim().ToLowerInvariant();
+        if (mode is not ("create" or "validate"))
+            throw new ConfigurationException($"runner.nats.streams.mode must be create or validate, not '{mode}'.");
+
+        var settings = new NatsSettings
+        {
+            Url = url,
+            ClientName = c.GetString("client-name", "runner"),
+            Subjects = new Subjects(c.GetString("subject-prefix", "runner")),
+            EventsStream = StreamName(c, "streams.events"),
+            CommandsStream = StreamName(c, "streams.commands"),
+            DeadLetterStream = StreamName(c, "streams.dead-letters"),
+            FileStorage = storage == "file",
+            Replicas = Positive(c, "streams.replicas", c.GetInt("streams.replicas", 1)),
+            DuplicateWindow = c.GetTimeSpan("streams.duplicate-window", TimeSpan.FromMinutes(2)),
+            CreateStreams = mode == "create",
+            Parallelism = Positive(c, "consumer.parallelism", c.GetInt("consumer.parallelism", 64)),
+            ProcessingTimeout = c.GetTimeSpan("consumer.processing-timeout", TimeSpan.FromSeconds(10)),
+            AckWait = c.GetTimeSpan("consumer.ack-wait", TimeSpan.FromSeconds(30)),
+            NakDelay = c.GetTimeSpan("consumer.nak-delay", TimeSpan.FromSeconds(1)),
+            PullBatch = Positive(c, "consumer.pull-batch", c.GetInt("consumer.pull-batch", 256)),
+            MinBackoff = c.GetTimeSpan("consumer.min-backoff", TimeSpan.FromMilliseconds(200)),
+            MaxBackoff = c.GetTimeSpan("consumer.max-backoff", TimeSpan.FromSeconds(5)),
+            CheckpointInterval = c.GetTimeSpan("consumer.checkpoint-interval", TimeSpan.FromSeconds(1)),
+            PublishParallelism = Positive(c, "publish.parallelism", c.GetInt("publish.parallelism", 32)),
+            PublishMinBackoff = c.GetTimeSpan("publish.min-backoff", TimeSpan.FromMilliseconds(100)),
+            PublishMaxBackoff = c.GetTimeSpan("publish.max-backoff", TimeSpan.FromSeconds(5)),
+            PublishTimeout = c.GetTimeSpan("publish.timeout", TimeSpan.FromSeconds(5)),
+        };
+        if (settings.AckWait <= settings.ProcessingTimeout)
+            throw new ConfigurationException(
+                $"runner.nats.consumer.ack-wait ({settings.AckWait}) must exceed runner.nats.consumer.processing-timeout ({settings.ProcessingTimeout}).");
+        return settings;
+    }
+
+    /// <summary>The embedded reference configuration of this assembly.</summary>
+    public static Config DefaultConfiguration() =>
+        ConfigurationFactory.FromResource<NatsSettings>("Runner.Nats.reference.conf");
+
+    private static string StreamName(Config c, string key)
+    {
+        var name = c.GetString(key);
+        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(['.', '*', '>', ' ', '/', '\\']) >= 0)
+            throw new ConfigurationException($"runner.nats.{key} must be a stream name without '.', '*', '>', spaces or slashes, not '{name}'.");
+        return name;
+    }
+
+    private static int Positive(Config c, string key, int value) =>
+        value >= 1 ? value : throw new ConfigurationException($"runner.nats.{key} must be at least 1, not {value}.");
+}

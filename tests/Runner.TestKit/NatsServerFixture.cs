@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Runner.TestKit;
+
+/// <summary>
+/// A real nats-server with JetStream on 127.0.0.1, a random free port and a temporary store directory, started
+/// for a test class and removed afterwards. <see cref="RestartAsync"/> stops and starts it on the same port and
+/// store (a NATS restart mid-stream). Give each test its own subject prefix and stream names
+/// (<see cref="UniqueName"/>), as nats.net's own tests do, so tests sharing a server never see each other.
+/// </summary>
+public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
+{
+    private readonly string _storeDir;
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+    private static int _counter;
+
+    /// <summary>Starts a server (throws with its output if it does not come up within 20 s).</summary>
+    public NatsServerFixture()
+    {
+        Port = FreePort();
+        _storeDir = Path.Combine(Path.GetTempPath(), $"runner-nats-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_storeDir);
+        Start();
+    }
+
+    /// <summary>The client URL.</summary>
+    public string Url => $"nats://127.0.0.1:{Port}";
+
+    /// <summary>The port.</summary>
+    public int Port { get; }
+
+    /// <summary>The server's output so far (for failure messages).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output) return _output.ToString();
+        }
+    }
+
+    /// <summary>A name unique within the test run, usable as a subject token and stream name suffix.</summary>
+    public static string UniqueName(string prefix = "t") => $"{prefix}{Environment.ProcessId}x{Interlocked.Increment(ref _counter)}";
+
+    /// <summary>Path of the nats-server binary: <c>NATS_SERVER</c>, PATH, or Debian's /usr/sbin.</summary>
+    public static string Binary()
+    {
+        var explicitPath = Environment.GetEnvironmentVariable("NATS_SERVER");
+        if (!string.IsNullOrEmpty(explicitPath) && File.Exists(explicitPath)) return explicitPath;
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Append("/usr/sbin").Append("/usr/local/bin").Append("/usr/bin")
+            .Select(d => Path.Combine(d, "nats-server"))
+            .FirstOrDefault(File.Exists);
+        return path ?? throw new InvalidOperationException("nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER.");
+    }
+
+    /// <summary>Stops the server (SIGKILL when <paramref name="kill"/>), waits, and starts it again on the same port and store.</summary>
+    public async Task RestartAsync(TimeSpan downFor = default, bool kill = false)
+    {
+        await StopAsync(kill).ConfigureAwait(false);
+        if (downFor > TimeSpan.Zero) await Task.Delay(downFor).ConfigureAwait(false); // the outage itself is the point here
+        Start();
+    }
+
+    /// <summary>Stops the server.</summary>
+    public async Task StopAsync(bool kill = false)
+    {
+        if (_process is null) return;
+        if (kill) _process.Kill();
+        else
+        {
+            // SIGTERM: nats-server shuts down cleanly.
+            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await term!.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        _process.Dispose();
+        _process = null;
+    }
+
+    private void Start()
+    {
+        var psi = new ProcessStartInfo(Binary())
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", _storeDir })
+            psi.ArgumentList.Add(a);
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("nats-server did not start");
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"nats-server exited with {_process.ExitCode}:\n{Output}");
+            if (Output.Contains("Server is ready", StringComparison.Ordinal) && CanConnect()) return;
+            Thread.Sleep(20); // waiting for an external process to listen: a bounded poll of a condition
+        }
+
+        throw new TimeoutException($"nats-server did not become ready on {Url}:\n{Output}");
+    }
+
+    private bool CanConnect()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(kill: true).ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(_storeDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // best effort
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+}
