@@ -7,10 +7,11 @@ namespace Runner.Persistence.Lmdb.Tests.Journal;
 
 /// <summary>
 /// Storage trouble (as opposed to a rejected payload) fails the whole WriteMessages call, and the store stays usable:
-/// here the map may not grow past 1 MiB and a 2 MiB event cannot fit.
+/// here the map may not grow past 1 MiB and a 2 MiB event cannot fit. The writer lingers 200 ms for more requests so
+/// that writes sent together are group-committed together.
 /// </summary>
 public sealed class JournalStorageFailureSpec(ITestOutputHelper output)
-    : JournalSpecBase(output, "akka.persistence.journal.lmdb { map-size = 1MiB, max-map-size = 1MiB }")
+    : JournalSpecBase(output, "akka.persistence.journal.lmdb { map-size = 1MiB, max-map-size = 1MiB, max-batch-wait = 200ms }")
 {
     private const string Pid = "p-full";
 
@@ -49,5 +50,26 @@ public sealed class JournalStorageFailureSpec(ITestOutputHelper output)
 
         WriteEvents(Pid, 4, 5);
         AssertPayloads(Replay(Pid).Events, 1, 2, 3, 4, 5);
+    }
+
+    [Fact]
+    public void Journal_should_fail_only_the_call_that_does_not_fit_not_the_writes_group_committed_with_it()
+    {
+        WriteEvents(Pid, 1, 1);
+
+        // Both calls reach the writer within its linger time, so they share one LMDB transaction attempt.
+        var big = CreateTestProbe();
+        var small = CreateTestProbe();
+        Journal.Tell(new WriteMessages([Atomic(Event(Pid, 2, new byte[2 * 1024 * 1024]))], big.Ref, NextInstanceId()));
+        Journal.Tell(new WriteMessages([Atomic(Event("p-small", 1)), Atomic(Event("p-small", 2))], small.Ref, NextInstanceId()));
+
+        big.ExpectMsg<WriteMessagesFailed>(m => m.Cause.Message.Contains("max-map-size", StringComparison.Ordinal));
+        big.ExpectMsg<WriteMessageFailure>(m => m.Persistent.SequenceNr == 2);
+        small.ExpectMsg<WriteMessagesSuccessful>();
+        small.ExpectMsg<WriteMessageSuccess>(m => m.Persistent.SequenceNr == 1);
+        small.ExpectMsg<WriteMessageSuccess>(m => m.Persistent.SequenceNr == 2);
+
+        AssertPayloads(Replay(Pid).Events, 1);
+        AssertPayloads(Replay("p-small").Events, 1, 2);
     }
 }
