@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence;
+using Akka.Persistence.Journal;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -63,6 +64,27 @@ public sealed class JournalRejectionSpec(ITestOutputHelper output) : JournalSpec
         AssertPayloads(events, 1, 2);
         Assert.Equal(2, highest);
         AssertPayloads(Replay("p-reject-atomic-neighbour").Events, 1);
+    }
+
+    [Fact]
+    public void Journal_should_reject_persistence_ids_and_tags_that_cannot_be_lmdb_keys()
+    {
+        var longPid = new string('p', 481);
+        var probe = CreateTestProbe();
+        Journal.Tell(new WriteMessages([
+            Atomic(Event(longPid, 1)),
+            Atomic(Event("p-long-tag", 1, new Tagged("x", [new string('t', 481)]))),
+            Atomic(Event("p-long-tag", 2)),
+        ], probe.Ref, NextInstanceId()));
+
+        probe.ExpectMsg<WriteMessagesSuccessful>();
+        var pidRejected = probe.ExpectMsg<WriteMessageRejected>(m => m.Persistent.PersistenceId == longPid);
+        Assert.Contains("persistence id", pidRejected.Cause.Message, StringComparison.Ordinal);
+        var tagRejected = probe.ExpectMsg<WriteMessageRejected>(m => m.Persistent.SequenceNr == 1);
+        Assert.Contains("tag", tagRejected.Cause.Message, StringComparison.Ordinal);
+        probe.ExpectMsg<WriteMessageSuccess>(m => m.Persistent.SequenceNr == 2);
+
+        Assert.Equal([2L], Replay("p-long-tag").Events.Select(e => e.SequenceNr));
     }
 
     [Fact]
