@@ -63,13 +63,13 @@ public sealed record LmdbStorageSettings(
             var other => throw new ConfigurationException($"{Key("durability")} must be sync, nometasync or nosync, not '{other}'."),
         };
 
-        var batch = config.GetInt("max-batch-size", 1024);
+        var batch = Read(config, "max-batch-size", Key("max-batch-size"), static (c, k) => c.GetInt(k, 1024));
         if (batch < 1) throw new ConfigurationException($"{Key("max-batch-size")} must be at least 1, not {batch}.");
-        var wait = config.GetTimeSpan("max-batch-wait", TimeSpan.Zero);
+        var wait = Read(config, "max-batch-wait", Key("max-batch-wait"), static (c, k) => c.GetTimeSpan(k, TimeSpan.Zero));
         if (wait < TimeSpan.Zero) throw new ConfigurationException($"{Key("max-batch-wait")} must not be negative.");
-        var readers = config.GetInt("max-readers", 510);
+        var readers = Read(config, "max-readers", Key("max-readers"), static (c, k) => c.GetInt(k, 510));
         if (readers < 1) throw new ConfigurationException($"{Key("max-readers")} must be at least 1, not {readers}.");
-        var replay = config.GetInt("replay-batch-size", 1000);
+        var replay = Read(config, "replay-batch-size", Key("replay-batch-size"), static (c, k) => c.GetInt(k, 1000));
         if (replay < 1) throw new ConfigurationException($"{Key("replay-batch-size")} must be at least 1, not {replay}.");
 
         string full;
@@ -84,6 +84,19 @@ public sealed record LmdbStorageSettings(
         }
 
         return new LmdbStorageSettings(full, mapSize, maxMapSize, durability, batch, wait, readers, replay);
+    }
+
+    /// <summary>Reads a value; HOCON's own parse errors (e.g. FormatException for "-1s") become errors naming the key.</summary>
+    private static T Read<T>(Config config, string key, string fullKey, Func<Config, string, T> read)
+    {
+        try
+        {
+            return read(config, key);
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw new ConfigurationException($"{fullKey} is invalid ('{config.GetString(key, "")}'): {e.Message}", e);
+        }
     }
 
     private static long ReadSize(Config config, string key, string fullKey)

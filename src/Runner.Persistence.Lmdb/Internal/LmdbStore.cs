@@ -247,10 +247,17 @@ internal sealed partial class LmdbStore : IDisposable
             {
                 if (!Grow())
                 {
+                    if (batch.Count > 1)
+                    {
+                        // The map cannot grow: fail only the requests that do not fit, not those group-committed with them.
+                        foreach (var r in batch) ExecuteBatch([r]);
+                        return;
+                    }
+
                     var error = new LmdbStorageException(e.Code,
-                        $"LMDB map at {Settings.DataDirectory} is full at its maximum size {Settings.MaxMapSize} bytes " +
+                        $"map at {Settings.DataDirectory} is full at its maximum size {Settings.MaxMapSize} bytes " +
                         "(raise max-map-size); the write was not applied and the store is intact");
-                    foreach (var r in batch) r.Fail(error);
+                    batch[0].Fail(error);
                     return;
                 }
             }
