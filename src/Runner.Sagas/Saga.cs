@@ -180,9 +180,6 @@ public abstract class Saga<TState> : ISagaDefinition
         : Registration(eventType)
         where TEvent : class
     {
-        // Parse must not throw for bad input. Besides the serializer, the event type's own constructor and the
-        // author's correlation function run here, and either may throw anything when the input is odd.
-#pragma warning disable CA1031
         public override ParseResult Parse(IncomingEvent incoming)
         {
             TEvent? parsed;
@@ -190,9 +187,15 @@ public abstract class Saga<TState> : ISagaDefinition
             {
                 parsed = JsonSerializer.Deserialize<TEvent>(incoming.Payload.Span, SagaJson.Events);
             }
-            catch (Exception ex)
+            catch (JsonException ex)
             {
-                return Malformed(ex is JsonException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}");
+                return Malformed(ex.Message);
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                // Thrown by the event type's own constructor when it validates its arguments. Anything else (an
+                // unsupported type, a broken serializer set-up) is a bug of the saga, not bad input, and stays loud.
+                return Malformed($"{ex.GetType().Name}: {ex.Message}");
             }
 
             if (parsed is null) return Malformed("the payload is JSON null");
@@ -202,7 +205,9 @@ public abstract class Saga<TState> : ISagaDefinition
             {
                 correlationId = correlate(parsed, incoming);
             }
+#pragma warning disable CA1031 // The author's correlation function meets the odd input first (a missing header, a null member).
             catch (Exception ex)
+#pragma warning restore CA1031
             {
                 return MissingCorrelation($"the correlation function threw {ex.GetType().Name}: {ex.Message}");
             }
@@ -213,7 +218,6 @@ public abstract class Saga<TState> : ISagaDefinition
             if (correlationId.Any(char.IsControl)) return MissingCorrelation("the correlation id contains control characters");
             return new ParseResult.Ok(parsed, correlationId);
         }
-#pragma warning restore CA1031
 
         public override Decision<TState> Decide(TState state, object sagaEvent, SagaContext<TState> context) =>
             decide(state, (TEvent)sagaEvent, context);

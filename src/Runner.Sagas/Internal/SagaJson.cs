@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Runner.Sagas.Internal;
 
@@ -21,8 +22,11 @@ internal static class SagaJson
         {
             RespectNullableAnnotations = strict,
             RespectRequiredConstructorParameters = strict,
+
+            // Explicit, so that saga types still serialize in hosts built with reflection-based JSON off by default.
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
         };
-        options.MakeReadOnly(populateMissingResolver: true);
+        options.MakeReadOnly();
         return options;
     }
 }
