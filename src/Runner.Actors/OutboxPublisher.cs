@@ -10,6 +10,7 @@ namespace Runner.Actors;
 /// Publishes a tenant's outbox entries to JetStream (each with its deterministic Nats-Msg-Id, retried with backoff
 /// while NATS is down) and tells the saga instance which ones were acknowledged.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Cancelled in PostStop; publishes still running must observe the token, so it is not disposed.")]
 internal sealed class OutboxPublisher : ReceiveActor
 {
     private readonly CancellationTokenSource _stopping = new();

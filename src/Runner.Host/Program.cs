@@ -44,7 +44,7 @@ namespace Runner.Host
             }
 
             foreach (var saga in extraSagas ?? []) catalog.Add(saga);
-            if (!catalog.All.Any()) throw new ConfigurationException("No saga is registered: enable runner.node.samples or list runner.node.saga-assemblies.");
+            if (catalog.All.Count == 0) throw new ConfigurationException("No saga is registered: enable runner.node.samples or list runner.node.saga-assemblies.");
 
             var self = $"akka.tcp://runner@{node.PublicHostname}:{node.Port.ToString(CultureInfo.InvariantCulture)}";
             var seeds = node.SeedNodes.Count == 0 ? [self] : node.SeedNodes.Select(s => $"akka.tcp://runner@{s}").ToArray();

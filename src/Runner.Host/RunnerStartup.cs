@@ -18,7 +18,7 @@ public sealed class Intake;
 /// Starts the node once the actor system is up: connects to NATS and creates or validates the streams (an
 /// incompatible stream stops the start with a clear error), starts the tenant shard region and the intake.
 /// </summary>
-internal sealed class RunnerStartup(
+internal sealed partial class RunnerStartup(
     ActorSystem system,
     ActorRegistry registry,
     NatsEdge nats,
@@ -28,7 +28,7 @@ internal sealed class RunnerStartup(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        logger.LogInformation("Runner node {ShardId} connecting to NATS at {Url}", node.ShardId, nats.Settings.Url);
+        LogConnecting(logger, node.ShardId, nats.Settings.Url);
         await nats.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var region = await ClusterSharding.Get(system).StartAsync(
@@ -40,9 +40,14 @@ internal sealed class RunnerStartup(
 
         var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover), "intake");
         registry.Register<Intake>(intake);
-        logger.LogInformation("Runner node {ShardId} started: sagas [{Sagas}], allowlist [{Allowlist}], discovery {Discover}",
-            node.ShardId, string.Join(", ", services.Catalog.All.Select(s => s.Name)), string.Join(", ", node.Allowlist), node.Discover);
+        LogStarted(logger, node.ShardId, string.Join(", ", services.Catalog.All.Select(s => s.Name)), string.Join(", ", node.Allowlist), node.Discover);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} connecting to NATS at {Url}")]
+    private static partial void LogConnecting(ILogger logger, string shardId, string url);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} started: sagas [{Sagas}], allowlist [{Allowlist}], discovery {Discover}")]
+    private static partial void LogStarted(ILogger logger, string shardId, string sagas, string allowlist, bool discover);
 }

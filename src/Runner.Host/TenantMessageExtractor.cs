@@ -9,7 +9,6 @@ internal sealed class TenantMessageExtractor : IMessageExtractor
     public string? EntityId(object message) => message switch
     {
         TenantEnvelope e => e.Tenant,
-        ShardRegion.StartEntity s => s.EntityId,
         _ => null,
     };
 

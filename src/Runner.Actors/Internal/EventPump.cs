@@ -80,24 +80,25 @@ internal sealed class EventPump
         }
 
         var headers = msg.Headers is null
-            ? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>()
+            ? new Dictionary<string, string>()
             : msg.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         headers.TryGetValue(RunnerHeaders.MsgId, out var msgId);
         var incoming = new IncomingEvent(tenant, eventType, payload, headers, msgId ?? string.Empty, seq,
             msg.Metadata?.Timestamp ?? _services.Clock.Now);
 
-        var parsed = _saga.Parse(incoming);
-        if (parsed.IsRejected)
+        var result = _saga.Parse(incoming);
+        if (result is ParseResult.Rejected rejected)
         {
-            await Park(msg, seq, payload, parsed.Kind.ToString(), parsed.Reason!).ConfigureAwait(false);
+            await Park(msg, seq, payload, rejected.Kind.ToString(), rejected.Reason).ConfigureAwait(false);
             await msg.AckAsync().ConfigureAwait(false);
             return;
         }
 
+        var parsed = (ParseResult.Ok)result;
         IEventOutcome outcome;
         try
         {
-            outcome = await _tenantActor.Ask<IEventOutcome>(new DeliverEvent(_saga.Name, parsed.CorrelationId!, incoming, parsed.Event!),
+            outcome = await _tenantActor.Ask<IEventOutcome>(new DeliverEvent(_saga.Name, parsed.CorrelationId, incoming, parsed.Event),
                 _nats.Settings.ProcessingTimeout).ConfigureAwait(false);
         }
         catch (AskTimeoutException)
@@ -130,7 +131,8 @@ internal sealed class EventPump
             _saga.Name, reason);
         await _nats.PublishDeadLetterAsync(_tenant, _saga.Name, kind, reason, msg.Subject, seq, payload, msg.Headers, CancellationToken.None)
             .ConfigureAwait(false);
-        RunnerMetrics.EventsDeadLettered.Add(1, Tags(), new KeyValuePair<string, object?>("kind", kind));
+        RunnerMetrics.EventsDeadLettered.Add(1, new KeyValuePair<string, object?>("tenant", _tenant), new KeyValuePair<string, object?>("saga", _saga.Name),
+            new KeyValuePair<string, object?>("kind", kind));
     }
 
     private async Task TryNak(INatsJSMsg<byte[]> msg)

@@ -1,0 +1,115 @@
+using Akka.Actor;
+using Runner.Actors.Protocol;
+using Runner.Sagas.Samples;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Runner.Actors.Tests;
+
+public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(output, "runner.runtime.snapshot-every = 3")
+{
+    [Fact]
+    public void SagaActor_should_answer_only_after_its_commands_are_acknowledged()
+    {
+        var tenant = StartTenant();
+        Transport.Hold(); // NATS "down": the publish cannot complete
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-1", amount = 42.5m }, "m-1"));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // no reply, so the NATS message would not be acked
+
+        Transport.Release();
+        ExpectMsg<Applied>(a => Assert.Equal(1, a.SequenceNr));
+        var command = Assert.Single(Transport.Commands);
+        Assert.Equal("ReserveStock", command.CommandType);
+        Assert.Equal("acme:order:o-1:1:0", command.MsgId);
+        Assert.Contains("\"orderId\":\"o-1\"", Utf8(command.Payload), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SagaActor_should_skip_a_redelivered_event_by_its_dedupe_marker()
+    {
+        var tenant = StartTenant();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-2", amount = 10m }, "m-2"));
+        ExpectMsg<Applied>();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-2", amount = 10m }, "m-2"));
+        ExpectMsg<Duplicate>(d => Assert.Equal("id:m-2", d.DedupeKey));
+        Assert.Single(Transport.CommandTypes("o-2"));
+    }
+
+    [Fact]
+    public void SagaActor_should_recover_state_dedupe_and_snapshots_after_a_restart()
+    {
+        var tenant = StartTenant("t-restart-1");
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-3", amount = 5m }, "m-3a"));
+        ExpectMsg<Applied>();
+        tenant.Tell(Event("StockReserved", new { orderId = "o-3" }, "m-3b"));
+        ExpectMsg<Applied>();
+        tenant.Tell(new GetSagaView("order", "o-3"));
+        var before = ExpectMsg<SagaView>();
+        StopAndWait(tenant);
+
+        var again = StartTenant("t-restart-2");
+        again.Tell(Event("OrderPlaced", new { orderId = "o-3", amount = 5m }, "m-3a"));
+        ExpectMsg<Duplicate>();
+        again.Tell(Event("PaymentCaptured", new { orderId = "o-3" }, "m-3c"));
+        // Journal: 1 OrderPlaced, 2 delivered, 3 StockReserved (snapshot, snapshot-every = 3), 4 delivered, 5 PaymentCaptured.
+        ExpectMsg<Applied>(a => Assert.Equal(5, a.SequenceNr));
+        Assert.Equal(["ReserveStock", "ChargePayment", "ShipOrder"], Transport.CommandTypes("o-3"));
+        again.Tell(new GetSagaView("order", "o-3"));
+        var after = ExpectMsg<SagaView>();
+        Assert.True(after.Completed);
+        Assert.Empty(after.Timers);
+        Assert.Equal(4, before.SequenceNr);
+        StopAndWait(again);
+
+        // Recovery from the snapshot taken at sequence number 3.
+        var third = StartTenant("t-restart-3");
+        third.Tell(new GetSagaView("order", "o-3"));
+        var recovered = ExpectMsg<SagaView>();
+        Assert.True(recovered.Completed);
+        Assert.Equal(6, recovered.SequenceNr);
+        third.Tell(Event("StockReserved", new { orderId = "o-3" }, "m-late"));
+        ExpectMsg<IgnoredCompleted>();
+    }
+
+    [Fact]
+    public void SagaActor_should_republish_an_unacknowledged_outbox_entry_with_the_same_msg_id_after_a_crash()
+    {
+        var tenant = StartTenant("t-crash-1");
+        Transport.Hold();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-4", amount = 1m }, "m-4"));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        StopAndWait(tenant); // the node goes away before the PubAck; the NATS message is not acked
+
+        Transport.Release();
+        var again = StartTenant("t-crash-2");
+        // JetStream redelivers the message: dedupe says applied, the outbox entry goes out, then the answer.
+        again.Tell(Event("OrderPlaced", new { orderId = "o-4", amount = 1m }, "m-4"));
+        ExpectMsg<Duplicate>();
+        var sent = Transport.Commands.Where(c => c.Correlation == "o-4").ToList();
+        Assert.NotEmpty(sent);
+        Assert.All(sent, c => Assert.Equal("acme:order:o-4:1:0", c.MsgId));
+    }
+
+    [Fact]
+    public void SagaActor_should_fire_a_due_timer_and_complete()
+    {
+        var tenant = StartTenant();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-5", amount = 7m }, "m-5"));
+        ExpectMsg<Applied>();
+        tenant.Tell(new GetSagaView("order", "o-5"));
+        var timer = Assert.Single(ExpectMsg<SagaView>().Timers);
+        Assert.Equal("payment-timeout", timer.Name);
+        Assert.Equal(Clock.Now + TimeSpan.FromMinutes(15), timer.DueAt);
+
+        Clock.Advance(TimeSpan.FromMinutes(14));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.DoesNotContain("CancelOrder", Transport.CommandTypes("o-5"));
+
+        Clock.Advance(TimeSpan.FromMinutes(2));
+        AwaitAssert(() => Assert.Equal(["ReserveStock", "CancelOrder"], Transport.CommandTypes("o-5")), TimeSpan.FromSeconds(10));
+        tenant.Tell(new GetSagaView("order", "o-5"));
+        var view = ExpectMsg<SagaView>();
+        Assert.True(view.Completed);
+        Assert.Empty(view.Timers);
+    }
+}
