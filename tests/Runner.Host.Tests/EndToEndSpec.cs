@@ -21,7 +21,7 @@ public sealed class EndToEndSpec(NatsServerFixture nats) : IClassFixture<NatsSer
         await s.PublishAsync("acme", "StockUnavailable", """{"orderId":"o-2","reason":"none left"}""", "e5");
         await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"o-3","amount":1}""", "e6");
 
-        var commands = await s.CommandsAsync("acme", c => c.Count >= 6);
+        var commands = await s.CommandsAsync("acme", c => c.Count >= 7);
         string[] Of(string order) => commands.Where(c => c.Json.Contains($"\"{order}\"", StringComparison.Ordinal)).Select(c => c.CommandType).ToArray();
         Assert.Equal(["ReserveStock", "ChargePayment", "ShipOrder"], Of("o-1"));
         Assert.Equal(["ReserveStock", "CancelOrder"], Of("o-2"));
@@ -96,7 +96,7 @@ public sealed class EndToEndSpec(NatsServerFixture nats) : IClassFixture<NatsSer
 
     private static async Task<List<(string Kind, string Reason)>> ReasonsAsync(Scenario s)
     {
-        var consumer = await s.Js.CreateOrUpdateConsumerAsync(s.DeadLetterStream, new NATS.Client.JetStream.Models.ConsumerConfig
+        var consumer = await s.Js.CreateOrUpdateConsumerAsync(s.DeadLetterStream, new NATS.Client.JetStream.Models.ConsumerConfig(NatsServerFixture.UniqueName("reasons"))
         {
             FilterSubject = $"{s.Prefix}.dlq.acme.>",
             AckPolicy = NATS.Client.JetStream.Models.ConsumerConfigAckPolicy.None,

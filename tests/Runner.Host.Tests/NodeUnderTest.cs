@@ -92,7 +92,7 @@ public sealed class Scenario : IAsyncDisposable
     /// <summary>Reads every message on <paramref name="filter"/> of <paramref name="stream"/> until <paramref name="until"/> holds or time runs out.</summary>
     public async Task<List<ReadCommand>> ReadAsync(string stream, string filter, Func<List<ReadCommand>, bool> until, TimeSpan timeout)
     {
-        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig
+        var consumer = await Js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig(NatsServerFixture.UniqueName("read"))
         {
             FilterSubject = filter,
             AckPolicy = ConsumerConfigAckPolicy.None,
