@@ -33,6 +33,12 @@ internal sealed record BenchOptions
     /// <summary>Actors and events per actor of the untimed warm-up run in each actor system.</summary>
     public (int Actors, int Events) WarmUp { get; init; } = (20, 50);
 
+    /// <summary>
+    /// Rounds: each runs every journal once (fresh actor system and files), so machine noise hits the journals
+    /// alike; the report gives the median of the rounds.
+    /// </summary>
+    public int Rounds { get; init; } = 3;
+
     /// <summary>Size in bytes (UTF-8) of the string event every journal persists.</summary>
     public int PayloadBytes { get; init; } = 100;
 
@@ -49,6 +55,7 @@ internal sealed record BenchOptions
           --actors LIST           actor counts (default 1,100,1000)
           --events LIST           events per actor for each actor count, same order (default 3000,200,100)
           --phase-seconds N       cap of each write or replay phase (default 8)
+          --rounds N              rounds over all journals; the table shows medians (default 3)
           --budget-seconds N      cap of the whole run (default 240)
           --payload-bytes N       event size (default 100)
           -h, --help              this text
@@ -68,6 +75,7 @@ internal sealed record BenchOptions
                 Quick = true,
                 EventsPerActor = ImmutableDictionary<int, int>.Empty.Add(1, 100).Add(100, 5).Add(1000, 2),
                 PhaseCap = TimeSpan.FromSeconds(2),
+                Rounds = 1,
                 TotalBudget = TimeSpan.FromSeconds(60),
                 WarmUp = (5, 10),
             };
@@ -98,6 +106,9 @@ internal sealed record BenchOptions
                         break;
                     case "--phase-seconds":
                         o = o with { PhaseCap = TimeSpan.FromSeconds(Ints(Next()).Single()) };
+                        break;
+                    case "--rounds":
+                        o = o with { Rounds = Ints(Next()).Single() };
                         break;
                     case "--budget-seconds":
                         o = o with { TotalBudget = TimeSpan.FromSeconds(Ints(Next()).Single()) };

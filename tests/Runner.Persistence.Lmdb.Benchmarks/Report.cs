@@ -9,32 +9,34 @@ internal static class Report
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static string Progress(ScenarioResult r) => string.Create(Inv,
-        $"  {r.Journal.Name(),-12} {r.Mode,-12} {r.Actors,5} actors: {r.WriteRate,12:N0} ev/s write, {r.ReplayRate,12:N0} ev/s replay{Notes(r)}");
+        $"  {r.Journal.Name(),-12} {r.Mode,-12} {r.Actors,5} actors: {r.WriteRate,10:N0} ev/s write, {r.ReplayRate,10:N0} ev/s replay{Notes(r)}");
 
-    public static string Table(IReadOnlyList<ScenarioResult> results)
+    public static string Table(IReadOnlyList<ScenarioSummary> summaries)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(Inv, $"{"journal",-12} | {"mode",-12} | {"actors",6} | {"events",8} | {"write ev/s",12} | {"replay ev/s",12} | notes");
-        sb.AppendLine(new string('-', 12) + "-+-" + new string('-', 12) + "-+-" + new string('-', 6) + "-+-" + new string('-', 8) +
-                      "-+-" + new string('-', 12) + "-+-" + new string('-', 12) + "-+------");
-        foreach (var r in results)
+        sb.AppendLine(Inv,
+            $"{"journal",-12} | {"mode",-12} | {"actors",6} | {"events",8} | {"write ev/s",10} | {"(min..max)",19} | {"replay ev/s",11} | notes");
+        sb.AppendLine(string.Join("-+-", new[] { 12, 12, 6, 8, 10, 19, 11, 5 }.Select(n => new string('-', n))));
+        foreach (var s in summaries)
         {
+            var spread = string.Create(Inv, $"{s.WriteMin:N0}..{s.WriteMax:N0}");
+            var notes = string.Join(" / ", s.Runs.Select(Notes).Where(n => n.Length > 0).Distinct());
             sb.AppendLine(Inv,
-                $"{r.Journal.Name(),-12} | {r.Mode,-12} | {r.Actors,6} | {r.Written,8} | {r.WriteRate,12:N0} | {r.ReplayRate,12:N0} |{Notes(r)}");
+                $"{s.Journal.Name(),-12} | {s.Mode,-12} | {s.Actors,6} | {s.Runs[0].TargetEvents,8} | {s.WriteRate,10:N0} | {spread,19} | {s.ReplayRate,11:N0} |{notes}");
         }
 
         return sb.ToString();
     }
 
     /// <summary>LMDB against the others for every mode and actor count that all of them ran.</summary>
-    public static string Ratios(IReadOnlyList<ScenarioResult> results)
+    public static string Ratios(IReadOnlyList<ScenarioSummary> summaries)
     {
         var sb = new StringBuilder();
         sb.AppendLine(Inv, $"{"mode",-12} | {"actors",6} | {"lmdb/sqlite",11} | {"lmdb/memory",11} | {"replay lmdb/sqlite",18} | {"replay lmdb/memory",18}");
-        foreach (var g in results.Where(r => r.Journal == JournalKind.Lmdb))
+        foreach (var g in summaries.Where(r => r.Journal == JournalKind.Lmdb))
         {
-            var sqlite = Find(results, JournalKind.Sqlite, g.Mode, g.Actors);
-            var memory = Find(results, JournalKind.Memory, g.Mode, g.Actors);
+            var sqlite = Find(summaries, JournalKind.Sqlite, g.Mode, g.Actors);
+            var memory = Find(summaries, JournalKind.Memory, g.Mode, g.Actors);
             sb.AppendLine(Inv,
                 $"{g.Mode,-12} | {g.Actors,6} | {Ratio(g.WriteRate, sqlite?.WriteRate),11} | {Ratio(g.WriteRate, memory?.WriteRate),11} | " +
                 $"{Ratio(g.ReplayRate, sqlite?.ReplayRate),18} | {Ratio(g.ReplayRate, memory?.ReplayRate),18}");
@@ -44,18 +46,18 @@ internal static class Report
     }
 
     /// <summary>The headline: 1,000 actors with PersistAsync, and the replay of those events.</summary>
-    public static string LastLine(IReadOnlyList<ScenarioResult> results)
+    public static string LastLine(IReadOnlyList<ScenarioSummary> summaries)
     {
-        var lmdb = Find(results, JournalKind.Lmdb, PersistMode.PersistAsync, 1000);
-        var sqlite = Find(results, JournalKind.Sqlite, PersistMode.PersistAsync, 1000);
-        var memory = Find(results, JournalKind.Memory, PersistMode.PersistAsync, 1000);
+        var lmdb = Find(summaries, JournalKind.Lmdb, PersistMode.PersistAsync, 1000);
+        var sqlite = Find(summaries, JournalKind.Sqlite, PersistMode.PersistAsync, 1000);
+        var memory = Find(summaries, JournalKind.Memory, PersistMode.PersistAsync, 1000);
         return $"journal-bench: lmdb/sqlite={Ratio(lmdb?.WriteRate, sqlite?.WriteRate)} " +
                $"lmdb/memory={Ratio(lmdb?.WriteRate, memory?.WriteRate)} " +
                $"replay-lmdb/memory={Ratio(lmdb?.ReplayRate, memory?.ReplayRate)}";
     }
 
-    private static ScenarioResult? Find(IReadOnlyList<ScenarioResult> results, JournalKind kind, PersistMode mode, int actors) =>
-        results.FirstOrDefault(r => r.Journal == kind && r.Mode == mode && r.Actors == actors);
+    private static ScenarioSummary? Find(IReadOnlyList<ScenarioSummary> summaries, JournalKind kind, PersistMode mode, int actors) =>
+        summaries.FirstOrDefault(r => r.Journal == kind && r.Mode == mode && r.Actors == actors);
 
     private static string Ratio(double? a, double? b) =>
         a is { } x && b is { } y && y > 0 ? (x / y).ToString("0.00", Inv) : "n/a";
@@ -63,13 +65,12 @@ internal static class Report
     private static string Notes(ScenarioResult r)
     {
         var notes = new List<string>();
-        if (r.WriteCapped) notes.Add(string.Create(Inv, $"write capped at {r.WriteTime.TotalSeconds:0.0}s ({r.Written}/{r.TargetEvents})"));
-        if (r.ReplayCapped) notes.Add(string.Create(Inv, $"replay capped at {r.ReplayTime.TotalSeconds:0.0}s"));
-        if (r.Stored != r.Written) notes.Add(string.Create(Inv, $"{r.Stored} stored after draining"));
+        if (r.WriteCapped) notes.Add(string.Create(Inv, $"write capped at {r.WriteTime.TotalSeconds:0}s"));
+        if (r.ReplayCapped) notes.Add(string.Create(Inv, $"replay capped at {r.ReplayTime.TotalSeconds:0}s"));
         if (r.Replayed != r.Stored) notes.Add(string.Create(Inv, $"replayed {r.Replayed} of {r.Stored}"));
-        if (r.Aborted) notes.Add("actors did not stop in time: journal's remaining scenarios skipped");
         if (r.Failures > 0) notes.Add(string.Create(Inv, $"{r.Failures} failures"));
-        if (r.Commits is > 0 and var c) notes.Add(string.Create(Inv, $"{c} commits, {(double)r.Written / c:0.0} ev/commit"));
+        if (r.Aborted) notes.Add("actors did not stop in time: journal's remaining scenarios skipped");
+        if (r.Commits is > 0 and var c) notes.Add(string.Create(Inv, $"~{(double)r.Written / c:0} ev/commit"));
         return notes.Count == 0 ? "" : " " + string.Join("; ", notes);
     }
 }
