@@ -44,6 +44,9 @@ internal sealed record BenchOptions
 
     public bool Quick { get; init; }
 
+    /// <summary>Run the LMDB store profile (<see cref="StoreProfile"/>) instead of the comparison.</summary>
+    public bool Profile { get; init; }
+
     public const string Usage = """
         Runner.Persistence.Lmdb.Benchmarks - Persist/PersistAsync throughput and replay rate per journal.
 
@@ -55,6 +58,8 @@ internal sealed record BenchOptions
           --actors LIST           actor counts (default 1,100,1000)
           --events LIST           events per actor for each actor count, same order (default 3000,200,100)
           --phase-seconds N       cap of each write or replay phase (default 8)
+          --profile               instead: split the LMDB journal's cost (fsync per commit, store group commit
+                                  without Akka, serialization), sync and nosync
           --rounds N              rounds over all journals; the table shows medians (default 3)
           --budget-seconds N      cap of the whole run (default 240)
           --payload-bytes N       event size (default 100)
@@ -89,6 +94,9 @@ internal sealed record BenchOptions
                 switch (args[i])
                 {
                     case "--quick":
+                        break;
+                    case "--profile":
+                        o = o with { Profile = true };
                         break;
                     case "-h" or "--help":
                         return (null, Usage);

@@ -77,6 +77,7 @@ internal sealed class JournalBench(BenchOptions options, BenchClock clock, TextW
 
         var commitsBefore = store?.Commits;
         var cap = fixedCap ?? clock.NextPhaseCap();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         for (var e = 0; e < eventsPerActor; e++)
         {
@@ -86,12 +87,13 @@ internal sealed class JournalBench(BenchOptions options, BenchClock clock, TextW
         var writeCapped = !await Completes(writeProbe.Written, cap);
         var writeTime = sw.Elapsed;
         var written = writeProbe.Confirmed;
+        var writeCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var commits = store?.Commits - commitsBefore;
         writeProbe.Cancel();
         if (!await StopAll(writers, BenchActor.Finish.Instance))
         {
             return new ScenarioResult(kind, mode, actors, target, written, writeProbe.Confirmed, writeTime, writeCapped, 0, TimeSpan.Zero, false,
-                writeProbe.Failures, commits, Aborted: true);
+                writeProbe.Failures, commits, writeCpu, Aborted: true);
         }
 
         // Replay: new incarnations of the same ids recover everything that was written.
@@ -105,7 +107,7 @@ internal sealed class JournalBench(BenchOptions options, BenchClock clock, TextW
         var stopped = await StopAll(readers, PoisonPill.Instance);
 
         return new ScenarioResult(kind, mode, actors, target, written, writeProbe.Confirmed, writeTime, writeCapped, replayed, replayTime,
-            replayCapped, writeProbe.Failures + replayProbe.Failures, commits, Aborted: !stopped);
+            replayCapped, writeProbe.Failures + replayProbe.Failures, commits, writeCpu, Aborted: !stopped);
     }
 
     private IActorRef[] Spawn(ActorSystem system, string prefix, int actors, PersistMode mode, ScenarioProbe probe)

@@ -9,6 +9,12 @@ if (options is null)
     return message == BenchOptions.Usage ? 0 : 2;
 }
 
+if (options.Profile)
+{
+    await StoreProfile.RunAsync(options, Console.Out);
+    return 0;
+}
+
 var scenarios = options.Journals.Length * options.ActorCounts.Length * Enum.GetValues<PersistMode>().Length;
 var phases = scenarios * 2 * options.Rounds;
 var clock = new BenchClock(options, phases);

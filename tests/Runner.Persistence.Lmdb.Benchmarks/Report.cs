@@ -8,21 +8,33 @@ internal static class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Progress(ScenarioResult r) => string.Create(Inv,
-        $"  {r.Journal.Name(),-12} {r.Mode,-12} {r.Actors,5} actors: {r.WriteRate,10:N0} ev/s write, {r.ReplayRate,10:N0} ev/s replay{Notes(r)}");
+    public static string Progress(ScenarioResult r)
+    {
+        var notes = new List<string>();
+        if (r.Commits is > 0 and var c) notes.Add(string.Create(Inv, $"~{(double)r.Written / c:0} ev/commit"));
+        if (r.Failures > 0) notes.Add(string.Create(Inv, $"{r.Failures} failures"));
+        if (Notes(r) is { Length: > 0 } n) notes.Add(n);
+        return string.Create(Inv,
+            $"  {r.Journal.Name(),-12} {r.Mode,-12} {r.Actors,5} actors: {r.WriteRate,10:N0} ev/s write ({r.CpuMicrosPerEvent,6:0.0} us CPU/ev), " +
+            $"{r.ReplayRate,10:N0} ev/s replay{(notes.Count > 0 ? "  " + string.Join("; ", notes) : "")}");
+    }
 
     public static string Table(IReadOnlyList<ScenarioSummary> summaries)
     {
         var sb = new StringBuilder();
         sb.AppendLine(Inv,
-            $"{"journal",-12} | {"mode",-12} | {"actors",6} | {"events",8} | {"write ev/s",10} | {"(min..max)",19} | {"replay ev/s",11} | notes");
-        sb.AppendLine(string.Join("-+-", new[] { 12, 12, 6, 8, 10, 19, 11, 5 }.Select(n => new string('-', n))));
+            $"{"journal",-12} | {"mode",-12} | {"actors",6} | {"events",7} | {"write ev/s",10} | {"(min..max)",19} | {"CPU us/ev",9} | {"replay ev/s",11} | notes");
+        sb.AppendLine(string.Join("-+-", new[] { 12, 12, 6, 7, 10, 19, 9, 11, 5 }.Select(n => new string('-', n))));
         foreach (var s in summaries)
         {
             var spread = string.Create(Inv, $"{s.WriteMin:N0}..{s.WriteMax:N0}");
-            var notes = string.Join(" / ", s.Runs.Select(Notes).Where(n => n.Length > 0).Distinct());
+            var notes = new List<string>();
+            if (s.EventsPerCommit is { } epc) notes.Add(string.Create(Inv, $"~{epc:0} ev/commit"));
+            notes.AddRange(s.Runs.Select(Notes).Where(n => n.Length > 0).GroupBy(n => n)
+                .Select(g => string.Create(Inv, $"{g.Key} ({g.Count()}/{s.Runs.Count} rounds)")));
             sb.AppendLine(Inv,
-                $"{s.Journal.Name(),-12} | {s.Mode,-12} | {s.Actors,6} | {s.Runs[0].TargetEvents,8} | {s.WriteRate,10:N0} | {spread,19} | {s.ReplayRate,11:N0} |{notes}");
+                $"{s.Journal.Name(),-12} | {s.Mode,-12} | {s.Actors,6} | {s.Runs[0].TargetEvents,7} | {s.WriteRate,10:N0} | {spread,19} | " +
+                $"{s.CpuMicrosPerEvent,9:0.0} | {s.ReplayRate,11:N0} | {string.Join("; ", notes)}");
         }
 
         return sb.ToString();
@@ -65,12 +77,11 @@ internal static class Report
     private static string Notes(ScenarioResult r)
     {
         var notes = new List<string>();
-        if (r.WriteCapped) notes.Add(string.Create(Inv, $"write capped at {r.WriteTime.TotalSeconds:0}s"));
-        if (r.ReplayCapped) notes.Add(string.Create(Inv, $"replay capped at {r.ReplayTime.TotalSeconds:0}s"));
-        if (r.Replayed != r.Stored) notes.Add(string.Create(Inv, $"replayed {r.Replayed} of {r.Stored}"));
-        if (r.Failures > 0) notes.Add(string.Create(Inv, $"{r.Failures} failures"));
+        if (r.WriteCapped) notes.Add("write capped");
+        if (r.ReplayCapped) notes.Add("replay capped");
+        if (r.Replayed != r.Stored) notes.Add("replayed != stored");
+        if (r.Failures > 0) notes.Add("failures");
         if (r.Aborted) notes.Add("actors did not stop in time: journal's remaining scenarios skipped");
-        if (r.Commits is > 0 and var c) notes.Add(string.Create(Inv, $"~{(double)r.Written / c:0} ev/commit"));
-        return notes.Count == 0 ? "" : " " + string.Join("; ", notes);
+        return string.Join(", ", notes);
     }
 }

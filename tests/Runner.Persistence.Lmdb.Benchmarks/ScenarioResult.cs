@@ -15,11 +15,15 @@ internal sealed record ScenarioResult(
     bool ReplayCapped,
     int Failures,
     long? Commits,
+    TimeSpan WriteCpu,
     bool Aborted = false)
 {
     public double WriteRate => Written / Math.Max(WriteTime.TotalSeconds, 1e-9);
 
     public double ReplayRate => Replayed / Math.Max(ReplayTime.TotalSeconds, 1e-9);
+
+    /// <summary>Process CPU time (all threads, user + kernel) per confirmed event during the write phase.</summary>
+    public double CpuMicrosPerEvent => Written == 0 ? 0 : WriteCpu.TotalMicroseconds / Written;
 
     /// <summary>
     /// Nothing failed, and a replay that finished brought back exactly what was stored (events confirmed after a
@@ -38,6 +42,12 @@ internal sealed record ScenarioSummary(JournalKind Journal, PersistMode Mode, in
     public double WriteMin => Runs.Min(r => r.WriteRate);
 
     public double WriteMax => Runs.Max(r => r.WriteRate);
+
+    public double CpuMicrosPerEvent => Median(Runs.Select(r => r.CpuMicrosPerEvent));
+
+    /// <summary>Median LMDB group-commit size (events per write transaction), when known.</summary>
+    public double? EventsPerCommit =>
+        Runs.All(r => r.Commits is > 0) ? Median(Runs.Select(r => (double)r.Written / r.Commits!.Value)) : null;
 
     public static IReadOnlyList<ScenarioSummary> Of(IEnumerable<ScenarioResult> results) =>
         results.GroupBy(r => (r.Journal, r.Mode, r.Actors))
