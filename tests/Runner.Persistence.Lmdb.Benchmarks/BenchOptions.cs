@@ -28,7 +28,7 @@ internal sealed record BenchOptions
     public TimeSpan PhaseCap { get; init; } = TimeSpan.FromSeconds(8);
 
     /// <summary>Budget of the whole run; phases get a shorter cap when it runs low, so the run stops by itself.</summary>
-    public TimeSpan TotalBudget { get; init; } = TimeSpan.FromSeconds(240);
+    public TimeSpan TotalBudget { get; init; } = TimeSpan.FromSeconds(200);
 
     /// <summary>Actors and events per actor of the untimed warm-up run in each actor system.</summary>
     public (int Actors, int Events) WarmUp { get; init; } = (20, 50);
@@ -61,7 +61,7 @@ internal sealed record BenchOptions
           --profile               instead: split the LMDB journal's cost (fsync per commit, store group commit
                                   without Akka, serialization), sync and nosync
           --rounds N              rounds over all journals; the table shows medians (default 3)
-          --budget-seconds N      cap of the whole run (default 240)
+          --budget-seconds N      cap of the whole run (default 200)
           --payload-bytes N       event size (default 100)
           -h, --help              this text
 
