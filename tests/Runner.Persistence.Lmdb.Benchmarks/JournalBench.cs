@@ -6,9 +6,9 @@ using Runner.Persistence.Lmdb.Internal;
 namespace Runner.Persistence.Lmdb.Benchmarks;
 
 /// <summary>
-/// Runs every scenario of one journal in one actor system (terminated at the end) on files in a temporary
-/// directory (deleted at the end). Each scenario uses fresh persistence ids, writes, stops its actors, then
-/// recovers the same ids in new actors to measure replay.
+/// Runs every scenario of one journal in one actor system (terminated at the end; replaced after a scenario with
+/// failures) on files in a temporary directory (deleted at the end). Each scenario uses fresh persistence ids,
+/// writes, stops its actors, then recovers the same ids in new actors to measure replay.
 /// </summary>
 internal sealed class JournalBench(BenchOptions options, BenchClock clock, TextWriter log)
 {
@@ -19,49 +19,50 @@ internal sealed class JournalBench(BenchOptions options, BenchClock clock, TextW
     {
         var dir = Path.Combine(Path.GetTempPath(), $"runner-journal-bench-{kind.Name()}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
+        var results = new List<ScenarioResult>();
+        ActorSystem? system = null;
+        LmdbStore? store = null;
         try
         {
-            var system = ActorSystem.Create("journal-bench", kind.Config(dir));
-            try
+            foreach (var actors in options.ActorCounts)
             {
-                return await RunScenariosAsync(system, kind);
+                foreach (var mode in Enum.GetValues<PersistMode>())
+                {
+                    if (system is null) (system, store) = await StartAsync(kind, dir);
+                    var r = await RunScenarioAsync(system, kind, mode, actors, options.EventsPerActor[actors], "run", store, null);
+                    results.Add(r);
+                    log.WriteLine(Report.Progress(r));
+
+                    // Failed writes may have opened the journal's circuit breaker, and writes still draining would
+                    // slow the next scenario: either would make it pay for this one, so it gets a fresh system.
+                    if (r.Failures > 0 || r.Aborted)
+                    {
+                        log.WriteLine($"  ({kind.Name()}: failures or backlog, restarting the actor system for the next scenario)");
+                        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+                        system = null;
+                    }
+                }
             }
-            finally
-            {
-                await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
-            }
+
+            return results;
         }
         finally
         {
+            if (system is not null) await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
             DeleteQuietly(dir);
         }
     }
 
-    private async Task<IReadOnlyList<ScenarioResult>> RunScenariosAsync(ActorSystem system, JournalKind kind)
+    /// <summary>An actor system on <paramref name="dir"/>, after an untimed warm-up (JIT, journal start-up, file growth).</summary>
+    private async Task<(ActorSystem System, LmdbStore? Store)> StartAsync(JournalKind kind, string dir)
     {
+        var system = ActorSystem.Create("journal-bench", kind.Config(dir));
         var store = kind is JournalKind.Lmdb or JournalKind.LmdbNoSync
             ? LmdbPersistence.Get(system).StoreFor(LmdbPersistence.JournalPath)
             : null;
-
-        // Untimed: JIT, journal start-up (SQLite creates its tables), first file growth.
         foreach (var mode in Enum.GetValues<PersistMode>())
-            await RunScenarioAsync(system, kind, mode, options.WarmUp.Actors, options.WarmUp.Events, "warmup", store, TimeSpan.FromSeconds(30));
-
-        var results = new List<ScenarioResult>();
-        foreach (var actors in options.ActorCounts)
-        {
-            foreach (var mode in Enum.GetValues<PersistMode>())
-            {
-                var r = await RunScenarioAsync(system, kind, mode, actors, options.EventsPerActor[actors], "run", store, null);
-                results.Add(r);
-                log.WriteLine(Report.Progress(r));
-
-                // Writes still draining would distort every later scenario of this journal.
-                if (r.Aborted) return results;
-            }
-        }
-
-        return results;
+            await RunScenarioAsync(system, kind, mode, options.WarmUp.Actors, options.WarmUp.Events, $"warmup-{Guid.NewGuid():N}", store, TimeSpan.FromSeconds(30));
+        return (system, store);
     }
 
     private async Task<ScenarioResult> RunScenarioAsync(ActorSystem system, JournalKind kind, PersistMode mode, int actors, int eventsPerActor,

@@ -81,7 +81,7 @@ internal static class Report
         if (r.ReplayCapped) notes.Add("replay capped");
         if (r.Replayed != r.Stored) notes.Add("replayed != stored");
         if (r.Failures > 0) notes.Add("failures");
-        if (r.Aborted) notes.Add("actors did not stop in time: journal's remaining scenarios skipped");
+        if (r.Aborted) notes.Add("actors did not stop in time");
         return string.Join(", ", notes);
     }
 }
