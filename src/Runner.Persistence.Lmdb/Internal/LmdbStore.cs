@@ -194,6 +194,9 @@ internal sealed partial class LmdbStore : IDisposable
 
     private void ExecuteBatch(List<WriteRequest> batch)
     {
+        // Fast path: every request straight into one transaction. Only when a request fails is the batch redone
+        // with a nested transaction per request, so that the failing request cannot take its neighbours down.
+        var isolate = batch.Count == 1;
         while (true)
         {
             var ctx = new WriteContext(this, _nextOrdering, _nextPidId, _nextTagId);
@@ -204,6 +207,21 @@ internal sealed partial class LmdbStore : IDisposable
                 {
                     for (var i = 0; i < batch.Count; i++)
                     {
+                        if (!isolate)
+                        {
+                            ctx.Txn = tx;
+                            try
+                            {
+                                batch[i].Execute(ctx);
+                            }
+                            catch (Exception e) when (e is not LmdbStorageException { Code: MDBResultCode.MapFull or MDBResultCode.TxnFull })
+                            {
+                                throw new IsolateRequests();
+                            }
+
+                            continue;
+                        }
+
                         var mark = ctx.Mark();
                         using var child = _env.BeginTransaction(tx, TransactionBeginFlags.None);
                         ctx.Txn = child;
@@ -242,6 +260,10 @@ internal sealed partial class LmdbStore : IDisposable
 
                 Interlocked.Exchange(ref _written, NewSignal()).TrySetResult();
                 return;
+            }
+            catch (IsolateRequests)
+            {
+                isolate = true;
             }
             catch (LmdbStorageException e) when (e.Code is MDBResultCode.MapFull)
             {
@@ -322,6 +344,9 @@ internal sealed partial class LmdbStore : IDisposable
         _queue.Dispose();
         _written.TrySetResult();
     }
+
+    /// <summary>A request failed on the fast path: redo the batch with one nested transaction per request.</summary>
+    private sealed class IsolateRequests : Exception;
 
     private abstract class WriteRequest
     {
