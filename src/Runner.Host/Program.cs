@@ -14,7 +14,7 @@ if (args.Length > 0 && args[0] == "demo") return await Demo.RunAsync(args[1..]).
 
 try
 {
-    var host = RunnerNode.Build(args, RunnerConfiguration.Load());
+    var host = RunnerNode.CreateBuilder(args).Build();
     await host.RunAsync().ConfigureAwait(false);
     return 0;
 }
@@ -26,9 +26,55 @@ catch (Exception e) when (e is ConfigurationException or InvalidOperationExcepti
 
 namespace Runner.Host
 {
+    /// <summary>
+    /// Builds a Runner node: <c>RunnerNode.CreateBuilder(args).WithSaga&lt;MySaga&gt;().Build().RunAsync()</c>.
+    /// Configuration is environment over HOCON files (<c>RUNNER_CONFIG</c>) over the embedded defaults; sagas come
+    /// from the builder, from <c>runner.node.saga-assemblies</c>, and (unless disabled) the shipped samples.
+    /// </summary>
+    public sealed class RunnerNodeBuilder
+    {
+        private readonly string[] _args;
+        private readonly List<ISagaDefinition> _sagas = [];
+        private Config _config;
+
+        internal RunnerNodeBuilder(string[] args, Config config)
+        {
+            _args = args;
+            _config = config;
+        }
+
+        /// <summary>Registers a saga definition type with a parameterless constructor.</summary>
+        public RunnerNodeBuilder WithSaga<TSaga>() where TSaga : ISagaDefinition, new() => WithSaga(new TSaga());
+
+        /// <summary>Registers a saga definition instance.</summary>
+        public RunnerNodeBuilder WithSaga(ISagaDefinition saga)
+        {
+            ArgumentNullException.ThrowIfNull(saga);
+            _sagas.Add(saga);
+            return this;
+        }
+
+        /// <summary>Adds HOCON that wins over everything loaded so far (including the environment).</summary>
+        public RunnerNodeBuilder WithHocon(Config hocon)
+        {
+            ArgumentNullException.ThrowIfNull(hocon);
+            _config = hocon.WithFallback(_config);
+            return this;
+        }
+
+        /// <summary>Builds the generic host.</summary>
+        public IHost Build() => RunnerNode.Build(_args, _config, _sagas);
+    }
+
     /// <summary>Builds the node's generic host.</summary>
     public static class RunnerNode
     {
+        /// <summary>A builder over env, <c>RUNNER_CONFIG</c> files and the embedded defaults.</summary>
+        public static RunnerNodeBuilder CreateBuilder(string[] args) => new(args, RunnerConfiguration.Load());
+
+        /// <summary>A builder over an explicit configuration (tests, embedding).</summary>
+        public static RunnerNodeBuilder CreateBuilder(string[] args, Config config) => new(args, config);
+
         /// <summary>A host for <paramref name="config"/> (env over files over defaults) with the configured sagas.</summary>
         public static IHost Build(string[] args, Config config, IEnumerable<ISagaDefinition>? extraSagas = null)
         {

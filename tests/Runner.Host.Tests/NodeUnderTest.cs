@@ -66,9 +66,11 @@ public sealed class Scenario : IAsyncDisposable
             akka.loglevel = INFO
             """)).WithFallback(RunnerConfiguration.Defaults());
 
-    public async Task StartNodeAsync()
+    public async Task StartNodeAsync(params Runner.Sagas.ISagaDefinition[] extraSagas)
     {
-        Node = RunnerNode.Build([], NodeConfig(FreePort()));
+        var builder = RunnerNode.CreateBuilder([], NodeConfig(FreePort()));
+        foreach (var saga in extraSagas) builder.WithSaga(saga);
+        Node = builder.Build();
         await Node.StartAsync().ConfigureAwait(false);
     }
 

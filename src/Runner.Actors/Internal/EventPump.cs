@@ -17,6 +17,9 @@ namespace Runner.Actors.Internal;
 /// </summary>
 internal sealed class EventPump
 {
+    /// <summary>Dead-letter saga token for events no saga handles (not a valid saga name, so it never collides).</summary>
+    public const string UnroutedToken = "_unrouted";
+
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
     private readonly TenantServices _services;
@@ -74,7 +77,8 @@ internal sealed class EventPump
         if (!_saga.EventTypes.Contains(eventType))
         {
             if (_reportsUnknownTypes && !_services.Catalog.ForEventType(eventType).Any())
-                await Park(msg, seq, payload, nameof(RejectionKind.UnknownEventType), $"no saga handles event type '{eventType}'").ConfigureAwait(false);
+                await Park(msg, seq, payload, nameof(RejectionKind.UnknownEventType), $"no saga handles event type '{eventType}'", UnroutedToken)
+                    .ConfigureAwait(false);
             await msg.AckAsync().ConfigureAwait(false);
             return;
         }
@@ -125,11 +129,11 @@ internal sealed class EventPump
         await msg.AckAsync().ConfigureAwait(false);
     }
 
-    private async Task Park(INatsJSMsg<byte[]> msg, ulong seq, byte[] payload, string kind, string reason)
+    private async Task Park(INatsJSMsg<byte[]> msg, ulong seq, byte[] payload, string kind, string reason, string? sagaToken = null)
     {
-        _log.Warning("Parking event {0} (seq {1}) of tenant {2} on the dead-letter subject of saga {3}: {4}", msg.Subject, seq, _tenant,
-            _saga.Name, reason);
-        await _nats.PublishDeadLetterAsync(_tenant, _saga.Name, kind, reason, msg.Subject, seq, payload, msg.Headers, CancellationToken.None)
+        var token = sagaToken ?? _saga.Name;
+        _log.Warning("Parking event {0} (seq {1}) of tenant {2} on the dead-letter subject {3}: {4}", msg.Subject, seq, _tenant, token, reason);
+        await _nats.PublishDeadLetterAsync(_tenant, token, kind, reason, msg.Subject, seq, payload, msg.Headers, CancellationToken.None)
             .ConfigureAwait(false);
         RunnerMetrics.EventsDeadLettered.Add(1, new KeyValuePair<string, object?>("tenant", _tenant), new KeyValuePair<string, object?>("saga", _saga.Name),
             new KeyValuePair<string, object?>("kind", kind));
