@@ -55,6 +55,7 @@ public abstract class ActorSpecBase : Akka.TestKit.Xunit2.TestKit
                 akka.persistence.journal.lmdb { data-dir = "{{dir}}", durability = nosync }
                 akka.persistence.snapshot-store.lmdb { data-dir = "{{dir}}", durability = nosync }
                 runner.runtime.timer-tick = 50ms
+                akka.test.single-expect-default = 15s
                 """))
             .WithFallback(RuntimeSettings.DefaultConfiguration())
             .WithFallback(LmdbPersistence.DefaultConfiguration());
