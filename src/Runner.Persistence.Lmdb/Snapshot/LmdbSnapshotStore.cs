@@ -36,7 +36,7 @@ public sealed class LmdbSnapshotStore : SnapshotStore
     {
         Keys.CheckName(metadata.PersistenceId, "persistence id");
         var (id, manifest, bytes) = _codec.Serialize(snapshot);
-        var ticks = metadata.Timestamp == DateTime.MinValue ? DateTime.UtcNow.Ticks : metadata.Timestamp.ToUniversalTime().Ticks;
+        var ticks = metadata.Timestamp == DateTime.MinValue ? DateTime.UtcNow.Ticks : Utc(metadata.Timestamp);
         var record = new SnapshotRecord(ticks, id, manifest, bytes).Encode();
         return _store.WriteAsync(ctx =>
         {
@@ -51,7 +51,7 @@ public sealed class LmdbSnapshotStore : SnapshotStore
         // Identified by persistence id and sequence number; a timestamp, when given, must match too.
         if (metadata.Timestamp == DateTime.MinValue)
             return _store.WriteAsync(ctx => LmdbStore.DeleteSnapshot(ctx, metadata.PersistenceId, metadata.SequenceNr));
-        var ticks = metadata.Timestamp.ToUniversalTime().Ticks;
+        var ticks = Utc(metadata.Timestamp);
         return _store.WriteAsync(ctx => LmdbStore.DeleteSnapshots(ctx, metadata.PersistenceId,
             new SnapshotBounds(metadata.SequenceNr, metadata.SequenceNr, ticks, ticks)));
     }
@@ -60,9 +60,12 @@ public sealed class LmdbSnapshotStore : SnapshotStore
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
         _store.WriteAsync(ctx => LmdbStore.DeleteSnapshots(ctx, persistenceId, Bounds(criteria)));
 
+    /// <summary>UTC ticks; a timestamp without a kind is taken as UTC (Akka stamps snapshots with UtcNow).</summary>
+    private static long Utc(DateTime t) => t.Kind == DateTimeKind.Unspecified ? t.Ticks : t.ToUniversalTime().Ticks;
+
     private static SnapshotBounds Bounds(SnapshotSelectionCriteria c) => new(
         c.MinSequenceNr,
         c.MaxSequenceNr,
-        c.MinTimestamp is { } min && min != DateTime.MinValue ? min.ToUniversalTime().Ticks : long.MinValue,
-        c.MaxTimeStamp == DateTime.MaxValue ? long.MaxValue : c.MaxTimeStamp.ToUniversalTime().Ticks);
+        c.MinTimestamp is { } min && min != DateTime.MinValue ? Utc(min) : long.MinValue,
+        c.MaxTimeStamp == DateTime.MaxValue ? long.MaxValue : Utc(c.MaxTimeStamp));
 }
