@@ -1,3 +1,5 @@
+using Akka.Streams;
+using Microsoft.Extensions.DependencyInjection;
 using NATS.Client.JetStream;
 using Runner.TestKit;
 using Xunit;
@@ -31,6 +33,25 @@ public sealed class EndToEndSpec(NatsServerFixture nats) : IClassFixture<NatsSer
         Assert.Equal(commands.Count, commands.Select(c => c.MsgId).Distinct().Count());
         Assert.All(commands, c => Assert.Matches(@"^acme:order:o-\d:\d+:\d+$", c.MsgId));
         Assert.Equal($"{s.Prefix}.cmd.acme.ShipOrder", commands.Single(c => c.CommandType == "ShipOrder").Subject);
+
+        // The checkpoint of (acme, order) reaches the last event: everything applied and acked, persisted in LMDB.
+        var system = s.Node!.Services.GetRequiredService<Akka.Actor.ActorSystem>();
+        var queries = Akka.Persistence.Query.PersistenceQuery.Get(system)
+            .ReadJournalFor<Runner.Persistence.Lmdb.Query.LmdbReadJournal>(Runner.Persistence.Lmdb.Query.LmdbReadJournal.Identifier);
+        var stream = await s.Js.GetStreamAsync(s.EventsStream);
+        var last = stream.Info.State.LastSeq;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        ulong checkpoint = 0;
+        while (checkpoint < last && DateTime.UtcNow < deadline)
+        {
+            var events = await queries.CurrentEventsByPersistenceId("checkpoint|acme", 0, long.MaxValue)
+                .RunWith(Akka.Streams.Dsl.Sink.Seq<Akka.Persistence.Query.EventEnvelope>(), system.Materializer());
+            checkpoint = events.Select(e => e.Event).OfType<Runner.Actors.Serialization.CheckpointAdvanced>()
+                .Where(c => c.Saga == "order").Select(c => c.StreamSequence).DefaultIfEmpty(0UL).Max();
+            if (checkpoint < last) await Task.Delay(100); // sampled every checkpoint-interval (200 ms here)
+        }
+
+        Assert.Equal(last, checkpoint);
     }
 
     [Fact]
