@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
@@ -68,7 +66,7 @@ public sealed class Scenario : IAsyncDisposable
 
     public async Task StartNodeAsync(params Runner.Sagas.ISagaDefinition[] extraSagas)
     {
-        var builder = RunnerNode.CreateBuilder([], NodeConfig(FreePort()));
+        var builder = RunnerNode.CreateBuilder([], NodeConfig(NatsServerFixture.FreePort()));
         foreach (var saga in extraSagas) builder.WithSaga(saga);
         Node = builder.Build();
         await Node.StartAsync().ConfigureAwait(false);
@@ -124,15 +122,6 @@ public sealed class Scenario : IAsyncDisposable
 
     public Task<List<ReadCommand>> DeadLettersAsync(string tokenAfterDlq, Func<List<ReadCommand>, bool> until, TimeSpan? timeout = null) =>
         ReadAsync(DeadLetterStream, $"{Prefix}.dlq.{tokenAfterDlq}.>", until, timeout ?? TimeSpan.FromSeconds(30));
-
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -130,7 +130,8 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    private static int FreePort()
+    /// <summary>A free TCP port on 127.0.0.1 (for nodes and servers under test).</summary>
+    public static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
