@@ -8,7 +8,7 @@ namespace Runner.Persistence.Lmdb.Tests;
 /// TestKit spec whose journal and snapshot store are LMDB in a fresh temporary directory.
 /// Durability is <c>nosync</c> unless a spec asks otherwise (crash-safety specs do).
 /// </summary>
-public abstract class LmdbSpecBase : TestKit
+public abstract class LmdbSpecBase : Akka.TestKit.Xunit2.TestKit
 {
     protected LmdbSpecBase(ITestOutputHelper output, TempDirectory dir, string extraHocon = "")
         : base(Config(dir.Path, extraHocon), output: output)

@@ -19,7 +19,7 @@ namespace Runner.Persistence.Lmdb.Tests.Hosting;
 /// persistent actors persist, recover (also in a later host on the same directory) and can be queried.
 /// The TestKit's own actor system only provides probes; the actor systems under test belong to the hosts.
 /// </summary>
-public sealed class LmdbHostingSpec(ITestOutputHelper output) : TestKit(output: output)
+public sealed class LmdbHostingSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
