@@ -18,7 +18,7 @@ namespace Runner.Actors;
 /// through one shared durable consumer: a subject whose tenant token is not a valid tenant id never reaches a
 /// saga; it is parked on <c>&lt;prefix&gt;.dlq._invalid.intake</c> with the reason, logged and counted.
 /// </summary>
-public sealed class IntakeActor : ReceiveActor
+public sealed class IntakeActor : ReceiveActor, IWithTimers
 {
     /// <summary>Durable name of the intake consumer.</summary>
     public const string ConsumerName = "runner-intake";
@@ -31,14 +31,23 @@ public sealed class IntakeActor : ReceiveActor
     private readonly bool _discover;
     private readonly HashSet<string> _started = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly TimeSpan _keepAlive;
     private UniqueKillSwitch? _killSwitch;
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     /// <summary>Creates the intake.</summary>
-    public IntakeActor(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover)
+    public IntakeActor(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive)
     {
         _nats = nats;
         _tenants = tenants;
         _discover = discover;
+        _keepAlive = keepAlive;
+        Receive<KeepAlive>(_ =>
+        {
+            foreach (var t in _started) _tenants.Tell(new TenantEnvelope(t, TenantActor.Start.Instance));
+        });
         foreach (var t in allowlist) StartTenant(t);
         Receive<SeenTenants>(s =>
         {
@@ -49,12 +58,13 @@ public sealed class IntakeActor : ReceiveActor
     }
 
     /// <summary>Props.</summary>
-    public static Props Props(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover) =>
-        Akka.Actor.Props.Create(() => new IntakeActor(nats, tenants, allowlist, discover));
+    public static Props Props(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive) =>
+        Akka.Actor.Props.Create(() => new IntakeActor(nats, tenants, allowlist, discover, keepAlive));
 
     /// <inheritdoc />
     protected override void PreStart()
     {
+        if (_keepAlive > TimeSpan.Zero) Timers.StartPeriodicTimer("keep-alive", KeepAlive.Instance, _keepAlive);
         if (_discover) ExistingTenants().PipeTo(Self, success: t => new SeenTenants(t));
 
         var self = Self;
@@ -181,6 +191,11 @@ public sealed class IntakeActor : ReceiveActor
     }
 
     private sealed record SeenTenants(ImmutableArray<string> Tenants);
+
+    private sealed record KeepAlive
+    {
+        public static KeepAlive Instance { get; } = new();
+    }
 
     /// <summary>Lists the tenants this intake started; replied with an immutable array.</summary>
     public sealed record GetStartedTenants

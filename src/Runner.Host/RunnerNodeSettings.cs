@@ -33,6 +33,9 @@ public sealed record RunnerNodeSettings
     /// <summary>Whether tenants are discovered from the stream.</summary>
     public required bool Discover { get; init; }
 
+    /// <summary>Interval of the idempotent re-start of every known tenant.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Reads and validates the settings; invalid tenant ids in the allowlist are refused with a message.</summary>
     public static RunnerNodeSettings Create(Config config)
     {
@@ -66,6 +69,7 @@ public sealed record RunnerNodeSettings
             Samples = node.GetBoolean("samples", true),
             Allowlist = allowlist.Distinct(StringComparer.Ordinal).ToArray(),
             Discover = tenants.GetBoolean("discover", true),
+            KeepAliveInterval = tenants.GetTimeSpan("keep-alive-interval", TimeSpan.FromSeconds(10)),
         };
     }
 }

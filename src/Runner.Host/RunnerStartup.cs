@@ -38,7 +38,7 @@ internal sealed partial class RunnerStartup(
             new TenantMessageExtractor()).ConfigureAwait(false);
         registry.Register<TenantRegion>(region);
 
-        var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover), "intake");
+        var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval), "intake");
         registry.Register<Intake>(intake);
         LogStarted(logger, node.ShardId, string.Join(", ", services.Catalog.All.Select(s => s.Name)), string.Join(", ", node.Allowlist), node.Discover);
     }
