@@ -20,6 +20,8 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
     private readonly List<UniqueKillSwitch> _pumps = [];
+    private readonly List<Task> _pumpCompletions = [];
+    private bool _handingOff;
     private readonly CheckpointCache _checkpointCache = new();
     private IActorRef _scheduleIndex = ActorRefs.Nobody;
     private IActorRef _checkpoints = ActorRefs.Nobody;
@@ -40,6 +42,12 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         Receive<Status.Failure>(_ => { });
         Receive<NotUsed>(_ => { });
         Receive<StartPumps>(_ => OnStartPumps());
+        Receive<HandOff>(_ => OnHandOff());
+        Receive<PumpsStopped>(_ =>
+        {
+            _log.Info("Tenant {0} handed off: consumers stopped, in-flight events applied and acked", _tenant);
+            Context.Stop(Self);
+        });
         Receive<GetTenantView>(_ => Sender.Tell(new TenantView(_tenant, Context.GetChildren().Count(c => c.Path.Name.StartsWith("s-", StringComparison.Ordinal)),
             _pumps.Count)));
     }
@@ -66,14 +74,28 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         }
     }
 
+    private void OnHandOff()
+    {
+        // Stop pulling; events already pulled finish (persisted, commands acknowledged, NATS message acked),
+        // then the tenant stops. Routing keeps working meanwhile for those in-flight events.
+        if (_handingOff) return;
+        _handingOff = true;
+        foreach (var pump in _pumps) pump.Shutdown();
+        var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
+        Task.WhenAny(Task.WhenAll(_pumpCompletions), Task.Delay(timeout))
+            .ContinueWith(_ => (object)PumpsStopped.Instance, TaskScheduler.Default)
+            .PipeTo(Self);
+    }
+
     private void OnStartPumps()
     {
-        if (_pumps.Count > 0 || _services.Nats is not { } nats) return;
+        if (_handingOff || _pumps.Count > 0 || _services.Nats is not { } nats) return;
         var materializer = Context.Materializer();
         foreach (var saga in _services.Catalog.All)
         {
             var (killSwitch, completion) = new EventPump(_tenant, saga, _services, nats, Self, _log).Run(materializer, _checkpointCache);
             _pumps.Add(killSwitch);
+            _pumpCompletions.Add(completion);
             var sagaName = saga.Name;
             var log = _log;
             var tenant = _tenant;
@@ -157,6 +179,16 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         public static Start Instance { get; } = new();
     }
 
+    /// <summary>
+    /// Sharding's hand-off stop message: stop consuming, let in-flight events finish (applied, commands
+    /// acknowledged, acked), then stop. A plain PoisonPill would drop them to redelivery instead.
+    /// </summary>
+    public sealed record HandOff
+    {
+        /// <summary>The instance.</summary>
+        public static HandOff Instance { get; } = new();
+    }
+
     /// <summary>Reply to <see cref="Start"/>.</summary>
     public sealed record Started(string Tenant);
 
@@ -173,6 +205,11 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     private sealed record StartPumps
     {
         public static StartPumps Instance { get; } = new();
+    }
+
+    private sealed record PumpsStopped
+    {
+        public static PumpsStopped Instance { get; } = new();
     }
 
     private sealed record CheckpointTick

@@ -35,7 +35,9 @@ internal sealed partial class RunnerStartup(
             "tenant",
             tenant => TenantActor.Props(tenant, services),
             ClusterShardingSettings.Create(system),
-            new TenantMessageExtractor()).ConfigureAwait(false);
+            new TenantMessageExtractor(),
+            ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1),
+            TenantActor.HandOff.Instance).ConfigureAwait(false);
         registry.Register<TenantRegion>(region);
 
         var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval), "intake");
