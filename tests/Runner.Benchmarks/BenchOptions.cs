@@ -16,7 +16,7 @@ internal sealed record BenchOptions
     public int WarmUpPerTenant { get; init; } = 5;
 
     /// <summary>Lower bound of the warm-up events of a scenario.</summary>
-    public int MinWarmUpEvents { get; init; } = 300;
+    public int MinWarmUpEvents { get; init; } = 1000;
 
     /// <summary>Tenant count whose latency is measured at half its maximum rate (the headline).</summary>
     public int LatencyTenants { get; init; } = 10;
@@ -58,6 +58,7 @@ internal sealed record BenchOptions
           --quick                  smoke run in ~30 s (small counts); exits 1 when a command is missing
           --tenants LIST           tenant counts (default 1,10,100)
           --events N               events per saturation phase (default 20000)
+          --warmup N               untimed warm-up events per scenario, at least (default 1000)
           --latency-tenants N      tenant count of the paced latency phase and the headline (default 10)
           --latency-seconds N      length of the paced latency phase (default 10)
           --latency-load F         pace as a fraction of the measured max rate (default 0.5)
@@ -107,6 +108,9 @@ internal sealed record BenchOptions
                         break;
                     case "--events":
                         o = o with { SaturationEvents = Int(Next()) };
+                        break;
+                    case "--warmup":
+                        o = o with { MinWarmUpEvents = Int(Next()) };
                         break;
                     case "--latency-tenants":
                         o = o with { LatencyTenants = Int(Next()) };

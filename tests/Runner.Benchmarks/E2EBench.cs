@@ -19,7 +19,7 @@ internal enum Phase
 
 /// <summary>One measured phase of one scenario.</summary>
 internal sealed record Row(string System, int Tenants, Phase Phase, PhaseStats Stats, double? PacedRate, double BenchCores, double NatsCores,
-    double? EventsPerCommit, long Duplicates, long Failures, string Notes)
+    double? EventsPerCommit, long Duplicates, long Failures, double? AckedAfter, string Notes)
 {
     public bool Complete => Stats.Arrived == Stats.Expected && Failures == 0;
 }
@@ -87,27 +87,42 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         {
             Log($"{system} {tenantCount} tenants: warm-up incomplete ({probe.Arrived}/{warm} commands); scenario abandoned");
             rows.Add(new Row(system, tenantCount, flow ? Phase.Flow : Phase.Saturation, probe.Stats(0, warm), null, 0, 0, null,
-                probe.Duplicates, load.Failures, "warm-up incomplete"));
+                probe.Duplicates, load.Failures, null, "warm-up incomplete"));
             return rows;
         }
 
         Log(string.Create(Inv, $"{system} {tenantCount} tenants: started and warmed up ({warm} events) in {started.Elapsed.TotalSeconds:0.0}s"));
         (sut as RunnerSystem)?.AttachStore();
 
-        var sat = await MeasureAsync(system, tenantCount, flow ? Phase.Flow : Phase.Saturation, sut, probe, load, warm, batch, flow, null)
+        var sat = await MeasureAsync(world, system, tenantCount, flow ? Phase.Flow : Phase.Saturation, sut, probe, load, warm, batch, flow, null)
             .ConfigureAwait(false);
         rows.Add(sat);
         if (latency && sat.Complete && sat.Stats.Rate > 0)
         {
             var rate = sat.Stats.Rate * options.LatencyLoad;
             var count = (int)Math.Min(latencyMax, Math.Max(100, rate * options.LatencyDuration.TotalSeconds));
-            rows.Add(await MeasureAsync(system, tenantCount, Phase.Latency, sut, probe, load, warm + batch, count, false, rate).ConfigureAwait(false));
+            rows.Add(await MeasureAsync(world, system, tenantCount, Phase.Latency, sut, probe, load, warm + batch, count, false, rate).ConfigureAwait(false));
         }
 
         return rows;
     }
 
-    private async Task<Row> MeasureAsync(string system, int tenants, Phase phase, ISystemUnderTest sut, CommandProbe probe, LoadGenerator load,
+    /// <summary>Whether every consumer of the events stream has nothing pending or un-acked (polled) before <paramref name="deadline"/>.</summary>
+    private static async Task<bool> AllAckedAsync(World world, DateTime deadline)
+    {
+        while (DateTime.UtcNow < deadline)
+        {
+            var busy = false;
+            await foreach (var consumer in world.Js.ListConsumersAsync(world.EventsStream).ConfigureAwait(false))
+                busy |= consumer.Info.NumAckPending > 0 || consumer.Info.NumPending > 0;
+            if (!busy) return true;
+            await Task.Delay(100).ConfigureAwait(false); // polling the server's consumer state
+        }
+
+        return false;
+    }
+
+    private async Task<Row> MeasureAsync(World world, string system, int tenants, Phase phase, ISystemUnderTest sut, CommandProbe probe, LoadGenerator load,
         int from, int count, bool flow, double? rate)
     {
         var deadline = PhaseDeadline();
@@ -119,11 +134,14 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         await load.PublishAsync(from, count, flow, rate, deadline).ConfigureAwait(false);
         var complete = await probe.WaitAsync(from, count, deadline).ConfigureAwait(false);
         var seconds = wall.Elapsed.TotalSeconds;
+        // A command in the stream is not yet an acked event: the node answers (and acks) once the outbox marker and
+        // the timer index are written too. How much later every event is acked shows that backlog.
+        var acked = complete && await AllAckedAsync(world, deadline).ConfigureAwait(false) ? wall.Elapsed.TotalSeconds - seconds : (double?)null;
         var (self1, nats1) = _cpu.Now();
         var stats = probe.Stats(from, count);
         double? perCommit = sut.Commits is { } c1 && commits0 is { } c0 && c1 > c0 ? stats.Arrived / (double)(c1 - c0) : null;
         var row = new Row(system, tenants, phase, stats, rate, (self1 - self0).TotalSeconds / seconds, (nats1 - nats0).TotalSeconds / seconds,
-            perCommit, probe.Duplicates - dup0, load.Failures - failures0, complete ? "" : "capped: not all commands arrived");
+            perCommit, probe.Duplicates - dup0, load.Failures - failures0, acked, complete ? "" : "capped: not all commands arrived");
         Log($"{system} {tenants} tenants {phase}: " + Report.Progress(row));
         return row;
     }

@@ -12,14 +12,15 @@ internal static class Report
         $"{r.Stats.Arrived:N0}/{r.Stats.Expected:N0} commands in {r.Stats.Seconds:0.00}s = {r.Stats.Rate:N0} events/s" +
         $"{(r.PacedRate is { } p ? $" (paced at {p:N0}/s)" : "")}, p50 {r.Stats.P50:0.0} ms, p99 {r.Stats.P99:0.0} ms, " +
         $"cores bench {r.BenchCores:0.00} nats {r.NatsCores:0.00}{(r.EventsPerCommit is { } e ? $", {e:0.0} events/LMDB commit" : "")}" +
+        $"{(r.AckedAfter is { } a ? $", all events acked {a:0.0}s after the last command" : ", events not all acked")}" +
         $"{(r.Notes.Length > 0 ? "; " + r.Notes : "")}");
 
     public static string Table(IReadOnlyList<Row> rows)
     {
         var sb = new StringBuilder();
         sb.AppendLine(Inv,
-            $"{"system",-7} | {"tenants",7} | {"phase",-10} | {"events",7} | {"events/s",9} | {"paced/s",7} | {"p50 ms",7} | {"p90 ms",7} | {"p99 ms",7} | {"max ms",7} | {"cores bench",11} | {"cores nats",10} | {"ev/commit",9} | notes");
-        sb.AppendLine(string.Join("-+-", new[] { 7, 7, 10, 7, 9, 7, 7, 7, 7, 7, 11, 10, 9, 5 }.Select(n => new string('-', n))));
+            $"{"system",-7} | {"tenants",7} | {"phase",-10} | {"events",7} | {"events/s",9} | {"paced/s",7} | {"p50 ms",7} | {"p90 ms",7} | {"p99 ms",7} | {"max ms",7} | {"cores bench",11} | {"cores nats",10} | {"ev/commit",9} | {"acked +s",8} | notes");
+        sb.AppendLine(string.Join("-+-", new[] { 7, 7, 10, 7, 9, 7, 7, 7, 7, 7, 11, 10, 9, 8, 5 }.Select(n => new string('-', n))));
         foreach (var r in rows)
         {
             var notes = new List<string>();
@@ -31,10 +32,12 @@ internal static class Report
             sb.AppendLine(Inv,
                 $"{r.System,-7} | {r.Tenants,7} | {r.Phase,-10} | {r.Stats.Expected,7} | {r.Stats.Rate,9:N0} | {(r.PacedRate is { } p ? p.ToString("N0", Inv) : "-"),7} | " +
                 $"{r.Stats.P50,7:0.0} | {r.Stats.P90,7:0.0} | {r.Stats.P99,7:0.0} | {r.Stats.Max,7:0.0} | {r.BenchCores,11:0.00} | {r.NatsCores,10:0.00} | " +
-                $"{(r.EventsPerCommit is { } e ? e.ToString("0.0", Inv) : "-"),9} | {string.Join("; ", notes)}");
+                $"{(r.EventsPerCommit is { } e ? e.ToString("0.0", Inv) : "-"),9} | {(r.AckedAfter is { } a ? a.ToString("0.0", Inv) : "-"),8} | {string.Join("; ", notes)}");
         }
 
         sb.AppendLine("cores = CPU time / wall time of the phase: 'bench' is this process (node or raw loop, plus load generator and probe), 'nats' the nats-server.");
+        sb.AppendLine("acked +s = seconds after the last command until every event of the phase was acked on its consumer (the node acks only once the");
+        sb.AppendLine("outbox-delivered marker and the timer index are written); '-' = not within the phase cap.");
         return sb.ToString();
     }
 
