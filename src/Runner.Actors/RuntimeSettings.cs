@@ -26,6 +26,12 @@ public sealed record RuntimeSettings
     /// <summary>Redispatch interval of an unconfirmed due timer.</summary>
     public TimeSpan TimerRedispatch { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Read journal plugin id the schedule index follows.</summary>
+    public string QueryPlugin { get; init; } = "akka.persistence.query.journal.lmdb";
+
+    /// <summary>Followed events between schedule index snapshots.</summary>
+    public int ScheduleSnapshotEvery { get; init; } = 500;
+
     /// <summary>Defaults of the embedded reference.conf.</summary>
     public static RuntimeSettings Default { get; } = new();
 
@@ -47,6 +53,8 @@ public sealed record RuntimeSettings
             TimerTick = c.GetTimeSpan("timer-tick", TimeSpan.FromMilliseconds(500)),
             MissedFireTolerance = c.GetTimeSpan("missed-fire-tolerance", TimeSpan.FromSeconds(5)),
             TimerRedispatch = c.GetTimeSpan("timer-redispatch", TimeSpan.FromSeconds(5)),
+            QueryPlugin = c.GetString("query-plugin", "akka.persistence.query.journal.lmdb"),
+            ScheduleSnapshotEvery = c.GetInt("schedule-snapshot-every", 500),
         };
         if (s.SnapshotEvery < 1) throw new ConfigurationException($"runner.runtime.snapshot-every must be at least 1, not {s.SnapshotEvery}.");
         if (s.DedupeWindow < 1) throw new ConfigurationException($"runner.runtime.dedupe-window must be at least 1, not {s.DedupeWindow}.");

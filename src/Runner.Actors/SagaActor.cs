@@ -3,6 +3,7 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Akka.Persistence.Journal;
 using Runner.Actors.Internal;
 using Runner.Actors.Protocol;
 using Runner.Actors.Serialization;
@@ -13,8 +14,9 @@ namespace Runner.Actors;
 /// <summary>
 /// One saga instance. It runs the saga's pure decision and persists the outcome (state, dedupe marker, outbox
 /// entries, timer changes) as one event; only then does the caller hear back, and only once the decision's
-/// commands are acknowledged by JetStream and its timers are in the tenant's schedule index, so that the NATS
-/// message behind it is acked only when every effect is durable somewhere.
+/// commands are acknowledged by JetStream (and the delivery recorded), so that the NATS message behind it is
+/// acked only when every effect is durable somewhere. Timer changes reach the tenant's schedule index through
+/// their event's tag.
 /// </summary>
 public sealed class SagaActor : ReceivePersistentActor
 {
@@ -35,7 +37,6 @@ public sealed class SagaActor : ReceivePersistentActor
     private readonly Dictionary<string, TimerEntry> _timers = new(StringComparer.Ordinal);
     private readonly DedupeWindow _dedupe;
     private readonly List<(IActorRef ReplyTo, IEventOutcome Outcome)> _waiters = [];
-    private int _indexPending;
     private bool _publishing;
 
     /// <summary>Creates the instance (tenant id and saga name already validated).</summary>
@@ -60,11 +61,6 @@ public sealed class SagaActor : ReceivePersistentActor
         Command<DeliverEvent>(OnDeliver);
         Command<TimerDue>(OnTimerDue);
         Command<CommandsPublished>(OnPublished);
-        Command<TimersIndexedAck>(_ =>
-        {
-            _indexPending = Math.Max(0, _indexPending - 1);
-            ReleaseWaiters();
-        });
         Command<GetSagaView>(_ => Sender.Tell(View()));
         Command<ReceiveTimeout>(_ => MaybePassivate());
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
@@ -134,10 +130,10 @@ public sealed class SagaActor : ReceivePersistentActor
 
         var applied = ToApplied(key, d.Event.StreamSequence, d.Event.EventType, decision);
         var replyTo = Sender;
-        Persist(applied, e =>
+        Persist(Tag(applied), _ =>
         {
-            Apply(e);
-            AfterPersist(e, replyTo, new Applied(LastSequenceNr));
+            Apply(applied);
+            AfterPersist(applied, replyTo, new Applied(LastSequenceNr));
         });
     }
 
@@ -185,10 +181,10 @@ public sealed class SagaActor : ReceivePersistentActor
             }
         }
 
-        Persist(applied, e =>
+        Persist(Tag(applied), _ =>
         {
-            Apply(e);
-            AfterPersist(e, ActorRefs.Nobody, new Applied(LastSequenceNr));
+            Apply(applied);
+            AfterPersist(applied, ActorRefs.Nobody, new Applied(LastSequenceNr));
         });
     }
 
@@ -250,17 +246,21 @@ public sealed class SagaActor : ReceivePersistentActor
 
     private void AfterPersist(SagaApplied e, IActorRef replyTo, IEventOutcome outcome)
     {
-        if (!e.Scheduled.IsEmpty || !e.Cancelled.IsEmpty || e.Completed) IndexTimers();
         PublishPending();
         if (!replyTo.IsNobody()) HoldOrReply(replyTo, outcome);
         if (LastSequenceNr % _settings.SnapshotEvery == 0) SaveSnapshot(Snapshot());
     }
 
-    private void IndexTimers()
-    {
-        _indexPending++;
+    /// <summary>Corrects the index's in-memory view of this instance (after a stale <see cref="TimerDue"/>).</summary>
+    private void IndexTimers() =>
         _scheduleIndex.Tell(new TimersIndexed(_saga.Name, _correlation, _timers.Values.ToImmutableArray()));
-    }
+
+    /// <summary>
+    /// Timer changes are tagged <c>timers|&lt;tenant&gt;</c>: the tenant's schedule index follows that tag through the read
+    /// journal, so the index is as durable as the event itself without a second write on the event's path.
+    /// </summary>
+    private object Tag(SagaApplied e) =>
+        e.Scheduled.IsEmpty && e.Cancelled.IsEmpty && !e.Completed ? e : new Tagged(e, [ScheduleIndexActor.TagFor(_tenant)]);
 
     private void PublishPending()
     {
@@ -271,20 +271,20 @@ public sealed class SagaActor : ReceivePersistentActor
 
     private void HoldOrReply(IActorRef replyTo, IEventOutcome outcome)
     {
-        if (_outbox.Count == 0 && _indexPending == 0) replyTo.Tell(outcome);
+        if (_outbox.Count == 0) replyTo.Tell(outcome);
         else _waiters.Add((replyTo, outcome));
     }
 
     private void ReleaseWaiters()
     {
-        if (_outbox.Count > 0 || _indexPending > 0 || _waiters.Count == 0) return;
+        if (_outbox.Count > 0 || _waiters.Count == 0) return;
         foreach (var (replyTo, outcome) in _waiters) replyTo.Tell(outcome);
         _waiters.Clear();
     }
 
     private void MaybePassivate()
     {
-        if (_outbox.Count == 0 && _indexPending == 0 && _waiters.Count == 0) Context.Parent.Tell(Passivate.Instance);
+        if (_outbox.Count == 0 && _waiters.Count == 0) Context.Parent.Tell(Passivate.Instance);
     }
 
     private SagaSnapshot Snapshot() => new(

@@ -1,51 +1,62 @@
 using System.Collections.Immutable;
+using Akka;
 using Akka.Actor;
+using Akka.Event;
 using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using Runner.Actors.Protocol;
 using Runner.Actors.Serialization;
 
 namespace Runner.Actors;
 
 /// <summary>
-/// The durable index of one tenant's timers: which instance has which timer due when. It survives restarts, and
-/// on every tick it sends <see cref="TimerDue"/> for due timers to the tenant, which starts passivated instances.
-/// An entry leaves the index only when its instance reports its timers again without it.
+/// The index of one tenant's timers: which instance has which timer due when, so that due timers wake passivated
+/// instances and survive restarts. It is a projection: it follows the tenant's saga events tagged
+/// <c>timers|&lt;tenant&gt;</c> through the read journal (live, woken on every local commit), and persists only
+/// snapshots of its view with the offset reached. A timer change is therefore exactly as durable as the saga
+/// event that carries it, without a second write on the event's path; after a crash the index catches up from
+/// its last snapshot. On every tick it sends <see cref="TimerDue"/> for due timers to the tenant.
 /// </summary>
 internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
 {
+    private readonly string _tenant;
     private readonly RuntimeSettings _settings;
     private readonly IClock _clock;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<(string Saga, string Correlation), ImmutableArray<TimerEntry>> _instances = [];
     private readonly Dictionary<(string, string, string, DateTimeOffset), DateTimeOffset> _dispatched = [];
+    private long _offset;
+    private int _sinceSnapshot;
+    private UniqueKillSwitch? _follow;
 
     public ScheduleIndexActor(string tenant, RuntimeSettings settings, IClock clock)
     {
+        _tenant = tenant;
         _settings = settings;
         _clock = clock;
         PersistenceId = $"schedule|{tenant}";
         Recover<SnapshotOffer>(o =>
         {
-            foreach (var t in ((ScheduleSnapshot)o.Snapshot).Instances) Apply(t);
+            var snapshot = (ScheduleSnapshot)o.Snapshot;
+            foreach (var t in snapshot.Instances) Apply(t);
+            _offset = snapshot.Offset;
         });
-        Recover<TimersIndexed>(Apply);
-        Command<TimersIndexed>(t =>
-        {
-            var replyTo = Sender;
-            PersistAsync(t, e =>
-            {
-                Apply(e);
-                replyTo.Tell(TimersIndexedAck.Instance);
-                if (LastSequenceNr % 1000 == 0)
-                    SaveSnapshot(new ScheduleSnapshot([.. _instances.Select(i => new TimersIndexed(i.Key.Saga, i.Key.Correlation, i.Value))]));
-            });
-        });
+        Command<EventEnvelope>(Follow);
+        Command<TimersIndexed>(Apply); // an instance correcting the view after a stale TimerDue (in memory only)
         Command<Tick>(_ => Dispatch());
+        Command<NotUsed>(_ => { }); // the live query completed (only at shutdown)
+        Command<FollowFailed>(f => _log.Warning(f.Cause, "Schedule index of {0} lost its query; it restarts from offset {1}", _tenant, _offset));
         Command<GetDue>(_ => Sender.Tell(_instances.SelectMany(i => i.Value.Select(t => (i.Key.Saga, i.Key.Correlation, t))).ToImmutableArray()));
-        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
-        Command<SaveSnapshotFailure>(_ => { });
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(_ => { });
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of the schedule index of {0} failed", _tenant));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
+
+    /// <summary>The tag of a tenant's timer-changing saga events.</summary>
+    public static string TagFor(string tenant) => "timers|" + tenant;
 
     public override string PersistenceId { get; }
 
@@ -54,6 +65,55 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
     protected override void OnReplaySuccess()
     {
         Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.Zero, _settings.TimerTick);
+        var queries = PersistenceQuery.Get(Context.System).ReadJournalFor<IEventsByTagQuery>(_settings.QueryPlugin);
+        var self = Self;
+        var tag = TagFor(_tenant);
+        _follow = RestartSource.WithBackoff(
+                () => queries.EventsByTag(tag, Offset.Sequence(Volatile.Read(ref _offset))),
+                RestartSettings.Create(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2))
+            .ViaMaterialized(KillSwitches.Single<EventEnvelope>(), Keep.Right)
+            .To(Sink.ActorRef<EventEnvelope>(self, NotUsed.Instance, e => new FollowFailed(e)))
+            .Run(Context.Materializer());
+    }
+
+    protected override void PostStop()
+    {
+        _follow?.Shutdown();
+        base.PostStop();
+    }
+
+    private void Follow(EventEnvelope envelope)
+    {
+        if (envelope.Offset is Sequence sequence)
+        {
+            if (sequence.Value <= Volatile.Read(ref _offset)) return; // seen before a restart of the query
+            Volatile.Write(ref _offset, sequence.Value);
+        }
+
+        if (envelope.Event is SagaApplied applied && TryParse(envelope.PersistenceId, out var saga, out var correlation))
+        {
+            var key = (saga, correlation);
+            var timers = _instances.TryGetValue(key, out var current) ? current.ToDictionary(t => t.Name, StringComparer.Ordinal) : [];
+            foreach (var name in applied.Cancelled) timers.Remove(name);
+            foreach (var timer in applied.Scheduled) timers[timer.Name] = timer;
+            if (applied.Completed) timers.Clear();
+            Apply(new TimersIndexed(saga, correlation, [.. timers.Values]));
+        }
+
+        if (++_sinceSnapshot >= _settings.ScheduleSnapshotEvery)
+        {
+            _sinceSnapshot = 0;
+            SaveSnapshot(new ScheduleSnapshot([.. _instances.Select(i => new TimersIndexed(i.Key.Saga, i.Key.Correlation, i.Value))], _offset));
+        }
+    }
+
+    private static bool TryParse(string persistenceId, out string saga, out string correlation)
+    {
+        // saga|<tenant>|<saga>|<correlation> (the correlation id may itself contain '|')
+        var parts = persistenceId.Split('|', 4);
+        saga = parts.Length == 4 ? parts[2] : string.Empty;
+        correlation = parts.Length == 4 ? parts[3] : string.Empty;
+        return parts.Length == 4 && parts[0] == "saga";
     }
 
     private void Apply(TimersIndexed t)
@@ -84,6 +144,8 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
                 _dispatched.Remove(stale);
         }
     }
+
+    private sealed record FollowFailed(Exception Cause);
 
     /// <summary>Look for due timers now.</summary>
     public sealed record Tick

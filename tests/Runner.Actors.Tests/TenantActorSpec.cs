@@ -5,7 +5,8 @@ using Xunit.Abstractions;
 
 namespace Runner.Actors.Tests;
 
-public sealed class TenantActorSpec(ITestOutputHelper output) : ActorSpecBase(output, "runner.runtime.passivate-after = 300ms")
+public sealed class TenantActorSpec(ITestOutputHelper output)
+    : ActorSpecBase(output, "runner.runtime.passivate-after = 300ms\nrunner.runtime.schedule-snapshot-every = 1")
 {
     [Fact]
     public void TenantActor_should_passivate_idle_sagas_and_wake_them_with_their_state()

@@ -61,12 +61,6 @@ internal sealed record PublishCommands(string Saga, string CorrelationId, Immuta
 /// <summary>Outbox entries acknowledged by JetStream (to the saga instance).</summary>
 internal sealed record CommandsPublished(ImmutableArray<string> MsgIds);
 
-/// <summary>The schedule index persisted an instance's timers (to the saga instance).</summary>
-internal sealed record TimersIndexedAck
-{
-    public static TimersIndexedAck Instance { get; } = new();
-}
-
 /// <summary>An idle saga instance asks its tenant to stop it.</summary>
 internal sealed record Passivate
 {

@@ -45,8 +45,8 @@ public sealed record SagaSnapshot(
 /// <summary>The timers of one saga instance as known to the tenant's schedule index (empty = none).</summary>
 public sealed record TimersIndexed(string Saga, string CorrelationId, ImmutableArray<TimerEntry> Timers) : IRunnerStored;
 
-/// <summary>Snapshot of a tenant's schedule index.</summary>
-public sealed record ScheduleSnapshot(ImmutableArray<TimersIndexed> Instances) : IRunnerStored;
+/// <summary>Snapshot of a tenant's schedule index and the read-journal offset it has followed up to.</summary>
+public sealed record ScheduleSnapshot(ImmutableArray<TimersIndexed> Instances, long Offset = 0) : IRunnerStored;
 
 /// <summary>The stream position up to which a (tenant, saga) consumer has applied and acked every event.</summary>
 public sealed record CheckpointAdvanced(string Saga, ulong StreamSequence) : IRunnerStored;
