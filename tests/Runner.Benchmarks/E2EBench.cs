@@ -147,8 +147,8 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         await load.PublishAsync(from, count, flow, rate, deadline).ConfigureAwait(false);
         var complete = await probe.WaitAsync(from, count, deadline).ConfigureAwait(false);
         var seconds = wall.Elapsed.TotalSeconds;
-        // A command in the stream is not yet an acked event: the node answers (and acks) once the outbox marker and
-        // the timer index are written too. How much later every event is acked shows that backlog.
+        // A command in the stream is not yet an acked event: the node answers (and acks) once the outbox-delivered
+        // marker is written too. How much later every event is acked shows that backlog.
         var acked = complete && await AllAckedAsync(world, deadline).ConfigureAwait(false) ? wall.Elapsed.TotalSeconds - seconds : (double?)null;
         var (self1, nats1) = _cpu.Now();
         var stats = probe.Stats(from, count);

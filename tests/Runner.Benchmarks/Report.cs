@@ -37,7 +37,7 @@ internal static class Report
 
         sb.AppendLine("cores = CPU time / wall time of the phase: 'bench' is this process (node or raw loop, plus load generator and probe), 'nats' the nats-server.");
         sb.AppendLine("acked +s = seconds after the last command until every event of the phase was acked on its consumer (the node acks only once the");
-        sb.AppendLine("outbox-delivered marker and the timer index are written); '-' = not within the phase cap.");
+        sb.AppendLine("outbox-delivered marker is written); '-' = not within the phase cap.");
         return sb.ToString();
     }
 
