@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text;
+using Runner.TestKit;
+
+namespace Runner.Host.Tests;
+
+/// <summary>The real node as a child process (<c>dotnet Runner.Host.dll</c>), configured by environment only.</summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private NodeProcess(Process process, string shardId)
+    {
+        _process = process;
+        void OnLine(string? line)
+        {
+            if (line is null) return;
+            lock (_output) _output.AppendLine(line);
+            if (line.Contains($"Runner node {shardId} started", StringComparison.Ordinal)) _started.TrySetResult();
+        }
+
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output) return _output.ToString();
+        }
+    }
+
+    /// <summary>Starts the node with <paramref name="env"/> and waits for its "started" log line.</summary>
+    public static async Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string> env, TimeSpan timeout)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Runner.Host.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var node = new NodeProcess(Process.Start(psi) ?? throw new InvalidOperationException("node did not start"), env["RUNNER_SHARD_ID"]);
+        var done = await Task.WhenAny(node._started.Task, node._process.WaitForExitAsync(), Task.Delay(timeout)).ConfigureAwait(false);
+        if (done != node._started.Task)
+            throw new InvalidOperationException($"node did not start within {timeout} (exited: {node._process.HasExited}):\n{node.Output}");
+        return node;
+    }
+
+    /// <summary>SIGKILL.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited) await KillAsync().ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    /// <summary>The environment of a node for <paramref name="s"/>, with a HOCON file for what has no variable.</summary>
+    public static Dictionary<string, string> Environment(Scenario s, NatsServerFixture nats, string extraHocon)
+    {
+        var file = Path.Combine(s.Data.Path, "node.conf");
+        File.WriteAllText(file, $$"""
+            runner.nats.streams { events = "{{s.EventsStream}}", commands = "{{s.CommandsStream}}", dead-letters = "{{s.DeadLetterStream}}" }
+            runner.nats.consumer { min-backoff = 100ms, max-backoff = 1s, checkpoint-interval = 200ms }
+            {{extraHocon}}
+            """);
+        return new Dictionary<string, string>
+        {
+            ["RUNNER_NATS_URL"] = nats.Url,
+            ["RUNNER_SUBJECT_PREFIX"] = s.Prefix,
+            ["RUNNER_DATA_DIR"] = Path.Combine(s.Data.Path, "lmdb"),
+            ["RUNNER_PORT"] = NatsServerFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RUNNER_SHARD_ID"] = s.Name,
+            ["RUNNER_CONFIG"] = file,
+            ["RUNNER_LOG_LEVEL"] = "INFO",
+        };
+    }
+}
