@@ -182,7 +182,9 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
         await foreach (var c in _nats.JetStream.ListConsumersAsync(_nats.Settings.EventsStream).ConfigureAwait(false))
         {
             var filter = c.Info.Config.FilterSubject;
-            if (filter is null || !filter.StartsWith(prefix, StringComparison.Ordinal) || !filter.EndsWith(".>", StringComparison.Ordinal)) continue;
+            // Only tenant consumers: <prefix>.evt.<tenant>.> (the intake's own filter is <prefix>.evt.>).
+            if (filter is null || filter.Length <= prefix.Length + 2 || !filter.StartsWith(prefix, StringComparison.Ordinal)
+                || !filter.EndsWith(".>", StringComparison.Ordinal)) continue;
             var tenant = filter[prefix.Length..^2];
             if (TenantId.IsValid(tenant)) tenants.Add(tenant);
         }

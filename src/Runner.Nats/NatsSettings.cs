@@ -33,7 +33,7 @@ public sealed record NatsSettings
     public int Replicas { get; init; } = 1;
 
     /// <summary>Duplicate window of the streams.</summary>
-    public TimeSpan DuplicateWindow { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan DuplicateWindow { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Whether missing streams are created.</summary>
     public bool CreateStreams { get; init; } = true;
@@ -101,7 +101,7 @@ public sealed record NatsSettings
             DeadLetterStream = StreamName(c, "streams.dead-letters"),
             FileStorage = storage == "file",
             Replicas = Positive(c, "streams.replicas", c.GetInt("streams.replicas", 1)),
-            DuplicateWindow = c.GetTimeSpan("streams.duplicate-window", TimeSpan.FromMinutes(2)),
+            DuplicateWindow = c.GetTimeSpan("streams.duplicate-window", TimeSpan.FromMinutes(10)),
             CreateStreams = mode == "create",
             Parallelism = Positive(c, "consumer.parallelism", c.GetInt("consumer.parallelism", 64)),
             ProcessingTimeout = c.GetTimeSpan("consumer.processing-timeout", TimeSpan.FromSeconds(10)),
