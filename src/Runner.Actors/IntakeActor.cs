@@ -53,6 +53,8 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
         {
             foreach (var t in s.Tenants) StartTenant(t);
         });
+        // Replies to the (idempotent) starts and keep-alives: the tenant is running; nothing to do.
+        Receive<TenantActor.Started>(_ => { });
         Receive<GetStartedTenants>(_ => Sender.Tell(_started.Order(StringComparer.Ordinal).ToImmutableArray()));
         Receive<Status.Failure>(f => _log.Warning(f.Cause, "Listing existing consumers failed"));
     }

@@ -118,11 +118,13 @@ namespace Runner.Host
                     o.TimestampFormat = "HH:mm:ss.fff ";
                 });
 
-            var nats = new NatsEdge(natsSettings);
-            var services = new TenantServices(catalog, runtime, SystemClock.Instance, nats, nats);
             builder.Services.AddSingleton(node);
-            builder.Services.AddSingleton(nats);
-            builder.Services.AddSingleton(services);
+            builder.Services.AddSingleton(sp => new NatsEdge(natsSettings, sp.GetRequiredService<ILogger<NatsEdge>>()));
+            builder.Services.AddSingleton(sp =>
+            {
+                var nats = sp.GetRequiredService<NatsEdge>();
+                return new TenantServices(catalog, runtime, SystemClock.Instance, nats, nats);
+            });
             builder.Services.AddAkka("runner", (akka, _) =>
             {
                 akka.AddHocon(clusterHocon.WithFallback(config), HoconAddMode.Prepend);

@@ -5,6 +5,8 @@ using Akka.Streams.Dsl;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Runner.Nats;
 
@@ -37,14 +39,16 @@ public static class RunnerHeaders
 /// The node's NATS connection and JetStream context, and the runner's I/O on them: event consumers as
 /// Akka.Streams sources, command and dead-letter publishing with retries.
 /// </summary>
-public sealed class NatsEdge : IRunnerTransport, IAsyncDisposable
+public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
 {
     private readonly NatsConnection _connection;
+    private readonly ILogger _logger;
 
     /// <summary>Connects lazily to <see cref="NatsSettings.Url"/> (the client reconnects by itself).</summary>
-    public NatsEdge(NatsSettings settings)
+    public NatsEdge(NatsSettings settings, ILogger<NatsEdge>? logger = null)
     {
         Settings = settings ?? throw new ArgumentNullException(nameof(settings));
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         _connection = new NatsConnection(NatsOpts.Default with
         {
             Url = settings.Url,
@@ -190,7 +194,7 @@ public sealed class NatsEdge : IRunnerTransport, IAsyncDisposable
     private async Task PublishWithRetryAsync(string subject, byte[] payload, string msgId, NatsHeaders headers, CancellationToken cancellationToken)
     {
         var delay = Settings.PublishMinBackoff;
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
@@ -199,11 +203,16 @@ public sealed class NatsEdge : IRunnerTransport, IAsyncDisposable
                 timeout.CancelAfter(Settings.PublishTimeout);
                 var ack = await JetStream.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = msgId }, headers: headers,
                     cancellationToken: timeout.Token).ConfigureAwait(false);
+                // A duplicate means JetStream already holds this Nats-Msg-Id inside the duplicate window: the re-publish of
+                // a recovered outbox entry reached its goal. (NATS.Net's EnsureSuccess throws on it; retrying would never end.)
+                if (ack.Error is null && ack.Duplicate) return;
                 ack.EnsureSuccess();
                 return;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ArgumentException)
             {
+                // Logged on the first failure and then every tenth, so an outage is visible without flooding the log.
+                if (attempt % 10 == 1) LogPublishRetry(_logger, e, subject, msgId, attempt, delay);
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(Settings.PublishMaxBackoff.Ticks, delay.Ticks * 2));
             }
@@ -212,4 +221,7 @@ public sealed class NatsEdge : IRunnerTransport, IAsyncDisposable
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing {Subject} ({MsgId}) failed (attempt {Attempt}); retrying in {Delay}")]
+    private static partial void LogPublishRetry(ILogger logger, Exception exception, string subject, string msgId, int attempt, TimeSpan delay);
 }

@@ -13,7 +13,7 @@ public sealed class CrashSpec(NatsServerFixture nats) : IClassFixture<NatsServer
     private const int Orders = 50;
     private const int EventsPerOrder = 100;
 
-    [Fact(Skip = "Intermittent: in about one run in three the restarted node stalls (every redelivered event times out in its saga and is nak'ed) when the first node was killed within a second of starting; passes alone in most runs. Under investigation, see the closing note.")]
+    [Fact]
     public async Task A_node_killed_with_sigkill_mid_burst_should_apply_every_event_exactly_once()
     {
         await using var s = new Scenario(nats);
@@ -62,17 +62,13 @@ public sealed class CrashSpec(NatsServerFixture nats) : IClassFixture<NatsServer
                 await consumer.RefreshAsync();
             }
 
-            File.WriteAllText(Path.Combine(Path.GetTempPath(), $"runner-crashspec-{s.Name}.log"),
-                $"commands {commands.Count}, ack floor {consumer.Info.AckFloor.StreamSeq}, last {stream.Info.State.LastSeq}\n" +
-                node.Output + "\n=== restarted ===\n" + again.Output);
-
-            Assert.Equal(stream.Info.State.LastSeq, consumer.Info.AckFloor.StreamSeq);
+            Assert.True(stream.Info.State.LastSeq == consumer.Info.AckFloor.StreamSeq,
+                $"ack floor {consumer.Info.AckFloor.StreamSeq} of {stream.Info.State.LastSeq}; restarted node:\n{again.Output}");
             Assert.Equal(Orders * EventsPerOrder, (int)stream.Info.State.Messages);
             commands = await s.CommandsAsync("acme", c => c.Count > 3 * Orders, TimeSpan.FromSeconds(2));
 
             var wrong = commands.GroupBy(c => c.MsgId.Split(':')[2]).Where(g => g.Count() != 3)
                 .Select(g => $"{g.Key}: {string.Join(", ", g.Select(c => $"{c.CommandType}@{c.MsgId}#{c.Sequence}"))}").ToList();
-            if (wrong.Count > 0) File.WriteAllText(Path.Combine(Path.GetTempPath(), "runner-crashspec-node.log"), node.Output + "\n=== restarted ===\n" + again.Output);
             Assert.True(wrong.Count == 0, $"{commands.Count} commands; orders with other than 3:\n{string.Join("\n", wrong)}");
             Assert.Equal(3 * Orders, commands.Count);
             Assert.Equal(commands.Count, commands.Select(c => c.MsgId).Distinct().Count());
