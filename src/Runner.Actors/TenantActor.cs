@@ -22,6 +22,12 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     private readonly List<UniqueKillSwitch> _pumps = [];
     private readonly List<Task> _pumpCompletions = [];
     private bool _handingOff;
+    private bool _running;
+    private bool _releasing;
+    private bool _releaseRequested;
+    private bool _acquiring = true;
+    private readonly List<(object Message, IActorRef Sender)> _held = [];
+    private string _status = "acquiring custody";
     private readonly CheckpointCache _checkpointCache = new();
     private IActorRef _scheduleIndex = ActorRefs.Nobody;
     private IActorRef _checkpoints = ActorRefs.Nobody;
@@ -37,19 +43,22 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         Receive<Passivate>(_ => OnPassivate(Sender));
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
         Receive<Start>(_ => Sender.Tell(new Started(_tenant)));
+        Receive<CustodyOutcome>(OnCustody);
+        Receive<AcquireCustody>(_ => Acquire());
         Receive<CheckpointTick>(_ => SampleCheckpoints());
         Receive<CheckpointAdvanced>(c => _checkpoints.Forward(c));
         Receive<Status.Failure>(_ => { });
         Receive<NotUsed>(_ => { });
         Receive<StartPumps>(_ => OnStartPumps());
         Receive<HandOff>(_ => OnHandOff());
-        Receive<PumpsStopped>(_ =>
+        Receive<PumpsStopped>(_ => StopChildren());
+        Receive<Released>(r =>
         {
-            _log.Info("Tenant {0} handed off: consumers stopped, in-flight events applied and acked", _tenant);
+            _log.Info("Tenant {0} handed off: consumers stopped, in-flight events applied and acked; custody: {1}", _tenant, r.Detail);
             Context.Stop(Self);
         });
         Receive<GetTenantView>(_ => Sender.Tell(new TenantView(_tenant, Context.GetChildren().Count(c => c.Path.Name.StartsWith("s-", StringComparison.Ordinal)),
-            _pumps.Count)));
+            _pumps.Count, _status)));
     }
 
     /// <inheritdoc />
@@ -59,14 +68,52 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     public static Props Props(string tenant, TenantServices services) => Akka.Actor.Props.Create(() => new TenantActor(tenant, services));
 
     /// <inheritdoc />
-    protected override void PreStart()
-    {
-        _checkpoints = Context.ActorOf(Akka.Actor.Props.Create(() => new CheckpointActor(_tenant, _checkpointCache)), "checkpoints");
-        _scheduleIndex = Context.ActorOf(Akka.Actor.Props.Create(() => new ScheduleIndexActor(_tenant, _services.Runtime, _services.Clock)), "schedule");
-        _publisher = Context.ActorOf(
-            Akka.Actor.Props.Create(() => new OutboxPublisher(_tenant, _services.Transport, _services.PublishParallelism)), "outbox");
+    protected override void PreStart() => Acquire();
 
-        if (_services.Nats is { } nats)
+    private void Acquire()
+    {
+        _acquiring = true;
+        // Nothing runs before this node holds the tenant's state (it may be brought over from the previous owner).
+        var timeout = _services.CustodyTimeout;
+        var self = Self;
+        _services.Custody.AcquireAsync(_tenant, CancellationToken.None).WaitAsync(timeout)
+            .ContinueWith(t => new CustodyOutcome(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException()), TaskScheduler.Default)
+            .PipeTo(self);
+    }
+
+    private void OnCustody(CustodyOutcome outcome)
+    {
+        if (_running || _handingOff) return;
+        _acquiring = false;
+        if (outcome.Decision is { Granted: true } granted)
+        {
+            _log.Info("Tenant {0} runs on this node ({1})", _tenant, granted.Detail);
+            Run();
+            foreach (var (message, sender) in _held) Self.Tell(message, sender);
+            _held.Clear();
+            return;
+        }
+
+        if (_held.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, _held.Count);
+        _held.Clear();
+
+        _status = outcome.Decision is { } refused ? "not running: " + refused.Detail : "custody check failed: " + outcome.Error?.Message;
+        if (outcome.Error is { } e) _log.Warning(e, "Tenant {0}: custody check failed; asking again in {1}", _tenant, _services.CustodyRetry);
+        else _log.Warning("Tenant {0} is not run here: {1}; asking again in {2}", _tenant, outcome.Decision!.Detail, _services.CustodyRetry);
+        Timers.StartSingleTimer("custody", AcquireCustody.Instance, _services.CustodyRetry);
+    }
+
+    private void Run()
+    {
+        _running = true;
+        _status = "running";
+        _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() => new CheckpointActor(_tenant, _checkpointCache)), "checkpoints"));
+        _scheduleIndex = Context.Watch(Context.ActorOf(
+            Akka.Actor.Props.Create(() => new ScheduleIndexActor(_tenant, _services.Runtime, _services.Clock)), "schedule"));
+        _publisher = Context.Watch(Context.ActorOf(
+            Akka.Actor.Props.Create(() => new OutboxPublisher(_tenant, _services.Transport, _services.PublishParallelism)), "outbox"));
+
+        if (_services.Nats is not null)
         {
             // Consumers start once the checkpoints are recovered, so a recreated consumer starts after them.
             var self = Self;
@@ -80,6 +127,15 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         // then the tenant stops. Routing keeps working meanwhile for those in-flight events.
         if (_handingOff) return;
         _handingOff = true;
+        _status = "handing off";
+        Timers.Cancel("custody");
+        if (!_running)
+        {
+            // Never ran here: nothing to finish and no custody to release.
+            Context.Stop(Self);
+            return;
+        }
+
         foreach (var pump in _pumps) pump.Shutdown();
         var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
         Task.WhenAny(Task.WhenAll(_pumpCompletions), Task.Delay(timeout))
@@ -119,6 +175,20 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
 
     private void Route(ISagaMessage message)
     {
+        if (!_running && !_handingOff && _acquiring)
+        {
+            // Custody is being acquired: hold the message until the tenant runs here (or drop it if it does not).
+            _held.Add((message, Sender));
+            return;
+        }
+
+        if (!_running || _releasing || _releaseRequested)
+        {
+            // Not (or no longer) running here: timers and stragglers find the tenant where it runs next.
+            _log.Debug("Tenant {0} is {1}; {2} for {3}/{4} not delivered", _tenant, _status, message.GetType().Name, message.Saga, message.CorrelationId);
+            return;
+        }
+
         var name = ChildName(message.Saga, message.CorrelationId);
         if (_passivating.TryGetValue(name, out var buffer))
         {
@@ -150,8 +220,34 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         Context.Stop(child);
     }
 
+    private void StopChildren()
+    {
+        // Every persistent child stops before custody is released, so the state handed on is complete.
+        Timers.Cancel("checkpoints");
+        _releasing = true;
+        foreach (var child in Context.GetChildren()) Context.Stop(child);
+        MaybeRelease();
+    }
+
+    private void MaybeRelease()
+    {
+        if (!_releasing || _releaseRequested || Context.GetChildren().Any()) return;
+        _releaseRequested = true;
+        var timeout = _services.CustodyTimeout;
+        _services.Custody.ReleaseAsync(_tenant, CancellationToken.None).WaitAsync(timeout).ContinueWith(
+            t => new Released(t.IsCompletedSuccessfully ? t.Result : "release failed, state kept on this node: " + t.Exception?.GetBaseException().Message),
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
     private void OnTerminated(IActorRef child)
     {
+        if (_handingOff)
+        {
+            _passivating.Remove(child.Path.Name);
+            MaybeRelease();
+            return;
+        }
+
         if (!_passivating.Remove(child.Path.Name, out var buffer) || buffer.Count == 0) return;
         // Messages arrived while the instance was stopping: start it again and hand them over in order.
         foreach (var (message, sender) in buffer) Self.Tell(message, sender);
@@ -200,11 +296,24 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A tenant's summary.</summary>
-    public sealed record TenantView(string Tenant, int ActiveSagas, int Consumers);
+    /// <param name="Tenant">The tenant.</param>
+    /// <param name="ActiveSagas">Saga instances in memory.</param>
+    /// <param name="Consumers">Running consumers.</param>
+    /// <param name="Status">running, acquiring custody, not running (and why), handing off.</param>
+    public sealed record TenantView(string Tenant, int ActiveSagas, int Consumers, string Status);
 
     private sealed record StartPumps
     {
         public static StartPumps Instance { get; } = new();
+    }
+
+    private sealed record CustodyOutcome(CustodyDecision? Decision, Exception? Error);
+
+    private sealed record Released(string Detail);
+
+    private sealed record AcquireCustody
+    {
+        public static AcquireCustody Instance { get; } = new();
     }
 
     private sealed record PumpsStopped

@@ -11,6 +11,15 @@ namespace Runner.Actors;
 /// <param name="Nats">The NATS edge whose consumers feed the tenant; null runs the tenant without consumption (tests).</param>
 public sealed record TenantServices(SagaCatalog Catalog, RuntimeSettings Runtime, IClock Clock, IRunnerTransport Transport, NatsEdge? Nats)
 {
+    /// <summary>Who holds tenants' state (placement and moves); <see cref="LocalCustody"/> by default.</summary>
+    public ITenantCustody Custody { get; init; } = LocalCustody.Instance;
+
+    /// <summary>How long a tenant refused custody waits before asking again.</summary>
+    public TimeSpan CustodyRetry { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest a custody acquire or release may take (moving a large tenant's state included).</summary>
+    public TimeSpan CustodyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Concurrent publishes per tenant.</summary>
     public int PublishParallelism => Nats?.Settings.PublishParallelism ?? 32;
 }

@@ -33,6 +33,9 @@ public static class RunnerHeaders
 
     /// <summary>The saga instance (correlation id) a command came from.</summary>
     public const string Correlation = "Runner-Correlation";
+
+    /// <summary>Shard id of the node that published a command or dead letter.</summary>
+    public const string Node = "Runner-Node";
 }
 
 /// <summary>
@@ -167,6 +170,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             [RunnerHeaders.Saga] = saga,
             [RunnerHeaders.Correlation] = correlation,
         };
+        if (Settings.NodeId.Length > 0) headers[RunnerHeaders.Node] = Settings.NodeId;
         return PublishWithRetryAsync(Settings.Subjects.Command(tenant, commandType), payload, msgId, headers, cancellationToken);
     }
 
@@ -183,6 +187,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             }
         }
 
+        if (Settings.NodeId.Length > 0) headers[RunnerHeaders.Node] = Settings.NodeId;
         headers[RunnerHeaders.DeadLetterKind] = kind;
         headers[RunnerHeaders.DeadLetterReason] = reason.ReplaceLineEndings(" ");
         headers[RunnerHeaders.OriginSubject] = originSubject;

@@ -11,6 +11,9 @@ public sealed record NatsSettings
     /// <summary>NATS URL(s).</summary>
     public required string Url { get; init; }
 
+    /// <summary>Shard id of the node, written on every published command and dead letter as <c>Runner-Node</c>.</summary>
+    public string NodeId { get; init; } = "";
+
     /// <summary>Client name.</summary>
     public string ClientName { get; init; } = "runner";
 

@@ -1,0 +1,45 @@
+namespace Runner.Actors;
+
+/// <summary>
+/// Who holds a tenant's state. A tenant's saga state lives in the LMDB volume of one node; before a
+/// <see cref="TenantActor"/> runs anything it acquires custody (which may bring the state over from the previous
+/// owner), and when it is handed off it releases custody (which may ship the state to the node placement names).
+/// A node without placement (one node, tests) keeps custody of everything: <see cref="LocalCustody"/>.
+/// </summary>
+public interface ITenantCustody
+{
+    /// <summary>Asks for custody of <paramref name="tenant"/> on this node; called before the tenant starts.</summary>
+    Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called once the handed-off tenant and all of its persistent children have stopped: hands the state on if the
+    /// tenant now belongs elsewhere. Returns what was done, for the log and the drain report.
+    /// </summary>
+    Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken);
+}
+
+/// <summary>The answer to <see cref="ITenantCustody.AcquireAsync"/>.</summary>
+/// <param name="Granted">Whether the tenant may run here now.</param>
+/// <param name="Detail">What happened (imported state, fresh tenant) or why not (owned by another node).</param>
+public sealed record CustodyDecision(bool Granted, string Detail)
+{
+    /// <summary>Granted with the state already on this node.</summary>
+    public static CustodyDecision Local { get; } = new(true, "state is local");
+}
+
+/// <summary>Custody that is always granted and never moves anything: a node that owns every tenant it runs.</summary>
+public sealed class LocalCustody : ITenantCustody
+{
+    /// <summary>The instance.</summary>
+    public static LocalCustody Instance { get; } = new();
+
+    private LocalCustody()
+    {
+    }
+
+    /// <inheritdoc />
+    public Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken) => Task.FromResult(CustodyDecision.Local);
+
+    /// <inheritdoc />
+    public Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken) => Task.FromResult("state kept on this node");
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Runner.Actors.Protocol;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Runner.Actors.Tests;
+
+public sealed class TenantCustodySpec : ActorSpecBase
+{
+    private readonly ScriptedCustody _custody = new();
+
+    public TenantCustodySpec(ITestOutputHelper output) : base(output) =>
+        Services = Services with { Custody = _custody, CustodyRetry = TimeSpan.FromMilliseconds(100) };
+
+    [Fact]
+    public void TenantActor_should_not_run_anything_until_custody_is_granted()
+    {
+        _custody.Grant = false;
+        var tenant = StartTenant();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "c-1", amount = 3m }, "mc-1"));
+
+        // Refused: asked again and again, the event is not applied, the view says why.
+        AwaitCondition(() => _custody.Acquires >= 3, TimeSpan.FromSeconds(10));
+        tenant.Tell(TenantActor.GetTenantView.Instance);
+        var view = ExpectMsg<TenantActor.TenantView>();
+        Assert.StartsWith("not running: owned by node-b", view.Status, StringComparison.Ordinal);
+        Assert.Equal(0, view.ActiveSagas);
+        Assert.Empty(Transport.CommandTypes("c-1"));
+
+        // Granted: runs, and what arrives now is applied.
+        _custody.Grant = true;
+        AwaitAssert(() =>
+        {
+            tenant.Tell(TenantActor.GetTenantView.Instance);
+            Assert.Equal("running", ExpectMsg<TenantActor.TenantView>().Status);
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        tenant.Tell(Event("OrderPlaced", new { orderId = "c-1", amount = 3m }, "mc-1"));
+        ExpectMsg<Applied>();
+        Assert.Equal(["ReserveStock"], Transport.CommandTypes("c-1"));
+    }
+
+    [Fact]
+    public void TenantActor_should_hold_messages_sent_while_custody_is_being_acquired()
+    {
+        var tenant = StartTenant();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "c-2", amount = 3m }, "mc-2"));
+        ExpectMsg<Applied>();
+        Assert.Equal(1, _custody.Acquires);
+    }
+
+    [Fact]
+    public void TenantActor_should_release_custody_after_its_sagas_stopped_on_hand_off()
+    {
+        var tenant = StartTenant();
+        _custody.ChildrenAlive = async () =>
+        {
+            try
+            {
+                await Sys.ActorSelection(tenant.Path + "/*").ResolveOne(TimeSpan.FromMilliseconds(500));
+                return 1;
+            }
+            catch (ActorNotFoundException)
+            {
+                return 0;
+            }
+        };
+        Watch(tenant);
+        tenant.Tell(Event("OrderPlaced", new { orderId = "c-3", amount = 3m }, "mc-3"));
+        ExpectMsg<Applied>();
+
+        tenant.Tell(TenantActor.HandOff.Instance);
+        ExpectTerminated(tenant);
+        var release = Assert.Single(_custody.Releases);
+        Assert.Equal(Tenant, release.Tenant);
+
+        // When release ran, no saga instance, index or checkpoint actor of the tenant was alive any more.
+        Assert.Equal(0, release.ChildrenAlive);
+    }
+
+    [Fact]
+    public void TenantActor_should_stop_without_release_when_handed_off_before_it_ran()
+    {
+        _custody.Grant = false;
+        var tenant = StartTenant();
+        Watch(tenant);
+        AwaitCondition(() => _custody.Acquires >= 1, TimeSpan.FromSeconds(10));
+        tenant.Tell(TenantActor.HandOff.Instance);
+        ExpectTerminated(tenant);
+        Assert.Empty(_custody.Releases);
+    }
+
+    /// <summary>Our own custody seam, scripted (the real one moves LMDB state through NATS and has its own specs).</summary>
+    private sealed class ScriptedCustody : ITenantCustody
+    {
+        private int _acquires;
+
+        public volatile bool Grant = true;
+
+        public int Acquires => Volatile.Read(ref _acquires);
+
+        public ConcurrentQueue<(string Tenant, int ChildrenAlive)> Releases { get; } = new();
+
+        public Func<Task<int>> ChildrenAlive { get; set; } = () => Task.FromResult(0);
+
+        public Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _acquires);
+            return Task.FromResult(Grant ? CustodyDecision.Local : new CustodyDecision(false, "owned by node-b"));
+        }
+
+        public async Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken)
+        {
+            Releases.Enqueue((tenant, await ChildrenAlive()));
+            return "released";
+        }
+    }
+}
