@@ -80,7 +80,7 @@ namespace Runner.Host
         {
             ArgumentNullException.ThrowIfNull(config);
             var node = RunnerNodeSettings.Create(config);
-            var natsSettings = NatsSettings.Create(config);
+            var natsSettings = NatsSettings.Create(config) with { NodeId = node.ShardId };
             var runtime = RuntimeSettings.Create(config);
             var catalog = new SagaCatalog();
             if (node.Samples) catalog.Add(new Runner.Sagas.Samples.OrderSaga(config.GetTimeSpan("runner.samples.order.payment-timeout", TimeSpan.FromMinutes(15))));

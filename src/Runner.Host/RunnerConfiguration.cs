@@ -76,6 +76,7 @@ public static class RunnerConfiguration
         Str("RUNNER_SHARD_ID", "runner.node.shard-id");
         List("RUNNER_SEED_NODES", "runner.node.seed-nodes");
         List("RUNNER_TENANT_ALLOWLIST", "runner.tenants.allowlist");
+        Str("RUNNER_TENANT_PLACEMENT_BUCKET", "runner.placement.bucket");
         List("RUNNER_SAGA_ASSEMBLIES", "runner.node.saga-assemblies");
         Str("RUNNER_LOG_LEVEL", "akka.loglevel");
         return ConfigurationFactory.ParseString(sb.ToString());

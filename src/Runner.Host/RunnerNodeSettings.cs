@@ -58,13 +58,22 @@ public sealed record RunnerNodeSettings
         var port = node.GetInt("port", 4053);
         if (port is < 0 or > 65535) throw new ConfigurationException($"runner.node.port must be a port number, not {port}.");
         var publicHost = node.GetString("public-hostname", "");
+        var seeds = node.GetStringList("seed-nodes") ?? [];
+        foreach (var seed in seeds)
+        {
+            var colon = seed.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(seed.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p)
+                || p is < 1 or > 65535)
+                throw new ConfigurationException($"runner.node.seed-nodes (RUNNER_SEED_NODES) contains '{seed}', which is not host:port.");
+        }
+
         return new RunnerNodeSettings
         {
             Hostname = hostname,
             Port = port,
             PublicHostname = string.IsNullOrWhiteSpace(publicHost) ? hostname : publicHost,
             ShardId = shardId,
-            SeedNodes = [.. node.GetStringList("seed-nodes") ?? []],
+            SeedNodes = [.. seeds],
             SagaAssemblies = [.. node.GetStringList("saga-assemblies") ?? []],
             Samples = node.GetBoolean("samples", true),
             Allowlist = allowlist.Distinct(StringComparer.Ordinal).ToArray(),

@@ -45,6 +45,8 @@ public sealed class ConfigurationSpec
     [InlineData("RUNNER_TENANT_ALLOWLIST", "good,Bad.Tenant", "Bad.Tenant")]
     [InlineData("RUNNER_SHARD_ID", "Node 1", "RUNNER_SHARD_ID")]
     [InlineData("RUNNER_PORT", "http", "RUNNER_PORT")]
+    [InlineData("RUNNER_SEED_NODES", "10.0.0.1:4053,node-b", "'node-b'")]
+    [InlineData("RUNNER_SEED_NODES", "node-a:http", "RUNNER_SEED_NODES")]
     public void Invalid_settings_should_be_refused_with_a_message_naming_them(string variable, string value, string named)
     {
         var e = Assert.Throws<ConfigurationException>(() => RunnerNodeSettings.Create(RunnerConfiguration.Load([], Env((variable, value)))));

@@ -10,7 +10,7 @@ using Runner.TestKit;
 namespace Runner.Host.Tests;
 
 /// <summary>A command read back from the command stream.</summary>
-public sealed record ReadCommand(string Subject, string CommandType, string MsgId, string Json, ulong Sequence);
+public sealed record ReadCommand(string Subject, string CommandType, string MsgId, string Json, ulong Sequence, string Node = "");
 
 /// <summary>
 /// One scenario's world: a unique subject prefix and stream names on the shared nats-server, a data directory,
@@ -108,7 +108,8 @@ public sealed class Scenario : IAsyncDisposable
                 var subject = msg.Subject;
                 result.Add(new ReadCommand(subject, subject[(subject.LastIndexOf('.') + 1)..],
                     msg.Headers is { } h && h.TryGetValue(RunnerHeaders.MsgId, out var id) ? id.ToString() : "", Encoding.UTF8.GetString(msg.Data ?? []),
-                    msg.Metadata?.Sequence.Stream ?? 0));
+                    msg.Metadata?.Sequence.Stream ?? 0,
+                    msg.Headers is { } hn && hn.TryGetValue(RunnerHeaders.Node, out var node) ? node.ToString() : ""));
             }
 
             if (!until(result)) await Task.Delay(50).ConfigureAwait(false); // polling the stream for the condition
