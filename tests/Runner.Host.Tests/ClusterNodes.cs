@@ -1,0 +1,78 @@
+using System.Globalization;
+using Runner.TestKit;
+
+namespace Runner.Host.Tests;
+
+/// <summary>
+/// Several node processes of one scenario on 127.0.0.1, each configured by environment only: its own shard id, port
+/// and LMDB directory, all seeded by the first port. Ports are handed out in ascending order, so the first node
+/// has the lowest address (keep-majority's tie-breaker in a two-node cluster).
+/// </summary>
+public sealed class ClusterNodes : IAsyncDisposable
+{
+    private readonly Scenario _s;
+    private readonly NatsServerFixture _nats;
+    private readonly string _hocon;
+    private readonly Queue<int> _ports;
+    private readonly int _seedPort;
+    private readonly Dictionary<string, Dictionary<string, string>> _env = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodeProcess> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _finished = new(StringComparer.Ordinal);
+
+    public ClusterNodes(Scenario s, NatsServerFixture nats, string extraHocon = "")
+    {
+        _s = s;
+        _nats = nats;
+        _hocon = $$"""
+            runner.custody { homes-bucket = "{{s.Name}}-homes", state-bucket = "{{s.Name}}-state" }
+            akka.cluster.split-brain-resolver.stable-after = 3s
+            akka.cluster.sharding.rebalance-interval = 500ms
+            {{extraHocon}}
+            """;
+        _ports = new Queue<int>(Enumerable.Range(0, 4).Select(_ => NatsServerFixture.FreePort()).Distinct().Order());
+        _seedPort = _ports.Peek();
+    }
+
+    /// <summary>Name of the placement bucket of this scenario.</summary>
+    public string PlacementBucket => _s.Name + "-placement";
+
+    /// <summary>Starts node <paramref name="shardId"/> (first start: a new port and data directory; later: the same).</summary>
+    public async Task<NodeProcess> StartAsync(string shardId, string? allowlist = null, bool placementBucket = false)
+    {
+        if (!_env.TryGetValue(shardId, out var env))
+        {
+            env = NodeProcess.Environment(_s, _nats, _hocon);
+            env["RUNNER_SHARD_ID"] = shardId;
+            env["RUNNER_PORT"] = _ports.Dequeue().ToString(CultureInfo.InvariantCulture);
+            env["RUNNER_SEED_NODES"] = "127.0.0.1:" + _seedPort.ToString(CultureInfo.InvariantCulture);
+            env["RUNNER_DATA_DIR"] = Path.Combine(_s.Data.Path, "lmdb-" + shardId);
+            if (allowlist is not null) env["RUNNER_TENANT_ALLOWLIST"] = allowlist;
+            if (placementBucket) env["RUNNER_TENANT_PLACEMENT_BUCKET"] = PlacementBucket;
+            _env[shardId] = env;
+        }
+
+        var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90)).ConfigureAwait(false);
+        _running[shardId] = node;
+        return node;
+    }
+
+    /// <summary>SIGKILL.</summary>
+    public async Task KillAsync(string shardId)
+    {
+        var node = _running[shardId];
+        await node.KillAsync().ConfigureAwait(false);
+        _finished[shardId] = _finished.GetValueOrDefault(shardId, "") + node.Output + "\n=== killed ===\n";
+        _running.Remove(shardId);
+        await node.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Every node's output so far, for failure messages.</summary>
+    public string Output() => string.Join("\n", _env.Keys.Select(id =>
+        $"===== node {id} =====\n{_finished.GetValueOrDefault(id, "")}{(_running.TryGetValue(id, out var n) ? n.Output : "")}"));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _running.Values) await node.DisposeAsync().ConfigureAwait(false);
+        _running.Clear();
+    }
+}
