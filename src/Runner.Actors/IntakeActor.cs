@@ -8,6 +8,7 @@ using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Runner.Actors.Protocol;
 using Runner.Nats;
+using Runner.Placement;
 using Runner.Sagas;
 
 namespace Runner.Actors;
@@ -32,26 +33,48 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
     private readonly HashSet<string> _started = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TimeSpan _keepAlive;
+    private readonly IActorRef? _placementView;
+    private bool _followPlacement => _placementView is not null;
+    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reportedUnplaced = new(StringComparer.Ordinal);
+    private PlacementSnapshot? _placement;
     private UniqueKillSwitch? _killSwitch;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates the intake.</summary>
-    public IntakeActor(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive)
+    /// <param name="nats">The NATS edge.</param>
+    /// <param name="tenants">The tenant shard region.</param>
+    /// <param name="allowlist">Tenants this node's allowlist names.</param>
+    /// <param name="discover">Whether tenants seen in the stream are started.</param>
+    /// <param name="keepAlive">Interval of the idempotent re-start of every known tenant.</param>
+    /// <param name="placementView">
+    /// The node's <see cref="PlacementView"/>: start only tenants that placement puts on a member that is up, including
+    /// every tenant placement names, and report the others. Null = start every known tenant.
+    /// </param>
+    public IntakeActor(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive,
+        IActorRef? placementView = null)
     {
         _nats = nats;
         _tenants = tenants;
         _discover = discover;
         _keepAlive = keepAlive;
+        _placementView = placementView;
         Receive<KeepAlive>(_ =>
         {
-            foreach (var t in _started) _tenants.Tell(new TenantEnvelope(t, TenantActor.Start.Instance));
+            _placementView?.Tell(PlacementView.GetPlacement.Instance);
+            foreach (var t in _known.ToArray()) StartTenant(t);
         });
+        Receive<PlacementView.PlacementChanged>(c => OnPlacement(c.Snapshot));
+        Receive<PlacementSnapshot>(OnPlacement);
         foreach (var t in allowlist) StartTenant(t);
         Receive<SeenTenants>(s =>
         {
-            foreach (var t in s.Tenants) StartTenant(t);
+            foreach (var t in s.Tenants)
+            {
+                if (!_known.Contains(t)) StartTenant(t);
+            }
         });
         // Replies to the (idempotent) starts and keep-alives: the tenant is running; nothing to do.
         Receive<TenantActor.Started>(_ => { });
@@ -60,12 +83,18 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Props.</summary>
-    public static Props Props(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive) =>
-        Akka.Actor.Props.Create(() => new IntakeActor(nats, tenants, allowlist, discover, keepAlive));
+    public static Props Props(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive,
+        IActorRef? placementView = null) =>
+        Akka.Actor.Props.Create(() => new IntakeActor(nats, tenants, allowlist, discover, keepAlive, placementView));
 
     /// <inheritdoc />
     protected override void PreStart()
     {
+        if (_placementView is { } view)
+        {
+            Context.System.EventStream.Subscribe(Self, typeof(PlacementView.PlacementChanged));
+            view.Tell(PlacementView.GetPlacement.Instance);
+        }
         if (_keepAlive > TimeSpan.Zero) Timers.StartPeriodicTimer("keep-alive", KeepAlive.Instance, _keepAlive);
         if (_discover) ExistingTenants().PipeTo(Self, success: t => new SeenTenants(t));
 
@@ -105,10 +134,32 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
         base.PostStop();
     }
 
+    private void OnPlacement(PlacementSnapshot snapshot)
+    {
+        _placement = snapshot;
+        foreach (var t in snapshot.NamedTenants) _known.Add(t);
+        foreach (var t in _known.ToArray()) StartTenant(t);
+    }
+
+    /// <summary>Tells the region to start the tenant (idempotent) if placement lets it run; reports it once if not.</summary>
     private void StartTenant(string tenant)
     {
-        if (!_started.Add(tenant)) return;
-        _log.Info("Starting tenant {0}", tenant);
+        _known.Add(tenant);
+        if (_followPlacement)
+        {
+            var decision = _placement?.Resolve(tenant);
+            if (decision is not { CanRun: true })
+            {
+                // Not sent to the region, so no allocation is attempted; started once placement allows it.
+                _started.Remove(tenant);
+                if (decision is not null && _placement!.BucketReady && _reportedUnplaced.Add(tenant)) _log.Warning("Not starting: {0}", decision.Describe());
+                return;
+            }
+
+            _reportedUnplaced.Remove(tenant);
+        }
+
+        if (_started.Add(tenant)) _log.Info("Starting tenant {0}", tenant);
         _tenants.Tell(new TenantEnvelope(tenant, TenantActor.Start.Instance));
     }
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Runner.Actors;
 using Runner.Host;
 using Runner.Nats;
+using Runner.Placement;
 using Runner.Sagas;
 
 if (args.Length > 0 && args[0] == "demo") return await Demo.RunAsync(args[1..]).ConfigureAwait(false);
@@ -82,6 +83,9 @@ namespace Runner.Host
             var node = RunnerNodeSettings.Create(config);
             var natsSettings = NatsSettings.Create(config) with { NodeId = node.ShardId };
             var runtime = RuntimeSettings.Create(config);
+            var placement = PlacementSettings.Create(config);
+            // A node with neither an allowlist nor a placement bucket takes the tenants nothing else places.
+            var roles = PlacementRoles.For(node.ShardId, node.Allowlist, open: node.Allowlist.Count == 0 && !placement.UsesBucket);
             var catalog = new SagaCatalog();
             if (node.Samples) catalog.Add(new Runner.Sagas.Samples.OrderSaga(config.GetTimeSpan("runner.samples.order.payment-timeout", TimeSpan.FromMinutes(15))));
             foreach (var assembly in node.SagaAssemblies)
@@ -101,7 +105,7 @@ namespace Runner.Host
                   port = {{node.Port.ToString(CultureInfo.InvariantCulture)}}
                 }
                 akka.cluster.seed-nodes = [{{string.Join(", ", seeds.Select(s => "\"" + s + "\""))}}]
-                akka.cluster.roles = ["shard-id:{{node.ShardId}}"]
+                akka.cluster.roles = [{{string.Join(", ", roles.Select(r => "\"" + r + "\""))}}]
                 akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
                 akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
                 """);
@@ -119,6 +123,7 @@ namespace Runner.Host
                 });
 
             builder.Services.AddSingleton(node);
+            builder.Services.AddSingleton(placement);
             builder.Services.AddSingleton(sp => new NatsEdge(natsSettings, sp.GetRequiredService<ILogger<NatsEdge>>()));
             builder.Services.AddSingleton(sp =>
             {

@@ -21,6 +21,7 @@ public static class RunnerConfiguration
         ConfigurationFactory.FromResource<RunnerNodeSettings>("Runner.Host.reference.conf")
             .WithFallback(RuntimeSettings.DefaultConfiguration())
             .WithFallback(NatsSettings.DefaultConfiguration())
+            .WithFallback(Runner.Placement.PlacementSettings.DefaultConfiguration())
             .WithFallback(LmdbPersistence.DefaultConfiguration());
 
     /// <summary>Loads env over files over defaults. <paramref name="environment"/> defaults to the process's.</summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Runner.Actors;
 using Runner.Nats;
+using Runner.Placement;
 
 namespace Runner.Host;
 
@@ -24,6 +25,7 @@ internal sealed partial class RunnerStartup(
     NatsEdge nats,
     TenantServices services,
     RunnerNodeSettings node,
+    PlacementSettings placement,
     ILogger<RunnerStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -31,18 +33,24 @@ internal sealed partial class RunnerStartup(
         LogConnecting(logger, node.ShardId, nats.Settings.Url);
         await nats.StartAsync(cancellationToken).ConfigureAwait(false);
 
+        // Every node keeps a placement view (any node may host the shard coordinator) and, with a bucket, watches it.
+        var view = system.ActorOf(PlacementView.Props(placement.UsesBucket), "placement");
+        registry.Register<PlacementView>(view);
+        if (placement.UsesBucket) system.ActorOf(PlacementWatcher.Props(nats.JetStream, placement, view), "placement-watcher");
+
         var region = await ClusterSharding.Get(system).StartAsync(
             "tenant",
             tenant => TenantActor.Props(tenant, services),
             ClusterShardingSettings.Create(system),
             new TenantMessageExtractor(),
-            ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1),
+            new TenantPlacementStrategy(system, view, placement),
             TenantActor.HandOff.Instance).ConfigureAwait(false);
         registry.Register<TenantRegion>(region);
 
-        var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval), "intake");
+        var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval, view), "intake");
         registry.Register<Intake>(intake);
-        LogStarted(logger, node.ShardId, string.Join(", ", services.Catalog.All.Select(s => s.Name)), string.Join(", ", node.Allowlist), node.Discover);
+        LogStarted(logger, node.ShardId, string.Join(", ", services.Catalog.All.Select(s => s.Name)), string.Join(", ", node.Allowlist),
+            placement.UsesBucket ? placement.Bucket : "none", node.Discover);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -50,6 +58,6 @@ internal sealed partial class RunnerStartup(
     [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} connecting to NATS at {Url}")]
     private static partial void LogConnecting(ILogger logger, string shardId, string url);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} started: sagas [{Sagas}], allowlist [{Allowlist}], discovery {Discover}")]
-    private static partial void LogStarted(ILogger logger, string shardId, string sagas, string allowlist, bool discover);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} started: sagas [{Sagas}], allowlist [{Allowlist}], placement bucket {Bucket}, discovery {Discover}")]
+    private static partial void LogStarted(ILogger logger, string shardId, string sagas, string allowlist, string bucket, bool discover);
 }

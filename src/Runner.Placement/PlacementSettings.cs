@@ -1,0 +1,59 @@
+using Akka.Configuration;
+
+namespace Runner.Placement;
+
+/// <summary>Settings of placement (<c>runner.placement</c>), read once.</summary>
+public sealed record PlacementSettings
+{
+    /// <summary>The placement bucket; empty when tenants are placed by allowlists only.</summary>
+    public string Bucket { get; init; } = "";
+
+    /// <summary>Whether the bucket is created when missing.</summary>
+    public bool CreateBucket { get; init; } = true;
+
+    /// <summary>How long the strategy waits for the placement view.</summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Most tenants moved per rebalance round.</summary>
+    public int MaxMovesPerRebalance { get; init; } = 10;
+
+    /// <summary>First back-off of the bucket watch.</summary>
+    public TimeSpan WatchMinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest back-off of the bucket watch.</summary>
+    public TimeSpan WatchMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often an unplaceable tenant is logged again.</summary>
+    public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether a placement bucket is in use.</summary>
+    public bool UsesBucket => Bucket.Length > 0;
+
+    /// <summary>The embedded reference configuration of this assembly.</summary>
+    public static Config DefaultConfiguration() =>
+        ConfigurationFactory.FromResource<PlacementSettings>("Runner.Placement.reference.conf");
+
+    /// <summary>Reads <c>runner.placement</c> over the embedded defaults.</summary>
+    /// <exception cref="ConfigurationException">A key is invalid; the message names it.</exception>
+    public static PlacementSettings Create(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var c = config.GetConfig("runner.placement").WithFallback(DefaultConfiguration().GetConfig("runner.placement"));
+        var bucket = c.GetString("bucket", "").Trim();
+        if (bucket.Length > 0 && !bucket.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_'))
+            throw new ConfigurationException(
+                $"runner.placement.bucket (RUNNER_TENANT_PLACEMENT_BUCKET) '{bucket}' is not a NATS KV bucket name (letters, digits, '-', '_').");
+        var moves = c.GetInt("max-moves-per-rebalance", 10);
+        if (moves < 1) throw new ConfigurationException($"runner.placement.max-moves-per-rebalance must be at least 1, not {moves}.");
+        return new PlacementSettings
+        {
+            Bucket = bucket,
+            CreateBucket = c.GetBoolean("create-bucket", true),
+            AskTimeout = c.GetTimeSpan("ask-timeout", TimeSpan.FromSeconds(3)),
+            MaxMovesPerRebalance = moves,
+            WatchMinBackoff = c.GetTimeSpan("watch-min-backoff", TimeSpan.FromMilliseconds(200)),
+            WatchMaxBackoff = c.GetTimeSpan("watch-max-backoff", TimeSpan.FromSeconds(5)),
+            ReportInterval = c.GetTimeSpan("report-interval", TimeSpan.FromSeconds(30)),
+        };
+    }
+}
