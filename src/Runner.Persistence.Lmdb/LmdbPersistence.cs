@@ -40,6 +40,12 @@ public sealed class LmdbPersistence : IExtension
     public static Config DefaultConfiguration() =>
         ConfigurationFactory.FromResource<LmdbPersistence>("Runner.Persistence.Lmdb.reference.conf");
 
+    /// <summary>
+    /// Export, import, delete and fences over the store of the journal plugin at <paramref name="journalPluginPath"/>
+    /// (shared with the journal and snapshot store that use the same data directory).
+    /// </summary>
+    public LmdbStateStore StateStore(string journalPluginPath = JournalPath) => new(StoreFor(journalPluginPath));
+
     /// <summary>Opens (or shares) the store described by the plugin section at <paramref name="pluginPath"/>.</summary>
     internal LmdbStore StoreFor(Config pluginConfig, string pluginPath)
     {

@@ -34,6 +34,7 @@ internal sealed partial class LmdbStore : IDisposable
     internal LightningDatabase Tags { get; }
     internal LightningDatabase TagIndex { get; }
     internal LightningDatabase Snapshots { get; }
+    internal LightningDatabase Fences { get; }
 
     public LmdbStorageSettings Settings { get; }
 
@@ -81,6 +82,8 @@ internal sealed partial class LmdbStore : IDisposable
             Tags = tx.OpenDatabase("tags", create);
             TagIndex = tx.OpenDatabase("tag-index", create);
             Snapshots = tx.OpenDatabase("snapshots", create);
+            Fences = tx.OpenDatabase("fences", create);
+            LoadFences(tx);
             _nextOrdering = (long)ReadCounter(tx, MetaKeys.Ordering) + 1;
             _nextPidId = ReadCounter(tx, MetaKeys.PidId) + 1;
             _nextTagId = ReadCounter(tx, MetaKeys.TagId) + 1;
@@ -334,6 +337,7 @@ internal sealed partial class LmdbStore : IDisposable
             Tags.Dispose();
             TagIndex.Dispose();
             Snapshots.Dispose();
+            Fences.Dispose();
             _env.Dispose();
         }
         finally

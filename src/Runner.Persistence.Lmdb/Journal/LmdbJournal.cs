@@ -36,6 +36,13 @@ public sealed class LmdbJournal : AsyncWriteJournal
         for (var i = 0; i < writes.Count; i++)
         {
             var batch = (IImmutableList<IPersistentRepresentation>)writes[i].Payload;
+            if (_store.FenceOf(writes[i].PersistenceId) is { } fence)
+            {
+                // The persistence id's owner moved to another node: refused, never written.
+                results[i] = new PersistenceIdFencedException(writes[i].PersistenceId, fence);
+                continue;
+            }
+
             var prepared = new List<PreparedEvent>(batch.Count);
             try
             {

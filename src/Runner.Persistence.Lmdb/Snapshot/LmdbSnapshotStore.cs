@@ -35,6 +35,8 @@ public sealed class LmdbSnapshotStore : SnapshotStore
     protected override Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
     {
         Keys.CheckName(metadata.PersistenceId, "persistence id");
+        if (_store.FenceOf(metadata.PersistenceId) is { } fence)
+            return Task.FromException(new PersistenceIdFencedException(metadata.PersistenceId, fence));
         var (id, manifest, bytes) = _codec.Serialize(snapshot);
         var ticks = metadata.Timestamp == DateTime.MinValue ? DateTime.UtcNow.Ticks : Utc(metadata.Timestamp);
         var record = new SnapshotRecord(ticks, id, manifest, bytes).Encode();
