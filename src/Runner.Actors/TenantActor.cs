@@ -1,3 +1,4 @@
+using Runner.Placement;
 using Akka;
 using Akka.Actor;
 using Akka.Event;

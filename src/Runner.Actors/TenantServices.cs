@@ -1,3 +1,4 @@
+using Runner.Placement;
 using Runner.Nats;
 using Runner.Sagas;
 

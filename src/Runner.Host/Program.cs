@@ -124,6 +124,7 @@ namespace Runner.Host
 
             builder.Services.AddSingleton(node);
             builder.Services.AddSingleton(placement);
+            builder.Services.AddSingleton(Runner.Placement.Custody.CustodySettings.Create(config));
             builder.Services.AddSingleton(sp => new NatsEdge(natsSettings, sp.GetRequiredService<ILogger<NatsEdge>>()));
             builder.Services.AddSingleton(sp =>
             {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Runner.Actors;
 using Runner.Nats;
 using Runner.Placement;
+using Runner.Placement.Custody;
 
 namespace Runner.Host;
 
@@ -26,7 +27,9 @@ internal sealed partial class RunnerStartup(
     TenantServices services,
     RunnerNodeSettings node,
     PlacementSettings placement,
-    ILogger<RunnerStartup> logger) : IHostedService
+    CustodySettings custody,
+    ILoggerFactory loggers,
+    ILogger<RunnerStartup> logger) : IHostedService, IAsyncDisposable
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -38,9 +41,19 @@ internal sealed partial class RunnerStartup(
         registry.Register<PlacementView>(view);
         if (placement.UsesBucket) system.ActorOf(PlacementWatcher.Props(nats.JetStream, placement, view), "placement-watcher");
 
+        // Custody: a tenant runs only where its state is, and its state follows it when placement moves it.
+        var tenantServices = services;
+        if (custody.Enabled)
+        {
+            _custodian = new TenantCustodian(system, nats.Connection, nats.JetStream, view, placement, custody, node.ShardId,
+                nats.Settings.Subjects.Prefix, loggers.CreateLogger<TenantCustodian>());
+            await _custodian.StartAsync(cancellationToken).ConfigureAwait(false);
+            tenantServices = services with { Custody = _custodian };
+        }
+
         var region = await ClusterSharding.Get(system).StartAsync(
             "tenant",
-            tenant => TenantActor.Props(tenant, services),
+            tenant => TenantActor.Props(tenant, tenantServices),
             ClusterShardingSettings.Create(system),
             new TenantMessageExtractor(),
             new TenantPlacementStrategy(system, view, placement),
@@ -53,7 +66,16 @@ internal sealed partial class RunnerStartup(
             placement.UsesBucket ? placement.Bucket : "none", node.Discover);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
+
+    private TenantCustodian? _custodian;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_custodian is { } custodian) await custodian.DisposeAsync().ConfigureAwait(false);
+        _custodian = null;
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} connecting to NATS at {Url}")]
     private static partial void LogConnecting(ILogger logger, string shardId, string url);

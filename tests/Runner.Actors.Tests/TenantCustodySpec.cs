@@ -1,3 +1,4 @@
+using Runner.Placement;
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Runner.Actors.Protocol;

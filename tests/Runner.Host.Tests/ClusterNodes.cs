@@ -24,7 +24,6 @@ public sealed class ClusterNodes : IAsyncDisposable
         _s = s;
         _nats = nats;
         _hocon = $$"""
-            runner.custody { homes-bucket = "{{s.Name}}-homes", state-bucket = "{{s.Name}}-state" }
             akka.cluster.split-brain-resolver.stable-after = 3s
             akka.cluster.sharding.rebalance-interval = 500ms
             {{extraHocon}}

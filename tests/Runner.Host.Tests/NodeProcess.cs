@@ -70,6 +70,7 @@ public sealed class NodeProcess : IAsyncDisposable
         File.WriteAllText(file, $$"""
             runner.nats.streams { events = "{{s.EventsStream}}", commands = "{{s.CommandsStream}}", dead-letters = "{{s.DeadLetterStream}}" }
             runner.nats.consumer { min-backoff = 100ms, max-backoff = 1s, checkpoint-interval = 200ms }
+            runner.custody { homes-bucket = "{{s.Name}}-homes", state-bucket = "{{s.Name}}-state" }
             {{extraHocon}}
             """);
         return new Dictionary<string, string>

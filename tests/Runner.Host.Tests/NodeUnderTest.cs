@@ -59,6 +59,7 @@ public sealed class Scenario : IAsyncDisposable
             runner.nats.consumer { min-backoff = 100ms, max-backoff = 1s, checkpoint-interval = 200ms }
             runner.node { port = {{port}}, shard-id = "{{Name}}" }
             runner.runtime.timer-tick = 100ms
+            runner.custody { homes-bucket = "{{Name}}-homes", state-bucket = "{{Name}}-state" }
             akka.persistence.journal.lmdb { data-dir = "{{Data.Path}}", durability = nosync }
             akka.persistence.snapshot-store.lmdb { data-dir = "{{Data.Path}}", durability = nosync }
             akka.loglevel = INFO

@@ -1,8 +1,8 @@
-namespace Runner.Actors;
+namespace Runner.Placement;
 
 /// <summary>
 /// Who holds a tenant's state. A tenant's saga state lives in the LMDB volume of one node; before a
-/// <see cref="TenantActor"/> runs anything it acquires custody (which may bring the state over from the previous
+/// TenantActor runs anything it acquires custody (which may bring the state over from the previous
 /// owner), and when it is handed off it releases custody (which may ship the state to the node placement names).
 /// A node without placement (one node, tests) keeps custody of everything: <see cref="LocalCustody"/>.
 /// </summary>

@@ -1,0 +1,367 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Akka.Actor;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.ObjectStore;
+using Runner.Persistence.Lmdb;
+
+namespace Runner.Placement.Custody;
+
+/// <summary>
+/// Custody of tenants' state on one node, through NATS: a home record per tenant (KV, compare-and-set on its revision,
+/// the epoch being the fencing token), the state itself carried through an object store, and the node's LMDB fences.
+/// <list type="bullet">
+/// <item>Acquire (before a tenant starts here): no record → this node becomes the owner; owner here → run; released →
+/// import the exported state, then take ownership by CAS; owned by another node → refused (reported, asked again by
+/// the tenant), and that node is asked to release it if placement no longer runs it there.</item>
+/// <item>Release (after a handed-off tenant stopped here): if placement names another node that is up → fence the
+/// tenant here, export it, store the export, CAS the record to released, delete the local copy (the fence stays).</item>
+/// <item>Fencing: every node watches the homes bucket; a record naming another owner with a newer epoch fences the
+/// tenant here, so a stale owner's writes are refused by its own journal.</item>
+/// </list>
+/// </summary>
+public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+    private readonly INatsConnection _connection;
+    private readonly INatsJSContext _js;
+    private readonly IActorRef _placement;
+    private readonly PlacementSettings _placementSettings;
+    private readonly CustodySettings _settings;
+    private readonly string _shardId;
+    private readonly string _subjectPrefix;
+    private readonly ILogger _logger;
+    private readonly LmdbStateStore _state;
+    private readonly TenantHomes _homes;
+    private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private INatsObjStore? _objects;
+    private Task _loops = Task.CompletedTask;
+
+    /// <summary>Creates the custodian of node <paramref name="shardId"/>.</summary>
+    public TenantCustodian(ActorSystem system, INatsConnection connection, INatsJSContext js, IActorRef placementView,
+        PlacementSettings placementSettings, CustodySettings settings, string shardId, string subjectPrefix, ILogger<TenantCustodian> logger)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        _system = system;
+        _connection = connection;
+        _js = js;
+        _placement = placementView;
+        _placementSettings = placementSettings;
+        _settings = settings;
+        _shardId = shardId;
+        _subjectPrefix = subjectPrefix;
+        _logger = logger;
+        _state = LmdbPersistence.Get(system).StateStore();
+        _homes = new TenantHomes(js, settings.HomesBucket);
+    }
+
+    /// <summary>The home records.</summary>
+    public TenantHomes Homes => _homes;
+
+    /// <summary>Subject on which node <paramref name="shardId"/> takes release requests.</summary>
+    public static string ReleaseSubject(string subjectPrefix, string shardId) => $"{subjectPrefix}.custody.release.{shardId}";
+
+    /// <summary>Every persistence id of a tenant (fences, deletes, the replaced set of an import).</summary>
+    public static PersistenceIdSelector AllOf(string tenant) =>
+        new([$"checkpoint|{tenant}", $"schedule|{tenant}"], [$"saga|{tenant}|"]);
+
+    /// <summary>
+    /// What travels: saga instances and checkpoints. The schedule index (<c>schedule|tenant</c>) stays behind: its
+    /// offsets belong to the old store; the new node rebuilds it from the imported, tagged saga events.
+    /// </summary>
+    public static PersistenceIdSelector MovedOf(string tenant) => new([$"checkpoint|{tenant}"], [$"saga|{tenant}|"]);
+
+    /// <summary>Opens the buckets and starts answering release requests and following the homes bucket.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _homes.StoreAsync(cancellationToken).ConfigureAwait(false);
+        _objects = await OpenObjectsAsync(cancellationToken).ConfigureAwait(false);
+        _loops = Task.WhenAll(
+            Forever("release requests", ServeReleaseRequestsAsync),
+            Forever("homes watch", WatchHomesAsync));
+    }
+
+    /// <inheritdoc />
+    public async Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var gate = _locks.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                var (home, revision) = await _homes.GetAsync(tenant, cancellationToken).ConfigureAwait(false);
+                if (home is null)
+                {
+                    var first = new TenantHome(_shardId, 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow, "first start");
+                    if (!await _homes.CompareAndSetAsync(tenant, first, revision, cancellationToken).ConfigureAwait(false)) continue;
+                    return await Granted(tenant, first.Epoch, "new tenant, home record created").ConfigureAwait(false);
+                }
+
+                if (home.IsActiveOn(_shardId)) return await Granted(tenant, home.Epoch, $"state is local (epoch {home.Epoch})").ConfigureAwait(false);
+
+                if (home.Status == TenantHome.Released)
+                {
+                    var imported = await ImportAsync(tenant, home, cancellationToken).ConfigureAwait(false);
+                    if (imported is null) return new CustodyDecision(false, $"released by {home.ShardId} but its state object {home.StateObject} cannot be read");
+                    var next = new TenantHome(_shardId, home.Epoch + 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow, $"moved from {home.ShardId}");
+                    if (!await _homes.CompareAndSetAsync(tenant, next, revision, cancellationToken).ConfigureAwait(false))
+                    {
+                        // Another node took it first: what was imported here is not ours.
+                        await _state.DeleteAsync(AllOf(tenant)).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    await DeleteObjectAsync(home.StateObject).ConfigureAwait(false);
+                    return await Granted(tenant, next.Epoch, $"moved from {home.ShardId}: {imported}").ConfigureAwait(false);
+                }
+
+                // Owned by another node: ask it to let go (it does if it no longer runs the tenant), and wait our turn.
+                var answer = await RequestReleaseAsync(tenant, home.ShardId, cancellationToken).ConfigureAwait(false);
+                return new CustodyDecision(false, $"held by {home.ShardId} (epoch {home.Epoch}); release requested: {answer}");
+            }
+
+            return new CustodyDecision(false, "its home record kept changing; trying again");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken)
+    {
+        _running.TryRemove(tenant, out _);
+        var gate = _locks.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ShipIfPlacedElsewhereAsync(tenant, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<CustodyDecision> Granted(string tenant, long epoch, string detail)
+    {
+        if (_state.FenceOf($"checkpoint|{tenant}") is not null) await _state.UnfenceAsync(AllOf(tenant)).ConfigureAwait(false);
+        _owned[tenant] = epoch;
+        _running[tenant] = true;
+        return new CustodyDecision(true, detail);
+    }
+
+    private async Task<string> ShipIfPlacedElsewhereAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var (home, revision) = await _homes.GetAsync(tenant, cancellationToken).ConfigureAwait(false);
+        if (home is null || !home.IsActiveOn(_shardId)) return $"{_shardId} does not own it; nothing to release";
+
+        PlacementDecision decision;
+        try
+        {
+            var snapshot = await _placement.Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, _placementSettings.AskTimeout, cancellationToken)
+                .ConfigureAwait(false);
+            decision = snapshot.Resolve(tenant);
+        }
+        catch (AskTimeoutException)
+        {
+            return $"state kept on {_shardId}: the placement view did not answer";
+        }
+
+        if (decision.Member is not { } target || target.ShardId == _shardId) return $"state kept on {_shardId}: {decision.Describe()}";
+
+        var epoch = home.Epoch + 1;
+        await _state.FenceAsync(AllOf(tenant), $"released to {target.ShardId} (epoch {epoch})").ConfigureAwait(false);
+        try
+        {
+            var data = await _state.ExportAsync(MovedOf(tenant)).ConfigureAwait(false);
+            var name = $"{tenant}/{epoch}";
+            await _objects!.PutAsync(name, data, cancellationToken).ConfigureAwait(false);
+            var released = new TenantHome(_shardId, epoch, TenantHome.Released, target.ShardId, name, DateTimeOffset.UtcNow, $"placed on {target.ShardId}");
+            if (!await _homes.CompareAndSetAsync(tenant, released, revision, cancellationToken).ConfigureAwait(false))
+                return "its home record changed meanwhile (operator override?); the state stays here, fenced";
+            _owned.TryRemove(tenant, out _);
+            await _state.DeleteAsync(AllOf(tenant)).ConfigureAwait(false);
+            LogReleased(_logger, tenant, target.ShardId, data.Length, epoch);
+            return $"released to {target.ShardId} ({data.Length} bytes, epoch {epoch})";
+        }
+        catch
+        {
+            // Not released: the state is still this node's to run.
+            await _state.UnfenceAsync(AllOf(tenant)).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<string?> ImportAsync(string tenant, TenantHome home, CancellationToken cancellationToken)
+    {
+        byte[] data;
+        try
+        {
+            data = await _objects!.GetBytesAsync(home.StateObject ?? "", cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsObjException or NatsJSException)
+        {
+            LogObjectMissing(_logger, e, tenant, home.StateObject ?? "");
+            return null;
+        }
+
+        var summary = await _state.ImportAsync(data, AllOf(tenant)).ConfigureAwait(false);
+        LogImported(_logger, tenant, home.ShardId, summary.PersistenceIds, summary.Events, summary.Snapshots, summary.Bytes);
+        return $"{summary.PersistenceIds} persistence ids, {summary.Events} events, {summary.Snapshots} snapshots, {summary.Bytes} bytes";
+    }
+
+    private async Task<string> RequestReleaseAsync(string tenant, string owner, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var reply = await _connection.RequestAsync<string, string>(ReleaseSubject(_subjectPrefix, owner), tenant,
+                replyOpts: new NatsSubOpts { Timeout = _settings.RequestTimeout }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return reply.Data ?? "no answer";
+        }
+        catch (Exception e) when (e is NatsNoRespondersException or NatsNoReplyException or TimeoutException or OperationCanceledException)
+        {
+            return $"{owner} does not answer";
+        }
+    }
+
+    private async Task ServeReleaseRequestsAsync(CancellationToken token)
+    {
+        await foreach (var msg in _connection.SubscribeAsync<string>(ReleaseSubject(_subjectPrefix, _shardId), cancellationToken: token).ConfigureAwait(false))
+        {
+            var tenant = msg.Data ?? "";
+            string answer;
+            if (!Sagas.TenantId.IsValid(tenant)) answer = $"'{tenant}' is not a tenant id";
+            else if (_running.ContainsKey(tenant)) answer = $"{tenant} runs on {_shardId}; it moves when placement hands it off";
+            else
+            {
+                try
+                {
+                    answer = await ReleaseAsync(tenant, token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    answer = $"release failed on {_shardId}: {e.Message}";
+                }
+            }
+
+            await msg.ReplyAsync(answer, cancellationToken: token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WatchHomesAsync(CancellationToken token)
+    {
+        var store = await _homes.StoreAsync(token).ConfigureAwait(false);
+        await foreach (var entry in store.WatchAsync<byte[]>(cancellationToken: token).ConfigureAwait(false))
+        {
+            if (TenantHome.FromBytes(entry.Value) is not { Status: TenantHome.Active } home || home.ShardId == _shardId) continue;
+            if (home.Epoch <= _owned.GetValueOrDefault(entry.Key) && _owned.ContainsKey(entry.Key)) continue;
+            var tenant = entry.Key;
+            if (!Sagas.TenantId.IsValid(tenant) || _state.FenceOf($"checkpoint|{tenant}") is not null) continue;
+            await _state.FenceAsync(AllOf(tenant), $"owned by {home.ShardId} (epoch {home.Epoch})").ConfigureAwait(false);
+            if (_owned.TryRemove(tenant, out var mine)) LogStaleOwner(_logger, tenant, home.ShardId, home.Epoch, mine);
+        }
+    }
+
+    private async Task<INatsObjStore> OpenObjectsAsync(CancellationToken token)
+    {
+        var ctx = new NatsObjContext(_js);
+        try
+        {
+            return await ctx.GetObjectStoreAsync(_settings.StateBucket, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsObjException or NatsJSException)
+        {
+            try
+            {
+                return await ctx.CreateObjectStoreAsync(new NatsObjConfig(_settings.StateBucket) { Storage = NatsObjStorageType.File }, token)
+                    .ConfigureAwait(false);
+            }
+            catch (NatsJSApiException)
+            {
+                return await ctx.GetObjectStoreAsync(_settings.StateBucket, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DeleteObjectAsync(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return;
+        try
+        {
+            await _objects!.DeleteAsync(name).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsObjException or NatsJSException)
+        {
+            // The home record no longer points at it; a leftover object only costs space.
+        }
+    }
+
+    private async Task Forever(string what, Func<CancellationToken, Task> loop)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await loop(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogLoopFailed(_logger, e, what, backoff);
+            }
+
+            try
+            {
+                await Task.Delay(backoff, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            backoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, backoff.Ticks * 2));
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loops.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} released to {Target}: {Bytes} bytes exported, epoch {Epoch}; local copy deleted and fenced")]
+    private static partial void LogReleased(ILogger logger, string tenant, string target, int bytes, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} imported from {From}: {Pids} persistence ids, {Events} events, {Snapshots} snapshots, {Bytes} bytes")]
+    private static partial void LogImported(ILogger logger, string tenant, string from, int pids, int events, int snapshots, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant}: released state object {Object} cannot be read")]
+    private static partial void LogObjectMissing(ILogger logger, Exception exception, string tenant, string @object);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant} is now owned by {Owner} (epoch {Epoch}, ours was {Mine}): fenced here, its writes are refused")]
+    private static partial void LogStaleOwner(ILogger logger, string tenant, string owner, long epoch, long mine);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Custody {What} failed; again in {Backoff}")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception, string what, TimeSpan backoff);
+}
