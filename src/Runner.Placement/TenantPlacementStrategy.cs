@@ -20,23 +20,28 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
 {
     private readonly IActorRef _view;
     private readonly PlacementSettings _settings;
-    private readonly Func<Address> _selfAddress;
+    private readonly Func<IActorRef, Address> _addressOf;
     private readonly ILoggingAdapter _log;
     private readonly ConcurrentDictionary<string, DateTime> _reported = new(StringComparer.Ordinal);
 
     /// <summary>Creates the strategy over the node's <see cref="PlacementView"/>.</summary>
     public TenantPlacementStrategy(ActorSystem system, IActorRef view, PlacementSettings settings)
-        : this(view, settings, () => Cluster.Get(system).SelfAddress, Logging.GetLogger(system, typeof(TenantPlacementStrategy)))
+        : this(view, settings, LocalAware(system), Logging.GetLogger(system, typeof(TenantPlacementStrategy)))
     {
     }
 
-    internal TenantPlacementStrategy(IActorRef view, PlacementSettings settings, Func<Address> selfAddress, ILoggingAdapter log)
+    /// <summary>For specs: <paramref name="addressOf"/> says where a region is.</summary>
+    internal TenantPlacementStrategy(IActorRef view, PlacementSettings settings, Func<IActorRef, Address> addressOf, ILoggingAdapter log)
     {
         _view = view;
         _settings = settings;
-        _selfAddress = selfAddress;
+        _addressOf = addressOf;
         _log = log;
     }
+
+    /// <summary>A local region's path has no host and port: it is at the node's own address.</summary>
+    private static Func<IActorRef, Address> LocalAware(ActorSystem system) =>
+        region => region.Path.Address.HasLocalScope ? Cluster.Get(system).SelfAddress : region.Path.Address;
 
     /// <inheritdoc />
     public async Task<IActorRef> AllocateShard(IActorRef requester, string shardId,
@@ -135,8 +140,7 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
     private IActorRef? RegionAt(IImmutableDictionary<IActorRef, IImmutableList<string>> allocations, Address address) =>
         allocations.Keys.FirstOrDefault(r => AddressOf(r).Equals(address));
 
-    /// <summary>A local region's path has no host and port: it is at the node's own address.</summary>
-    private Address AddressOf(IActorRef region) => region.Path.Address.HasLocalScope ? _selfAddress() : region.Path.Address;
+    private Address AddressOf(IActorRef region) => _addressOf(region);
 
     private void Report(string tenant, string message)
     {

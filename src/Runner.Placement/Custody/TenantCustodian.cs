@@ -213,7 +213,18 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
             return null;
         }
 
-        var summary = await _state.ImportAsync(data, AllOf(tenant)).ConfigureAwait(false);
+        ImportSummary summary;
+        try
+        {
+            summary = await _state.ImportAsync(data, AllOf(tenant)).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            // Verified before anything is written: this node's store is untouched, the record still says released.
+            LogObjectMissing(_logger, e, tenant, home.StateObject ?? "");
+            return null;
+        }
+
         LogImported(_logger, tenant, home.ShardId, summary.PersistenceIds, summary.Events, summary.Snapshots, summary.Bytes);
         return $"{summary.PersistenceIds} persistence ids, {summary.Events} events, {summary.Snapshots} snapshots, {summary.Bytes} bytes";
     }
@@ -356,7 +367,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} imported from {From}: {Pids} persistence ids, {Events} events, {Snapshots} snapshots, {Bytes} bytes")]
     private static partial void LogImported(ILogger logger, string tenant, string from, int pids, int events, int snapshots, long bytes);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant}: released state object {Object} cannot be read")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant}: released state object {Object} cannot be read or is corrupt; the tenant stays stopped")]
     private static partial void LogObjectMissing(ILogger logger, Exception exception, string tenant, string @object);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {Tenant} is now owned by {Owner} (epoch {Epoch}, ours was {Mine}): fenced here, its writes are refused")]
