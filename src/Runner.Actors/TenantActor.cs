@@ -56,6 +56,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         Receive<Released>(r =>
         {
             _log.Info("Tenant {0} handed off: consumers stopped, in-flight events applied and acked; custody: {1}", _tenant, r.Detail);
+            // Placed tenants start without waiting for a message: this start waits in the region while the hand-off
+            // completes and then goes wherever the tenant is allocated next.
+            Context.System.ActorSelection(RegionPath).Tell(new TenantEnvelope(_tenant, Start.Instance));
             Context.Stop(Self);
         });
         Receive<GetTenantView>(_ => Sender.Tell(new TenantView(_tenant, Context.GetChildren().Count(c => c.Path.Name.StartsWith("s-", StringComparison.Ordinal)),
@@ -171,6 +174,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     {
         foreach (var pump in _pumps) pump.Shutdown();
         _pumps.Clear();
+        if (_running) _services.Custody.Stopped(_tenant);
         base.PostStop();
     }
 
@@ -226,7 +230,13 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         // Every persistent child stops before custody is released, so the state handed on is complete.
         Timers.Cancel("checkpoints");
         _releasing = true;
-        foreach (var child in Context.GetChildren()) Context.Stop(child);
+        foreach (var child in Context.GetChildren())
+        {
+            // Every child, the stream actors of the consumers included, so that the last one's Terminated arrives.
+            Context.Watch(child);
+            Context.Stop(child);
+        }
+
         MaybeRelease();
     }
 
@@ -265,6 +275,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
                 failure: e => new Status.Failure(e));
         }
     }
+
+    /// <summary>Path of the node's tenant shard region (sharding type <c>tenant</c>).</summary>
+    public const string RegionPath = "/system/sharding/tenant";
 
     /// <summary>Child name of an instance: URL-escaped so any correlation id makes a valid actor name.</summary>
     internal static string ChildName(string saga, string correlationId) => "s-" + Uri.EscapeDataString(saga + "|" + correlationId);

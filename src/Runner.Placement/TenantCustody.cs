@@ -16,6 +16,12 @@ public interface ITenantCustody
     /// tenant now belongs elsewhere. Returns what was done, for the log and the drain report.
     /// </summary>
     Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Told when a tenant that ran here has stopped, however it stopped (hand-off, a forced stop, a failure): its state
+    /// is no longer in use here, so a release requested by the node placement now names can proceed.
+    /// </summary>
+    void Stopped(string tenant);
 }
 
 /// <summary>The answer to <see cref="ITenantCustody.AcquireAsync"/>.</summary>
@@ -42,4 +48,9 @@ public sealed class LocalCustody : ITenantCustody
 
     /// <inheritdoc />
     public Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken) => Task.FromResult("state kept on this node");
+
+    /// <inheritdoc />
+    public void Stopped(string tenant)
+    {
+    }
 }

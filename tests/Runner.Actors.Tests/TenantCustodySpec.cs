@@ -110,6 +110,10 @@ public sealed class TenantCustodySpec : ActorSpecBase
             return Task.FromResult(Grant ? CustodyDecision.Local : new CustodyDecision(false, "owned by node-b"));
         }
 
+        public void Stopped(string tenant)
+        {
+        }
+
         public async Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken)
         {
             Releases.Enqueue((tenant, await ChildrenAlive()));

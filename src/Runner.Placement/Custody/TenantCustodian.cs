@@ -150,6 +150,9 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         }
     }
 
+    /// <inheritdoc />
+    public void Stopped(string tenant) => _running.TryRemove(tenant, out _);
+
     private async Task<CustodyDecision> Granted(string tenant, long epoch, string detail)
     {
         if (_state.FenceOf($"checkpoint|{tenant}") is not null) await _state.UnfenceAsync(AllOf(tenant)).ConfigureAwait(false);
