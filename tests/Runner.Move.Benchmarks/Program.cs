@@ -49,7 +49,6 @@ Config NodeConfig(string shardId, int port) => ConfigurationFactory.ParseString(
     runner.samples.order.payment-timeout = 1h
     akka.persistence.journal.lmdb.data-dir = "{{Path.Combine(data.Path, shardId)}}"
     akka.persistence.snapshot-store.lmdb.data-dir = "{{Path.Combine(data.Path, shardId)}}"
-    akka.cluster.sharding.rebalance-interval = 250ms
     akka.loglevel = WARNING
     """).WithFallback(RunnerConfiguration.Defaults());
 var nodes = new List<IHost>();
