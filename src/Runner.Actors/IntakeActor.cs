@@ -153,10 +153,12 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
                 // Not sent to the region, so no allocation is attempted; started once placement allows it.
                 _started.Remove(tenant);
                 if (decision is not null && _placement!.BucketReady && _reportedUnplaced.Add(tenant)) _log.Warning("Not starting: {0}", decision.Describe());
+                RunnerMetrics.SetUnplaced(_reportedUnplaced.Count);
                 return;
             }
 
-            _reportedUnplaced.Remove(tenant);
+            if (_reportedUnplaced.Remove(tenant)) _log.Info("Tenant {0} is placed again: {1}", tenant, decision.Describe());
+            RunnerMetrics.SetUnplaced(_reportedUnplaced.Count);
         }
 
         if (_started.Add(tenant)) _log.Info("Starting tenant {0}", tenant);

@@ -22,6 +22,15 @@ public static class RunnerMetrics
     /// <summary>Commands acknowledged by JetStream.</summary>
     public static readonly Counter<long> CommandsPublished = Meter.CreateCounter<long>("runner.commands.published");
 
+    private static int _unplaced;
+
+    /// <summary>Tenants this node knows that placement puts nowhere, or on a node that is not up (not run anywhere).</summary>
+    public static readonly ObservableGauge<int> UnplacedTenants =
+        Meter.CreateObservableGauge("runner.placement.unplaced_tenants", () => Volatile.Read(ref _unplaced));
+
+    /// <summary>Sets the number of unplaced tenants (the node's intake keeps it current).</summary>
+    public static void SetUnplaced(int count) => Volatile.Write(ref _unplaced, count);
+
     /// <summary>Subjects with an invalid tenant token seen at intake.</summary>
     public static readonly Counter<long> InvalidTenants = Meter.CreateCounter<long>("runner.intake.invalid_tenant");
 }
