@@ -79,6 +79,8 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
         // Replies to the (idempotent) starts and keep-alives: the tenant is running; nothing to do.
         Receive<TenantActor.Started>(_ => { });
         Receive<GetStartedTenants>(_ => Sender.Tell(_started.Order(StringComparer.Ordinal).ToImmutableArray()));
+        Receive<GetKnownTenants>(_ => Sender.Tell(new KnownTenants(_known.Order(StringComparer.Ordinal).ToImmutableArray(),
+            _started.ToImmutableHashSet(StringComparer.Ordinal))));
         Receive<Status.Failure>(f => _log.Warning(f.Cause, "Listing existing consumers failed"));
     }
 
@@ -253,6 +255,18 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
     {
         public static KeepAlive Instance { get; } = new();
     }
+
+    /// <summary>Lists every tenant this intake knows (allowlist, placement, discovery); replied with <see cref="KnownTenants"/>.</summary>
+    public sealed record GetKnownTenants
+    {
+        /// <summary>The instance.</summary>
+        public static GetKnownTenants Instance { get; } = new();
+    }
+
+    /// <summary>Reply to <see cref="GetKnownTenants"/>.</summary>
+    /// <param name="Tenants">Every known tenant.</param>
+    /// <param name="Started">Those told to start (placement lets them run).</param>
+    public sealed record KnownTenants(ImmutableArray<string> Tenants, ImmutableHashSet<string> Started);
 
     /// <summary>Lists the tenants this intake started; replied with an immutable array.</summary>
     public sealed record GetStartedTenants

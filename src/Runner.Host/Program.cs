@@ -3,7 +3,10 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
 using Microsoft.Extensions.Logging;
 using Runner.Actors;
 using Runner.Host;
@@ -111,7 +114,11 @@ namespace Runner.Host
                 akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
                 """);
 
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(args);
+            var admin = AdminSettings.Create(config);
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+            builder.WebHost.UseUrls($"http://{admin.Hostname}:{admin.Port.ToString(CultureInfo.InvariantCulture)}");
+            builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(RunnerMetrics.MeterName).AddPrometheusExporter());
+            builder.Services.AddSingleton(admin);
             builder.Logging.ClearProviders();
             if (string.Equals(Environment.GetEnvironmentVariable("RUNNER_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase))
                 builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
@@ -142,7 +149,10 @@ namespace Runner.Host
                 });
             });
             builder.Services.AddHostedService<RunnerStartup>();
-            return builder.Build();
+            var app = builder.Build();
+            app.MapPrometheusScrapingEndpoint("/metrics");
+            AdminApi.Map(app, admin);
+            return app;
         }
     }
 }

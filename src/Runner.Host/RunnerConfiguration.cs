@@ -78,6 +78,15 @@ public static class RunnerConfiguration
         List("RUNNER_SEED_NODES", "runner.node.seed-nodes");
         List("RUNNER_TENANT_ALLOWLIST", "runner.tenants.allowlist");
         Str("RUNNER_TENANT_PLACEMENT_BUCKET", "runner.placement.bucket");
+        Str("RUNNER_ADMIN_HOSTNAME", "runner.admin.hostname");
+        Str("RUNNER_ADMIN_TOKEN", "runner.admin.token");
+        if (env.GetValueOrDefault("RUNNER_ADMIN_PORT") is { Length: > 0 } adminPort)
+        {
+            if (!int.TryParse(adminPort, NumberStyles.None, CultureInfo.InvariantCulture, out var ap) || ap is < 0 or > 65535)
+                throw new ConfigurationException($"RUNNER_ADMIN_PORT must be a port number, not '{adminPort}'.");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"runner.admin.port = {ap}");
+        }
+
         List("RUNNER_SAGA_ASSEMBLIES", "runner.node.saga-assemblies");
         Str("RUNNER_LOG_LEVEL", "akka.loglevel");
         return ConfigurationFactory.ParseString(sb.ToString());

@@ -56,6 +56,22 @@ public sealed class LmdbStateStore
 
     internal LmdbStateStore(LmdbStore store) => _store = store;
 
+    /// <summary>Whether the store answers a read transaction (for readiness checks).</summary>
+    public bool IsOpen
+    {
+        get
+        {
+            try
+            {
+                return _store.Read(_ => true);
+            }
+            catch (ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>Where the store lives.</summary>
     public string DataDirectory => _store.Settings.DataDirectory;
 

@@ -39,6 +39,7 @@ internal sealed class RunnerSystem(World world, string dataDir, string extraHoco
 
     public Config Config { get; } = ConfigurationFactory.ParseString(extraHocon).WithFallback(ConfigurationFactory.ParseString($$"""
         runner.nats.url = "{{world.Url}}"
+        runner.admin.port = 0
         runner.nats.subject-prefix = "{{world.Prefix}}"
         runner.nats.streams { events = "{{world.EventsStream}}", commands = "{{world.CommandsStream}}", dead-letters = "{{world.DeadLetterStream}}" }
         runner.node { hostname = "127.0.0.1", port = {{FreePort()}}, shard-id = "{{world.Prefix}}" }

@@ -80,6 +80,7 @@ public sealed class NodeProcess : IAsyncDisposable
             ["RUNNER_DATA_DIR"] = Path.Combine(s.Data.Path, "lmdb"),
             ["RUNNER_PORT"] = NatsServerFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["RUNNER_SHARD_ID"] = s.Name,
+            ["RUNNER_ADMIN_PORT"] = NatsServerFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["RUNNER_CONFIG"] = file,
             ["RUNNER_LOG_LEVEL"] = "INFO",
         };

@@ -34,6 +34,9 @@ public sealed class Scenario : IAsyncDisposable
 
     public string Name { get; }
 
+    /// <summary>Port of the in-process node's admin endpoint.</summary>
+    public int AdminPort { get; } = NatsServerFixture.FreePort();
+
     public string Prefix { get; }
 
     public string EventsStream => Name.ToUpperInvariant() + "_EVENTS";
@@ -58,6 +61,7 @@ public sealed class Scenario : IAsyncDisposable
             runner.nats.streams { events = "{{EventsStream}}", commands = "{{CommandsStream}}", dead-letters = "{{DeadLetterStream}}" }
             runner.nats.consumer { min-backoff = 100ms, max-backoff = 1s, checkpoint-interval = 200ms }
             runner.node { port = {{port}}, shard-id = "{{Name}}" }
+            runner.admin.port = {{AdminPort}}
             runner.runtime.timer-tick = 100ms
             runner.custody { homes-bucket = "{{Name}}-homes", state-bucket = "{{Name}}-state" }
             akka.persistence.journal.lmdb { data-dir = "{{Data.Path}}", durability = nosync }

@@ -45,6 +45,7 @@ Config NodeConfig(string shardId, int port) => ConfigurationFactory.ParseString(
     runner.nats.streams { events = "{{prefix.ToUpperInvariant()}}_EVENTS", commands = "{{prefix.ToUpperInvariant()}}_COMMANDS", dead-letters = "{{prefix.ToUpperInvariant()}}_DLQ" }
     runner.node { shard-id = "{{shardId}}", port = {{port}}, seed-nodes = ["127.0.0.1:{{seedPort}}"] }
     runner.placement.bucket = "{{bucket}}"
+    runner.admin.port = 0
     runner.custody { homes-bucket = "{{prefix}}-homes", state-bucket = "{{prefix}}-state" }
     runner.samples.order.payment-timeout = 1h
     akka.persistence.journal.lmdb.data-dir = "{{Path.Combine(data.Path, shardId)}}"

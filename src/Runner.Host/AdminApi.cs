@@ -1,0 +1,182 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Runner.Actors;
+using Runner.Nats;
+using Runner.Persistence.Lmdb;
+using Runner.Placement;
+using Runner.Placement.Custody;
+using Runner.Sagas;
+
+namespace Runner.Host;
+
+/// <summary>
+/// The node's admin HTTP endpoint: <c>/healthz</c>, <c>/ready</c>, <c>/metrics</c> (Prometheus) and, behind the bearer
+/// token when one is set, <c>/admin/cluster</c>, <c>/admin/tenants</c>, <c>/admin/tenants/{tenant}</c>, <c>/admin/dlq</c>.
+/// Invalid input is a 400 with a message, an unknown tenant a 404.
+/// </summary>
+internal static class AdminApi
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    public static void Map(WebApplication app, AdminSettings settings)
+    {
+        app.MapGet("/healthz", () => Results.Text("alive\n"));
+        app.MapGet("/ready", Ready);
+
+        var admin = app.MapGroup("/admin");
+        admin.AddEndpointFilter(async (context, next) =>
+        {
+            if (!settings.RequiresToken || Authorized(context.HttpContext.Request.Headers.Authorization.ToString(), settings.Token))
+                return await next(context).ConfigureAwait(false);
+            return Results.Json(new { error = "a valid bearer token is required (Authorization: Bearer <RUNNER_ADMIN_TOKEN>)" },
+                statusCode: StatusCodes.Status401Unauthorized);
+        });
+        admin.MapGet("/cluster", ClusterStatus);
+        admin.MapGet("/tenants", Tenants);
+        admin.MapGet("/tenants/{tenant}", Tenant);
+        admin.MapGet("/dlq", DeadLetters);
+    }
+
+    private static bool Authorized(string header, string token)
+    {
+        const string Scheme = "Bearer ";
+        if (!header.StartsWith(Scheme, StringComparison.Ordinal)) return false;
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim()), Encoding.UTF8.GetBytes(token));
+    }
+
+    private static IResult Ready(ActorSystem system, NatsEdge nats)
+    {
+        var cluster = Cluster.Get(system);
+        var joined = cluster.SelfMember.Status == MemberStatus.Up;
+        var natsConnected = nats.IsConnected;
+        bool storage;
+        try
+        {
+            storage = LmdbPersistence.Get(system).StateStore().IsOpen;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            storage = false;
+        }
+
+        var draining = CoordinatedShutdown.Get(system).ShutdownReason is not null;
+        var ready = joined && natsConnected && storage && !draining;
+        return Results.Json(new { ready, joined, natsConnected, storageOpen = storage, draining },
+            statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static IResult ClusterStatus(ActorSystem system)
+    {
+        var cluster = Cluster.Get(system);
+        var state = cluster.State;
+        return Results.Json(new
+        {
+            self = cluster.SelfAddress.ToString(),
+            leader = state.Leader?.ToString(),
+            members = state.Members.Select(m => new
+            {
+                address = m.Address.ToString(),
+                status = m.Status.ToString(),
+                shardId = PlacementRoles.ShardIdOf(m.Roles),
+                roles = m.Roles.Order(StringComparer.Ordinal),
+                reachable = !state.Unreachable.Contains(m),
+            }),
+        });
+    }
+
+    private static async Task<IResult> Tenants(ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody, CancellationToken ct)
+    {
+        var view = await ViewAsync(registry, nats, services, custody).ConfigureAwait(false);
+        var rows = new List<object>();
+        foreach (var tenant in view.Tenants) rows.Add(await RowAsync(view, tenant, ct).ConfigureAwait(false));
+        return Results.Json(new { node = view.NodeShardId, tenants = rows });
+    }
+
+    private static async Task<IResult> Tenant(string tenant, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
+        CancellationToken ct)
+    {
+        try
+        {
+            TenantId.Validate(tenant);
+        }
+        catch (ArgumentException e)
+        {
+            return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var view = await ViewAsync(registry, nats, services, custody).ConfigureAwait(false);
+        var home = view.Homes is { } homes ? (await homes.GetAsync(tenant, ct).ConfigureAwait(false)).Home : null;
+        if (!view.Tenants.Contains(tenant) && home is null)
+            return Results.Json(new { error = $"tenant '{tenant}' is not known to this cluster (no placement, no home record, no events seen)" },
+                statusCode: StatusCodes.Status404NotFound);
+        return Results.Json(await RowAsync(view, tenant, ct).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> DeadLetters(NatsEdge nats, CancellationToken ct)
+    {
+        var stream = await nats.JetStream.GetStreamAsync(nats.Settings.DeadLetterStream,
+            new StreamInfoRequest { SubjectsFilter = nats.Settings.Subjects.AllDeadLetters }, ct).ConfigureAwait(false);
+        var subjects = stream.Info.State.Subjects ?? new Dictionary<string, long>();
+        return Results.Json(new
+        {
+            total = stream.Info.State.Messages,
+            bySubject = subjects.OrderBy(s => s.Key, StringComparer.Ordinal).ToDictionary(s => s.Key, s => s.Value),
+        });
+    }
+
+    private sealed record NodeView(string NodeShardId, PlacementSnapshot Placement, ImmutableSortedSet<string> Tenants, ImmutableHashSet<string> RunningHere,
+        NatsEdge Nats, IReadOnlyList<string> Sagas, TenantHomes? Homes);
+
+    private static async Task<NodeView> ViewAsync(ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody)
+    {
+        var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, AskTimeout).ConfigureAwait(false);
+        var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, AskTimeout).ConfigureAwait(false);
+        var region = await registry.Get<TenantRegion>().Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout).ConfigureAwait(false);
+        var tenants = placement.NamedTenants.Union(known.Tenants);
+        return new NodeView(nats.Settings.NodeId, placement, tenants, region.Shards.Select(s => s.ShardId).ToImmutableHashSet(StringComparer.Ordinal), nats,
+            [.. services.Catalog.All.Select(saga => saga.Name)], custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null);
+    }
+
+    private static async Task<object> RowAsync(NodeView view, string tenant, CancellationToken ct)
+    {
+        var decision = view.Placement.Resolve(tenant);
+        var home = view.Homes is { } homes ? (await homes.GetAsync(tenant, ct).ConfigureAwait(false)).Home : null;
+        var lag = new Dictionary<string, ulong?>(StringComparer.Ordinal);
+        foreach (var saga in view.Sagas)
+        {
+            try
+            {
+                var consumer = await view.Nats.JetStream.GetConsumerAsync(view.Nats.Settings.EventsStream, NatsEdge.ConsumerName(tenant, saga), ct)
+                    .ConfigureAwait(false);
+                lag[saga] = consumer.Info.NumPending + (ulong)Math.Max(0, consumer.Info.NumAckPending);
+            }
+            catch (NatsJSApiException e) when (e.Error.Code == 404)
+            {
+                lag[saga] = null; // never consumed: the backlog is whatever the stream holds for the tenant
+            }
+        }
+
+        return new
+        {
+            tenant,
+            placement = new
+            {
+                shardId = decision.ShardId,
+                source = decision.Source.ToString().ToLowerInvariant(),
+                runnable = decision.CanRun,
+                detail = decision.Describe(),
+            },
+            owner = home is null ? null : new { shardId = home.ShardId, epoch = home.Epoch, status = home.Status, reason = home.Reason, at = home.At },
+            runningHere = view.RunningHere.Contains(tenant),
+            unplaced = !decision.CanRun,
+            lag,
+        };
+    }
+}

@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Akka.Configuration;
+using Runner.TestKit;
+using Xunit;
+
+namespace Runner.Host.Tests;
+
+/// <summary>The admin endpoint of a real node: health, readiness, metrics, the token, bad input and unknown tenants.</summary>
+public sealed class AdminApiSpec(NatsServerFixture nats) : IClassFixture<NatsServerFixture>
+{
+    private const string Token = "s3cret-token";
+
+    private static async Task<HttpResponseMessage> Until(HttpClient http, string path, Func<HttpResponseMessage, Task<bool>> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+            if (await done(response) || DateTime.UtcNow > deadline) return response;
+            await Task.Delay(100); // polling the endpoint for the condition
+        }
+    }
+
+    [Fact]
+    public async Task Admin_endpoint_should_answer_health_readiness_tenants_and_metrics_behind_its_token()
+    {
+        await using var s = new Scenario(nats, $"runner.admin.token = \"{Token}\"");
+        await s.StartNodeAsync();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{s.AdminPort}") };
+
+        Assert.Equal("alive\n", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
+        var ready = await Until(http, "/ready", r => Task.FromResult(r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+
+        // No token, a wrong token: 401 with a message.
+        var anonymous = await http.GetAsync(new Uri("/admin/cluster", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Contains("bearer token", await anonymous.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(new Uri("/admin/cluster", UriKind.Relative))).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+
+        using var cluster = JsonDocument.Parse(await http.GetStringAsync(new Uri("/admin/cluster", UriKind.Relative)));
+        var member = Assert.Single(cluster.RootElement.GetProperty("members").EnumerateArray());
+        Assert.Equal(s.Name, member.GetProperty("shardId").GetString());
+        Assert.Equal("Up", member.GetProperty("status").GetString());
+
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"a-1","amount":3}""", "admin-1");
+        await s.CommandsAsync("acme", c => c.Count >= 1);
+        var acme = await Until(http, "/admin/tenants/acme", async r =>
+            r.StatusCode == HttpStatusCode.OK && (await r.Content.ReadAsStringAsync()).Contains("\"runningHere\":true", StringComparison.Ordinal));
+        using (var doc = JsonDocument.Parse(await acme.Content.ReadAsStringAsync()))
+        {
+            Assert.True(doc.RootElement.GetProperty("placement").GetProperty("runnable").GetBoolean());
+            Assert.Equal("open", doc.RootElement.GetProperty("placement").GetProperty("source").GetString());
+            Assert.Equal(s.Name, doc.RootElement.GetProperty("owner").GetProperty("shardId").GetString());
+        }
+
+        using (var list = JsonDocument.Parse(await http.GetStringAsync(new Uri("/admin/tenants", UriKind.Relative))))
+            Assert.Contains(list.RootElement.GetProperty("tenants").EnumerateArray(), t => t.GetProperty("tenant").GetString() == "acme");
+
+        var bad = await http.GetAsync(new Uri("/admin/tenants/Bad.Tenant", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("Tenant id", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var unknown = await http.GetAsync(new Uri("/admin/tenants/nobody", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("not known", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using (var dlq = JsonDocument.Parse(await http.GetStringAsync(new Uri("/admin/dlq", UriKind.Relative))))
+            Assert.Equal(0, dlq.RootElement.GetProperty("total").GetInt64());
+
+        var metrics = await Until(http, "/metrics", async r => (await r.Content.ReadAsStringAsync()).Contains("runner_commands_published", StringComparison.Ordinal));
+        Assert.Contains("runner_commands_published", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_node_should_refuse_to_expose_the_admin_endpoint_beyond_loopback_without_a_token()
+    {
+        var e = Assert.Throws<ConfigurationException>(() =>
+            AdminSettings.Create(ConfigurationFactory.ParseString("runner.admin { hostname = \"0.0.0.0\", token = \"\" }")));
+        Assert.Contains("RUNNER_ADMIN_TOKEN", e.Message, StringComparison.Ordinal);
+        Assert.True(AdminSettings.Create(ConfigurationFactory.ParseString("runner.admin { hostname = \"0.0.0.0\", token = \"t\" }")).RequiresToken);
+        Assert.False(AdminSettings.Create(ConfigurationFactory.ParseString("runner.admin { hostname = \"127.0.0.1\" }")).RequiresToken);
+    }
+}
