@@ -1,3 +1,4 @@
+using Runner.Actors.Protocol;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
@@ -41,6 +42,11 @@ internal sealed class CheckpointActor : ReceivePersistentActor
             });
         });
         Command<GetCheckpoints>(_ => Sender.Tell(_checkpoints));
+        Command<ReportAndStop>(_ =>
+        {
+            Sender.Tell(new CheckpointStopReport(_checkpoints));
+            Context.Stop(Self);
+        });
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(_ => { });
         Command<DeleteMessagesSuccess>(_ => { });

@@ -62,6 +62,11 @@ public sealed class SagaActor : ReceivePersistentActor
         Command<TimerDue>(OnTimerDue);
         Command<CommandsPublished>(OnPublished);
         Command<GetSagaView>(_ => Sender.Tell(View()));
+        Command<ReportAndStop>(_ =>
+        {
+            Sender.Tell(new SagaStopReport(_outbox.Count, _timers.Count));
+            Context.Stop(Self);
+        });
         Command<ReceiveTimeout>(_ => MaybePassivate());
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of {0} failed", PersistenceId));

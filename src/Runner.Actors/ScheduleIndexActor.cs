@@ -48,6 +48,12 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         Command<Tick>(_ => Dispatch());
         Command<NotUsed>(_ => { }); // the live query completed (only at shutdown)
         Command<FollowFailed>(f => _log.Warning(f.Cause, "Schedule index of {0} lost its query; it restarts from offset {1}", _tenant, _offset));
+        Command<ReportAndStop>(_ =>
+        {
+            var timers = _instances.SelectMany(i => i.Value).ToList();
+            Sender.Tell(new ScheduleStopReport(timers.Count, timers.Count == 0 ? null : timers.Min(t => t.DueAt)));
+            Context.Stop(Self);
+        });
         Command<GetDue>(_ => Sender.Tell(_instances.SelectMany(i => i.Value.Select(t => (i.Key.Saga, i.Key.Correlation, t))).ToImmutableArray()));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of the schedule index of {0} failed", _tenant));

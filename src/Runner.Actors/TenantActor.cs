@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Runner.Placement;
 using Akka;
 using Akka.Actor;
@@ -29,6 +30,11 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     private bool _acquiring = true;
     private readonly List<(object Message, IActorRef Sender)> _held = [];
     private string _status = "acquiring custody";
+    private bool _inFlightFinished = true;
+    private int _outboxAtStop;
+    private int _sagasAtStop;
+    private ScheduleStopReport? _scheduleAtStop;
+    private ImmutableDictionary<string, ulong> _checkpointsAtStop = ImmutableDictionary<string, ulong>.Empty;
     private readonly CheckpointCache _checkpointCache = new();
     private IActorRef _scheduleIndex = ActorRefs.Nobody;
     private IActorRef _checkpoints = ActorRefs.Nobody;
@@ -52,10 +58,29 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         Receive<NotUsed>(_ => { });
         Receive<StartPumps>(_ => OnStartPumps());
         Receive<HandOff>(_ => OnHandOff());
-        Receive<PumpsStopped>(_ => StopChildren());
+        Receive<PumpsStopped>(p =>
+        {
+            _inFlightFinished = p.Finished;
+            StopChildren();
+        });
+        Receive<SagaStopReport>(r =>
+        {
+            _outboxAtStop += r.OutboxPending;
+            _sagasAtStop++;
+        });
+        Receive<ScheduleStopReport>(r => _scheduleAtStop = r);
+        Receive<CheckpointStopReport>(r => _checkpointsAtStop = r.Checkpoints);
         Receive<Released>(r =>
         {
-            _log.Info("Tenant {0} handed off: consumers stopped, in-flight events applied and acked; custody: {1}", _tenant, r.Detail);
+            var receipt = new TenantDrainReceipt(_tenant, r.AckFloors, _checkpointsAtStop, _outboxAtStop, _sagasAtStop, _scheduleAtStop?.TimersPending ?? 0,
+                _scheduleAtStop?.NextDue, _inFlightFinished, r.Detail);
+            Context.System.EventStream.Publish(receipt);
+            if (receipt.Complete)
+                _log.Info("Tenant {0} handed off: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"acked [{Describe(receipt.LastAcked)}], checkpoints [{Describe(receipt.Checkpoints)}], outbox pending 0, {receipt.SagasStopped} instance(s) stopped, {receipt.TimersPending} timer(s) pending (next {receipt.NextTimerDue:O}); custody: {r.Detail}"));
+            else
+                _log.Error("Tenant {0} handed off INCOMPLETE: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"outbox pending {receipt.OutboxPending}, in-flight events finished: {receipt.InFlightFinished}; acked [{Describe(receipt.LastAcked)}]; custody: {r.Detail}"));
             // Placed tenants start without waiting for a message: this start waits in the region while the hand-off
             // completes and then goes wherever the tenant is allocated next.
             Context.System.ActorSelection(RegionPath).Tell(new TenantEnvelope(_tenant, Start.Instance));
@@ -142,8 +167,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
 
         foreach (var pump in _pumps) pump.Shutdown();
         var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
-        Task.WhenAny(Task.WhenAll(_pumpCompletions), Task.Delay(timeout))
-            .ContinueWith(_ => (object)PumpsStopped.Instance, TaskScheduler.Default)
+        var all = Task.WhenAll(_pumpCompletions);
+        Task.WhenAny(all, Task.Delay(timeout))
+            .ContinueWith(t => new PumpsStopped(t.Result == all), TaskScheduler.Default)
             .PipeTo(Self);
     }
 
@@ -233,8 +259,11 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         foreach (var child in Context.GetChildren())
         {
             // Every child, the stream actors of the consumers included, so that the last one's Terminated arrives.
+            // Persistent children report what they leave behind and stop themselves (the report arrives first).
             Context.Watch(child);
-            Context.Stop(child);
+            if (child.Path.Name.StartsWith("s-", StringComparison.Ordinal) || child.Equals(_scheduleIndex) || child.Equals(_checkpoints))
+                child.Tell(ReportAndStop.Instance);
+            else Context.Stop(child);
         }
 
         MaybeRelease();
@@ -245,9 +274,42 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         if (!_releasing || _releaseRequested || Context.GetChildren().Any()) return;
         _releaseRequested = true;
         var timeout = _services.CustodyTimeout;
-        _services.Custody.ReleaseAsync(_tenant, CancellationToken.None).WaitAsync(timeout).ContinueWith(
-            t => new Released(t.IsCompletedSuccessfully ? t.Result : "release failed, state kept on this node: " + t.Exception?.GetBaseException().Message),
-            TaskScheduler.Default).PipeTo(Self);
+        var tenant = _tenant;
+        var nats = _services.Nats;
+        var sagas = _services.Catalog.All.Select(s => s.Name).ToList();
+        var custody = _services.Custody;
+        ReleaseAsync().PipeTo(Self);
+
+        async Task<Released> ReleaseAsync()
+        {
+            var floors = ImmutableDictionary.CreateBuilder<string, ulong>(StringComparer.Ordinal);
+            if (nats is not null)
+            {
+                foreach (var saga in sagas)
+                {
+                    try
+                    {
+                        if (await nats.AckFloorAsync(tenant, saga, CancellationToken.None).ConfigureAwait(false) is { } floor) floors[saga] = floor;
+                    }
+                    catch (Exception)
+                    {
+                        // NATS unreachable: the receipt says nothing about that saga's ack floor.
+                    }
+                }
+            }
+
+            string detail;
+            try
+            {
+                detail = await custody.ReleaseAsync(tenant, CancellationToken.None).WaitAsync(timeout).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                detail = "release failed, state kept on this node: " + e.GetBaseException().Message;
+            }
+
+            return new Released(detail, floors.ToImmutable());
+        }
     }
 
     private void OnTerminated(IActorRef child)
@@ -323,17 +385,16 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
 
     private sealed record CustodyOutcome(CustodyDecision? Decision, Exception? Error);
 
-    private sealed record Released(string Detail);
+    private sealed record Released(string Detail, ImmutableDictionary<string, ulong> AckFloors);
+
+    private static string Describe(ImmutableDictionary<string, ulong> bySaga) => string.Join(", ", bySaga.Select(kv => $"{kv.Key}={kv.Value}"));
 
     private sealed record AcquireCustody
     {
         public static AcquireCustody Instance { get; } = new();
     }
 
-    private sealed record PumpsStopped
-    {
-        public static PumpsStopped Instance { get; } = new();
-    }
+    private sealed record PumpsStopped(bool Finished);
 
     private sealed record CheckpointTick
     {

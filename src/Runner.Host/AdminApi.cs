@@ -42,6 +42,8 @@ internal static class AdminApi
         admin.MapGet("/tenants", Tenants);
         admin.MapGet("/tenants/{tenant}", Tenant);
         admin.MapGet("/dlq", DeadLetters);
+        admin.MapPost("/drain", Drain);
+        admin.MapGet("/drain", (DrainReport report) => Results.Json(report.ToJson()));
     }
 
     private static bool Authorized(string header, string token)
@@ -49,6 +51,26 @@ internal static class AdminApi
         const string Scheme = "Bearer ";
         if (!header.StartsWith(Scheme, StringComparison.Ordinal)) return false;
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim()), Encoding.UTF8.GetBytes(token));
+    }
+
+    /// <summary>
+    /// Starts the drain (idempotent: CoordinatedShutdown runs once). <c>?wait=true</c> answers when it is over, with the
+    /// receipts; otherwise 202 at once (<c>GET /admin/drain</c> shows the receipts as they come).
+    /// </summary>
+    private static async Task<IResult> Drain(ActorSystem system, DrainReport report, bool? wait)
+    {
+        var done = CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        if (wait != true) return Results.Json(report.ToJson(), statusCode: StatusCodes.Status202Accepted);
+        try
+        {
+            await done.WaitAsync(TimeSpan.FromMinutes(3)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return Results.Json(report.ToJson(), statusCode: StatusCodes.Status504GatewayTimeout);
+        }
+
+        return Results.Json(report.ToJson(), statusCode: report.Incomplete.Any() ? StatusCodes.Status500InternalServerError : StatusCodes.Status200OK);
     }
 
     private static IResult Ready(ActorSystem system, NatsEdge nats)

@@ -20,7 +20,14 @@ if (args.Length > 0 && args[0] is "placement" or "custody") return await Operato
 try
 {
     var host = RunnerNode.CreateBuilder(args).Build();
+    var drain = host.Services.GetRequiredService<DrainReport>(); // RunAsync disposes the host
     await host.RunAsync().ConfigureAwait(false);
+    if (drain.Started && drain.Incomplete.Any())
+    {
+        await Console.Error.WriteLineAsync($"runner: DRAIN INCOMPLETE for tenant(s) {string.Join(", ", drain.Incomplete)}: see the receipts above").ConfigureAwait(false);
+        return 3;
+    }
+
     return 0;
 }
 catch (Exception e) when (e is ConfigurationException or InvalidOperationException or ArgumentException)
@@ -119,6 +126,7 @@ namespace Runner.Host
             builder.WebHost.UseUrls($"http://{admin.Hostname}:{admin.Port.ToString(CultureInfo.InvariantCulture)}");
             builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(RunnerMetrics.MeterName).AddPrometheusExporter());
             builder.Services.AddSingleton(admin);
+            builder.Services.AddSingleton(new DrainReport());
             builder.Logging.ClearProviders();
             if (string.Equals(Environment.GetEnvironmentVariable("RUNNER_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase))
                 builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);

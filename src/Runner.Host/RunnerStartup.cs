@@ -29,6 +29,7 @@ internal sealed partial class RunnerStartup(
     PlacementSettings placement,
     CustodySettings custody,
     ILoggerFactory loggers,
+    DrainReport drain,
     ILogger<RunnerStartup> logger) : IHostedService, IAsyncDisposable
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -59,6 +60,7 @@ internal sealed partial class RunnerStartup(
             new TenantPlacementStrategy(system, view, placement),
             TenantActor.HandOff.Instance).ConfigureAwait(false);
         registry.Register<TenantRegion>(region);
+        drain.Attach(system, region);
 
         var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval, view), "intake");
         registry.Register<Intake>(intake);

@@ -67,11 +67,26 @@ public sealed class TenantCustodySpec : ActorSpecBase
             }
         };
         Watch(tenant);
+        var receipts = CreateTestProbe();
+        Sys.EventStream.Subscribe(receipts.Ref, typeof(TenantDrainReceipt));
         tenant.Tell(Event("OrderPlaced", new { orderId = "c-3", amount = 3m }, "mc-3"));
         ExpectMsg<Applied>();
+        // The schedule index has seen the payment-timeout timer before the hand-off.
+        AwaitAssert(() =>
+        {
+            Sys.ActorSelection(tenant.Path / "schedule").Tell(ScheduleIndexActor.GetDue.Instance);
+            Assert.NotEmpty(ExpectMsg<System.Collections.Immutable.ImmutableArray<(string, string, Runner.Actors.Serialization.TimerEntry)>>());
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
 
         tenant.Tell(TenantActor.HandOff.Instance);
         ExpectTerminated(tenant);
+
+        // The drain receipt: nothing left in the outbox, the instance stopped, its timer still pending.
+        var receipt = receipts.ExpectMsg<TenantDrainReceipt>();
+        Assert.True(receipt.Complete);
+        Assert.Equal((0, 1, 1), (receipt.OutboxPending, receipt.SagasStopped, receipt.TimersPending));
+        Assert.Equal(Clock.Now + TimeSpan.FromMinutes(15), receipt.NextTimerDue);
+        Assert.Equal("released", receipt.Custody);
         var release = Assert.Single(_custody.Releases);
         Assert.Equal(Tenant, release.Tenant);
 

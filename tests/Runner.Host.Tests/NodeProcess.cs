@@ -49,6 +49,22 @@ public sealed class NodeProcess : IAsyncDisposable
         return node;
     }
 
+    /// <summary>SIGTERM (a supervisor stopping the node), then waits for the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+            await kill.WaitForExitAsync().ConfigureAwait(false);
+        return await ExitCodeAsync(timeout).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for the process to exit by itself and returns its exit code.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL.</summary>
     public async Task KillAsync()
     {
