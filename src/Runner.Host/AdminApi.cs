@@ -43,6 +43,14 @@ internal static class AdminApi
         admin.MapGet("/tenants/{tenant}", Tenant);
         admin.MapGet("/dlq", DeadLetters);
         admin.MapPost("/drain", Drain);
+        admin.MapPost("/cluster/leave", (ActorSystem system) =>
+        {
+            // Leaving runs the same CoordinatedShutdown as a drain once the member is removed.
+            var cluster = Cluster.Get(system);
+            cluster.Leave(cluster.SelfAddress);
+            return Results.Json(new { leaving = cluster.SelfAddress.ToString() }, statusCode: StatusCodes.Status202Accepted);
+        });
+        admin.MapGet("/regions", Regions);
         admin.MapGet("/drain", (DrainReport report) => Results.Json(report.ToJson()));
     }
 
@@ -71,6 +79,21 @@ internal static class AdminApi
         }
 
         return Results.Json(report.ToJson(), statusCode: report.Incomplete.Any() ? StatusCodes.Status500InternalServerError : StatusCodes.Status200OK);
+    }
+
+    private static async Task<IResult> Regions(ActorRegistry registry)
+    {
+        var stats = await registry.Get<TenantRegion>()
+            .Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), AskTimeout).ConfigureAwait(false);
+        return Results.Json(new
+        {
+            regions = stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal).Select(r => new
+            {
+                address = r.Key.ToString(),
+                tenants = r.Value.Stats.Keys.Order(StringComparer.Ordinal),
+                failed = r.Value.Failed?.Order(StringComparer.Ordinal) ?? Enumerable.Empty<string>(),
+            }),
+        });
     }
 
     private static IResult Ready(ActorSystem system, NatsEdge nats)

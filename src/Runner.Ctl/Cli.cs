@@ -1,0 +1,271 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Client.KeyValueStore;
+using TenantId = Runner.Sagas.TenantId;
+using Spectre.Console;
+
+namespace Runner.Ctl;
+
+/// <summary>
+/// <c>runnerctl &lt;host:port&gt; &lt;verb&gt;</c>, shaped like Petabridge.Cmd's <c>pbm</c>: talks to a node's admin endpoint
+/// (token from <c>--token</c> or <c>RUNNER_ADMIN_TOKEN</c>), prints tables or, with <c>--json</c>, the endpoint's JSON.
+/// Exit codes: 0 done, 1 the node refused or failed (4xx/5xx, an incomplete drain), 2 bad usage, 3 node unreachable.
+/// </summary>
+internal static class Cli
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var node = new Argument<string>("node") { Description = "admin endpoint of a node, host:port (e.g. 127.0.0.1:8558)" };
+        var token = new Option<string?>("--token") { Description = "bearer token (default: RUNNER_ADMIN_TOKEN)", Recursive = true };
+        var json = new Option<bool>("--json") { Description = "print the endpoint's JSON instead of tables", Recursive = true };
+        var root = new RootCommand("runnerctl: operate Runner nodes through their admin endpoint") { node, token, json };
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        var exit = 0;
+
+        Command Verb(string name, string description, Func<ParseResult, Client, Task<int>> run)
+        {
+            var command = new Command(name, description);
+            command.SetAction(async (parse, ct) =>
+            {
+                using var client = new Client(parse.GetValue(node)!, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("RUNNER_ADMIN_TOKEN"),
+                    parse.GetValue(json), output, console);
+                try
+                {
+                    exit = await run(parse, client).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (e.StatusCode is null)
+                {
+                    await error.WriteLineAsync($"runnerctl: node {parse.GetValue(node)} is not reachable: {e.Message}").ConfigureAwait(false);
+                    exit = 3;
+                }
+                catch (CliException e)
+                {
+                    await error.WriteLineAsync("runnerctl: " + e.Message).ConfigureAwait(false);
+                    exit = e.ExitCode;
+                }
+            });
+            return command;
+        }
+
+        var cluster = new Command("cluster", "the cluster")
+        {
+            Verb("show", "members, roles, shard ids, leader", async (_, c) => await c.ShowAsync("/admin/cluster", doc =>
+            {
+                var table = new Table().AddColumns("address", "status", "shard id", "reachable", "roles");
+                foreach (var m in doc.GetProperty("members").EnumerateArray())
+                    table.AddRow(Str(m, "address"), Str(m, "status"), Str(m, "shardId"), m.GetProperty("reachable").GetBoolean() ? "yes" : "NO",
+                        string.Join(" ", m.GetProperty("roles").EnumerateArray().Select(r => r.GetString())));
+                return (table, $"leader {Str(doc, "leader")}");
+            }).ConfigureAwait(false)),
+            Verb("leave", "the node leaves the cluster (and drains)", async (_, c) => await c.PostAsync("/admin/cluster/leave").ConfigureAwait(false)),
+        };
+        var sharding = new Command("cluster-sharding", "tenant shard regions")
+        {
+            Verb("regions", "tenants hosted per region", async (_, c) => await c.ShowAsync("/admin/regions", doc =>
+            {
+                var table = new Table().AddColumns("region", "tenants");
+                foreach (var r in doc.GetProperty("regions").EnumerateArray())
+                    table.AddRow(Str(r, "address"), string.Join(", ", r.GetProperty("tenants").EnumerateArray().Select(t => t.GetString())));
+                return (table, null);
+            }).ConfigureAwait(false)),
+        };
+
+        var wait = new Option<bool>("--wait") { Description = "wait for the drain to finish and print the receipts" };
+        var drain = Verb("drain", "hand off every tenant, leave the cluster, exit", async (p, c) =>
+            await c.DrainAsync(p.GetValue(wait)).ConfigureAwait(false));
+        drain.Add(wait);
+        var runner = new Command("runner", "the runner on this node") { drain };
+
+        var tenants = new Command("tenants", "tenants")
+        {
+            Verb("list", "every tenant the node knows, with placement, owner, lag", async (_, c) => await c.ShowAsync("/admin/tenants", doc =>
+            {
+                var table = TenantTable();
+                foreach (var t in doc.GetProperty("tenants").EnumerateArray()) TenantRow(table, t);
+                return (table, null);
+            }).ConfigureAwait(false)),
+        };
+        var tenantArg = new Argument<string>("tenant");
+        var tenantShow = Verb("show", "one tenant", async (p, c) =>
+        {
+            var tenant = p.GetValue(tenantArg)!;
+            if (!TenantId.IsValid(tenant)) throw new CliException($"'{tenant}' is not a tenant id ({TenantId.Pattern})", 2);
+            return await c.ShowAsync($"/admin/tenants/{tenant}", doc =>
+            {
+                var table = TenantTable();
+                TenantRow(table, doc);
+                return (table, doc.GetProperty("placement").GetProperty("detail").GetString());
+            }).ConfigureAwait(false);
+        });
+        tenantShow.Add(tenantArg);
+        var tenantCmd = new Command("tenant", "one tenant") { tenantShow };
+
+        var placementTenant = new Argument<string>("tenant");
+        var placementShard = new Argument<string>("shard-id");
+        var natsUrl = new Option<string?>("--nats") { Description = "NATS URL (default: RUNNER_NATS_URL or nats://127.0.0.1:4222)" };
+        var bucket = new Option<string?>("--bucket") { Description = "placement bucket (default: RUNNER_TENANT_PLACEMENT_BUCKET)" };
+        var set = new Command("set", "place a tenant on a node (writes the placement bucket; the tenant moves within seconds)")
+        {
+            placementTenant, placementShard, natsUrl, bucket,
+        };
+        set.SetAction(async (p, ct) =>
+        {
+            var tenant = p.GetValue(placementTenant)!;
+            var shard = p.GetValue(placementShard)!;
+            var b = p.GetValue(bucket) ?? Environment.GetEnvironmentVariable("RUNNER_TENANT_PLACEMENT_BUCKET");
+            if (!TenantId.IsValid(tenant) || !TenantId.IsValid(shard) || string.IsNullOrEmpty(b))
+            {
+                await error.WriteLineAsync($"runnerctl: placement set needs a tenant id and a shard id ({TenantId.Pattern}) and a bucket (--bucket or RUNNER_TENANT_PLACEMENT_BUCKET)")
+                    .ConfigureAwait(false);
+                exit = 2;
+                return;
+            }
+
+            var url = p.GetValue(natsUrl) ?? Environment.GetEnvironmentVariable("RUNNER_NATS_URL") ?? "nats://127.0.0.1:4222";
+            await using var nats = new NatsConnection(NatsOpts.Default with { Url = url, Name = "runnerctl" });
+            var store = await new NatsKVContext(new NATS.Client.JetStream.NatsJSContext(nats)).CreateOrUpdateStoreAsync(new NatsKVConfig(b) { History = 1 }, ct)
+                .ConfigureAwait(false);
+            var revision = await store.PutAsync(tenant, shard, cancellationToken: ct).ConfigureAwait(false);
+            await output.WriteLineAsync(p.GetValue(json)
+                ? JsonSerializer.Serialize(new { tenant, shardId = shard, bucket = b, revision })
+                : $"{tenant} placed on {shard} (bucket {b}, revision {revision})").ConfigureAwait(false);
+        });
+        var placement = new Command("placement", "tenant placement") { set };
+
+        root.Add(cluster);
+        root.Add(sharding);
+        root.Add(runner);
+        root.Add(tenants);
+        root.Add(tenantCmd);
+        root.Add(placement);
+
+        var parse = root.Parse(args);
+        var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+        return code != 0 ? 2 : exit;
+    }
+
+    private static Table TenantTable() => new Table().AddColumns("tenant", "placed on", "by", "runnable", "owner", "epoch", "here", "lag");
+
+    private static void TenantRow(Table table, JsonElement t)
+    {
+        var placement = t.GetProperty("placement");
+        var owner = t.GetProperty("owner");
+        var lag = t.GetProperty("lag").EnumerateObject().Select(l => $"{l.Name}={(l.Value.ValueKind == JsonValueKind.Null ? "-" : l.Value.ToString())}");
+        table.AddRow(Str(t, "tenant"), Str(placement, "shardId"), Str(placement, "source"), placement.GetProperty("runnable").GetBoolean() ? "yes" : "NO",
+            owner.ValueKind == JsonValueKind.Null ? "-" : $"{Str(owner, "shardId")} ({Str(owner, "status")})",
+            owner.ValueKind == JsonValueKind.Null ? "-" : owner.GetProperty("epoch").ToString(),
+            t.GetProperty("runningHere").GetBoolean() ? "yes" : "no", string.Join(" ", lag));
+    }
+
+    private static string Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? Markup.Escape(v.ToString()) : "-";
+
+    internal sealed class CliException(string message, int exitCode) : Exception(message)
+    {
+        public int ExitCode { get; } = exitCode;
+    }
+
+    /// <summary>HTTP to one node's admin endpoint.</summary>
+    private sealed class Client : IDisposable
+    {
+        private readonly HttpClient _http;
+        private readonly bool _json;
+        private readonly TextWriter _output;
+        private readonly IAnsiConsole _console;
+
+        public Client(string node, string? token, bool json, TextWriter output, IAnsiConsole console)
+        {
+            if (!node.Contains(':', StringComparison.Ordinal)) throw new CliException($"'{node}' is not host:port", 2);
+            _http = new HttpClient { BaseAddress = new Uri(node.StartsWith("http", StringComparison.Ordinal) ? node : "http://" + node), Timeout = TimeSpan.FromMinutes(5) };
+            if (!string.IsNullOrEmpty(token)) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            _json = json;
+            _output = output;
+            _console = console;
+        }
+
+        public async Task<int> ShowAsync(string path, Func<JsonElement, (Table Table, string? Footer)> render)
+        {
+            using var response = await _http.GetAsync(new Uri(path, UriKind.Relative)).ConfigureAwait(false);
+            var body = await Body(response).ConfigureAwait(false);
+            if (_json)
+            {
+                await _output.WriteLineAsync(body).ConfigureAwait(false);
+                return 0;
+            }
+
+            using var doc = JsonDocument.Parse(body);
+            var (table, footer) = render(doc.RootElement);
+            _console.Write(table);
+            if (footer is not null) await _output.WriteLineAsync(footer).ConfigureAwait(false);
+            return 0;
+        }
+
+        public async Task<int> PostAsync(string path)
+        {
+            using var response = await _http.PostAsync(new Uri(path, UriKind.Relative), null).ConfigureAwait(false);
+            await _output.WriteLineAsync(await Body(response).ConfigureAwait(false)).ConfigureAwait(false);
+            return 0;
+        }
+
+        public async Task<int> DrainAsync(bool wait)
+        {
+            HttpResponseMessage? response = null;
+            if (wait && !_json)
+            {
+                await _console.Status().StartAsync("draining: handing off tenants, leaving the cluster…", async _ =>
+                    response = await _http.PostAsync(new Uri("/admin/drain?wait=true", UriKind.Relative), null).ConfigureAwait(false)).ConfigureAwait(false);
+            }
+            else
+            {
+                response = await _http.PostAsync(new Uri(wait ? "/admin/drain?wait=true" : "/admin/drain", UriKind.Relative), null).ConfigureAwait(false);
+            }
+
+            using (response)
+            {
+                var incomplete = response!.StatusCode == HttpStatusCode.InternalServerError;
+                var body = incomplete ? await response.Content.ReadAsStringAsync().ConfigureAwait(false) : await Body(response!).ConfigureAwait(false);
+                if (_json)
+                {
+                    await _output.WriteLineAsync(body).ConfigureAwait(false);
+                    return incomplete ? 1 : 0;
+                }
+
+                using var doc = JsonDocument.Parse(body);
+                var table = new Table().AddColumns("tenant", "complete", "last acked", "outbox pending", "timers pending", "next timer", "custody");
+                foreach (var t in doc.RootElement.GetProperty("tenants").EnumerateArray())
+                    table.AddRow(Str(t, "tenant"), t.GetProperty("complete").GetBoolean() ? "yes" : "NO",
+                        string.Join(" ", t.GetProperty("lastAcked").EnumerateObject().Select(p => $"{p.Name}={p.Value}")),
+                        Str(t, "outboxPending"), Str(t, "timersPending"), Str(t, "nextTimerDue"), Str(t, "custody"));
+                _console.Write(table);
+                await _output.WriteLineAsync(wait
+                    ? incomplete ? "DRAIN INCOMPLETE: " + string.Join(", ", doc.RootElement.GetProperty("incomplete").EnumerateArray()) : "drain complete"
+                    : "draining; 'runner drain --wait' or GET /admin/drain for the receipts").ConfigureAwait(false);
+                return incomplete ? 1 : 0;
+            }
+        }
+
+        private static async Task<string> Body(HttpResponseMessage response)
+        {
+            var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            if (response.IsSuccessStatusCode) return body;
+            string message;
+            try
+            {
+                using var doc = JsonDocument.Parse(body);
+                message = doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() ?? body : body;
+            }
+            catch (JsonException)
+            {
+                message = body;
+            }
+
+            throw new CliException($"{(int)response.StatusCode} {response.StatusCode}: {message}", 1);
+        }
+
+        public void Dispose() => _http.Dispose();
+    }
+}

@@ -1,0 +1,1 @@
+return await Runner.Ctl.Cli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
