@@ -68,4 +68,21 @@ public sealed class ConfigurationSpec
         var e = Assert.Throws<ConfigurationException>(() => NatsSettings.Create(config));
         Assert.Contains("ack-wait", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("hocon/runner.conf")]
+    [InlineData("hocon/runner.conf", "hocon/environments/development.conf")]
+    [InlineData("hocon/runner.conf", "hocon/environments/production.conf")]
+    public void Shipped_hocon_files_should_load_into_valid_settings(params string[] files)
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Runner.Actors.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        var config = RunnerConfiguration.Load(files.Select(f => Path.Combine(root, f)), Env(("RUNNER_SHARD_ID", "node-1")));
+        Assert.Equal("node-1", RunnerNodeSettings.Create(config).ShardId);
+        Runner.Nats.NatsSettings.Create(config);
+        Runner.Placement.PlacementSettings.Create(config);
+        Runner.Placement.Custody.CustodySettings.Create(config);
+        AdminSettings.Create(config);
+        Runner.Actors.RuntimeSettings.Create(config);
+    }
 }
