@@ -23,6 +23,28 @@ public static class RunnerMetrics
     public static readonly Counter<long> CommandsPublished = Meter.CreateCounter<long>("runner.commands.published");
 
     private static int _unplaced;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string Saga), long> Lags = new();
+
+    /// <summary>Time from a saga's decision to its event being durable in the journal, in milliseconds (tags: saga).</summary>
+    public static readonly Histogram<double> PersistLatency = Meter.CreateHistogram<double>("runner.persist.latency", "ms");
+
+    /// <summary>Commands decided and not yet acknowledged by JetStream, on this node.</summary>
+    public static readonly UpDownCounter<long> OutboxPending = Meter.CreateUpDownCounter<long>("runner.outbox.pending");
+
+    /// <summary>Tenants handed off by this node (moves, drains; tags: tenant).</summary>
+    public static readonly Counter<long> Handoffs = Meter.CreateCounter<long>("runner.tenants.handoffs");
+
+    /// <summary>Events of each (tenant, saga) consumer not yet applied and acked, as last sampled.</summary>
+    public static readonly ObservableGauge<long> ConsumerLag = Meter.CreateObservableGauge("runner.consumer.lag", () =>
+        Lags.Select(kv => new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("tenant", kv.Key.Tenant),
+            new KeyValuePair<string, object?>("saga", kv.Key.Saga))));
+
+    /// <summary>Records a consumer's lag; null forgets it (the tenant left this node).</summary>
+    public static void SetLag(string tenant, string saga, long? lag)
+    {
+        if (lag is { } value) Lags[(tenant, saga)] = value;
+        else Lags.TryRemove((tenant, saga), out _);
+    }
 
     /// <summary>Tenants this node knows that placement puts nowhere, or on a node that is not up (not run anywhere).</summary>
     public static readonly ObservableGauge<int> UnplacedTenants =

@@ -88,6 +88,14 @@ public sealed class SagaActor : ReceivePersistentActor
         Akka.Actor.Props.Create(() => new SagaActor(tenant, saga, correlationId, settings, publisher, scheduleIndex, clock));
 
     /// <inheritdoc />
+    protected override void PostStop()
+    {
+        // What is still pending is counted again by the next incarnation that recovers it.
+        if (_outbox.Count > 0) RunnerMetrics.OutboxPending.Add(-_outbox.Count);
+        base.PostStop();
+    }
+
+    /// <inheritdoc />
     protected override void OnReplaySuccess()
     {
         if (_completed && _completedAt is { } at && at + _settings.CompletedRetention < _clock.Now && _outbox.Count == 0)
@@ -135,8 +143,11 @@ public sealed class SagaActor : ReceivePersistentActor
 
         var applied = ToApplied(key, d.Event.StreamSequence, d.Event.EventType, decision);
         var replyTo = Sender;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(Tag(applied), _ =>
         {
+            RunnerMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                new KeyValuePair<string, object?>("saga", _saga.Name));
             Apply(applied);
             AfterPersist(applied, replyTo, new Applied(LastSequenceNr));
         });
@@ -233,6 +244,7 @@ public sealed class SagaActor : ReceivePersistentActor
         _dedupe.Add(e.DedupeKey);
         if (e.State is not null) _state = _saga.DeserializeState(e.State);
         _outbox.AddRange(e.Outbox);
+        if (!e.Outbox.IsEmpty) RunnerMetrics.OutboxPending.Add(e.Outbox.Length);
         foreach (var name in e.Cancelled) _timers.Remove(name);
         foreach (var t in e.Scheduled) _timers[t.Name] = t;
         if (e.Completed)
@@ -246,7 +258,8 @@ public sealed class SagaActor : ReceivePersistentActor
     private void Apply(OutboxDelivered e)
     {
         var ids = e.MsgIds.ToHashSet(StringComparer.Ordinal);
-        _outbox.RemoveAll(o => ids.Contains(o.MsgId));
+        var removed = _outbox.RemoveAll(o => ids.Contains(o.MsgId));
+        if (removed > 0) RunnerMetrics.OutboxPending.Add(-removed);
     }
 
     private void AfterPersist(SagaApplied e, IActorRef replyTo, IEventOutcome outcome)
@@ -304,8 +317,10 @@ public sealed class SagaActor : ReceivePersistentActor
     private void RestoreSnapshot(SagaSnapshot s)
     {
         _state = _saga.DeserializeState(s.State);
+        if (_outbox.Count > 0) RunnerMetrics.OutboxPending.Add(-_outbox.Count);
         _outbox.Clear();
         _outbox.AddRange(s.Outbox);
+        if (_outbox.Count > 0) RunnerMetrics.OutboxPending.Add(_outbox.Count);
         _timers.Clear();
         foreach (var t in s.Timers) _timers[t.Name] = t;
         _dedupe.Clear();

@@ -75,6 +75,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
             var receipt = new TenantDrainReceipt(_tenant, r.AckFloors, _checkpointsAtStop, _outboxAtStop, _sagasAtStop, _scheduleAtStop?.TimersPending ?? 0,
                 _scheduleAtStop?.NextDue, _inFlightFinished, r.Detail);
             Context.System.EventStream.Publish(receipt);
+            RunnerMetrics.Handoffs.Add(1, new KeyValuePair<string, object?>("tenant", _tenant));
             if (receipt.Complete)
                 _log.Info("Tenant {0} handed off: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"acked [{Describe(receipt.LastAcked)}], checkpoints [{Describe(receipt.Checkpoints)}], outbox pending 0, {receipt.SagasStopped} instance(s) stopped, {receipt.TimersPending} timer(s) pending (next {receipt.NextTimerDue:O}); custody: {r.Detail}"));
@@ -201,6 +202,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         foreach (var pump in _pumps) pump.Shutdown();
         _pumps.Clear();
         if (_running) _services.Custody.Stopped(_tenant);
+        foreach (var saga in _services.Catalog.All) RunnerMetrics.SetLag(_tenant, saga.Name, null);
         base.PostStop();
     }
 
@@ -332,8 +334,13 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         foreach (var saga in _services.Catalog.All)
         {
             var name = saga.Name;
-            nats.AckFloorAsync(_tenant, name, CancellationToken.None).PipeTo(Self,
-                success: floor => floor is > 0 ? new CheckpointAdvanced(name, floor.Value) : (object)NotUsed.Instance,
+            var tenant = _tenant;
+            nats.ConsumerStateAsync(_tenant, name, CancellationToken.None).PipeTo(Self,
+                success: state =>
+                {
+                    if (state is { } s) RunnerMetrics.SetLag(tenant, name, (long)s.Lag);
+                    return state is { AckFloor: > 0 } st ? new CheckpointAdvanced(name, st.AckFloor) : (object)NotUsed.Instance;
+                },
                 failure: e => new Status.Failure(e));
         }
     }

@@ -145,12 +145,16 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     }
 
     /// <summary>The stream sequence up to which the (tenant, saga) consumer has every message acked, or null.</summary>
-    public async Task<ulong?> AckFloorAsync(string tenant, string saga, CancellationToken cancellationToken)
+    public async Task<ulong?> AckFloorAsync(string tenant, string saga, CancellationToken cancellationToken) =>
+        (await ConsumerStateAsync(tenant, saga, cancellationToken).ConfigureAwait(false))?.AckFloor;
+
+    /// <summary>The (tenant, saga) consumer's ack floor and lag (messages not yet delivered plus delivered but unacked), or null.</summary>
+    public async Task<(ulong AckFloor, ulong Lag)?> ConsumerStateAsync(string tenant, string saga, CancellationToken cancellationToken)
     {
         try
         {
             var consumer = await JetStream.GetConsumerAsync(Settings.EventsStream, ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
-            return consumer.Info.AckFloor?.StreamSeq;
+            return (consumer.Info.AckFloor?.StreamSeq ?? 0, consumer.Info.NumPending + (ulong)Math.Max(0, consumer.Info.NumAckPending));
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {

@@ -71,8 +71,15 @@ public sealed class AdminApiSpec(NatsServerFixture nats) : IClassFixture<NatsSer
         using (var dlq = JsonDocument.Parse(await http.GetStringAsync(new Uri("/admin/dlq", UriKind.Relative))))
             Assert.Equal(0, dlq.RootElement.GetProperty("total").GetInt64());
 
-        var metrics = await Until(http, "/metrics", async r => (await r.Content.ReadAsStringAsync()).Contains("runner_commands_published", StringComparison.Ordinal));
-        Assert.Contains("runner_commands_published", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        string[] expected = ["runner_commands_published", "runner_events_applied", "runner_persist_latency", "runner_consumer_lag", "runner_outbox_pending"];
+        var metrics = await Until(http, "/metrics", async r =>
+        {
+            var text = await r.Content.ReadAsStringAsync();
+            return expected.All(m => text.Contains(m, StringComparison.Ordinal));
+        });
+        var scraped = await metrics.Content.ReadAsStringAsync();
+        Assert.All(expected, m => Assert.Contains(m, scraped, StringComparison.Ordinal));
+        Assert.Contains("tenant=\"acme\"", scraped, StringComparison.Ordinal);
     }
 
     [Fact]
