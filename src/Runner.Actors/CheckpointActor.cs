@@ -3,44 +3,86 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
 using Runner.Actors.Internal;
+using Runner.Actors.Replay;
 using Runner.Actors.Serialization;
 
 namespace Runner.Actors;
 
 /// <summary>
 /// Persists the checkpoints of one tenant: per saga, the stream sequence up to which every event is applied and
-/// acked (the consumer's ack floor). A consumer recreated after a move or a replay starts after it.
+/// acked (the consumer's ack floor). A consumer recreated after a move or a replay starts after it. The same journal
+/// records the tenant's replays (start, rewind, end), so a replay interrupted by a crash or a move resumes where it
+/// was, and a rewind and the checkpoint it sets are one event.
 /// </summary>
 internal sealed class CheckpointActor : ReceivePersistentActor
 {
+    /// <summary>Finished replays remembered per tenant (the active ones always are).</summary>
+    private const int FinishedKept = 20;
+
     private ImmutableDictionary<string, ulong> _checkpoints = ImmutableDictionary<string, ulong>.Empty.WithComparers(StringComparer.Ordinal);
+    private ImmutableList<ReplayRecord> _replays = [];
     private readonly CheckpointCache _cache;
 
-    public CheckpointActor(string tenant, CheckpointCache cache)
+    public CheckpointActor(string tenant, string node, CheckpointCache cache)
     {
         _cache = cache;
         PersistenceId = $"checkpoint|{tenant}";
-        Recover<SnapshotOffer>(o => _checkpoints = ((CheckpointSnapshot)o.Snapshot).Checkpoints.WithComparers(StringComparer.Ordinal));
+        Recover<SnapshotOffer>(o =>
+        {
+            var snapshot = (CheckpointSnapshot)o.Snapshot;
+            _checkpoints = snapshot.Checkpoints.WithComparers(StringComparer.Ordinal);
+            _replays = [.. snapshot.Replays ?? []];
+        });
         Recover<CheckpointAdvanced>(Apply);
+        Recover<ReplayStarted>(Apply);
+        Recover<ReplayRewound>(Apply);
+        Recover<ReplayFinished>(Apply);
+
         Command<CheckpointAdvanced>(c =>
         {
             if (_checkpoints.TryGetValue(c.Saga, out var current) && current >= c.StreamSequence) return;
-            Persist(c, e =>
+            // While a replay of the saga is being prepared its old consumer is about to go: its floor is no checkpoint any more.
+            if (Active(c.Saga) is { Stage: "started" }) return;
+            PersistTracked(c, Apply);
+        });
+        Command<BeginReplay>(b =>
+        {
+            if (Active(b.Started.Saga) is { } active)
+            {
+                Sender.Tell(new ReplayRefused($"replay {active.Id} of saga '{active.Saga}' is still {Describe(active)}"));
+                return;
+            }
+
+            var replyTo = Sender;
+            PersistTracked(b.Started, e =>
             {
                 Apply(e);
-                if (LastSequenceNr % 500 == 0) SaveSnapshot(new CheckpointSnapshot(_checkpoints));
+                replyTo.Tell(new ReplayBegun(_replays.First(r => r.Id == e.Id)));
             });
         });
-        Command<Rewind>(r =>
+        Command<RecordRewind>(r =>
         {
-            // Replay: the checkpoint moves back on purpose (persisted as an explicit lower value).
-            Persist(new CheckpointAdvanced(r.Saga, r.StreamSequence), e =>
+            var replyTo = Sender;
+            PersistTracked(r.Rewound, e =>
             {
-                _checkpoints = _checkpoints.SetItem(e.Saga, e.StreamSequence);
-                _cache.Set(e.Saga, e.StreamSequence);
-                Sender.Tell(e);
+                Apply(e);
+                replyTo.Tell(new RewindRecorded(e.Id));
             });
         });
+        Command<RecordFinish>(f =>
+        {
+            var replyTo = Sender;
+            PersistTracked(f.Finished, e =>
+            {
+                Apply(e);
+                replyTo.Tell(new FinishRecorded(_replays.First(r => r.Id == e.Id)));
+            });
+        });
+        Command<GetReplays>(_ => Sender.Tell(new ReplaysKnown([.. _replays])));
+        Command<ListReplays>(_ => Sender.Tell(ReplayJson.List(tenant, node, _replays, _checkpoints)));
+        Command<GetReplay>(g => Sender.Tell(_replays.Find(r => r.Id == g.Id) is { } r
+            ? new AdminReply(200, ReplayJson.Status(tenant, node, r, false, r.Counts ?? ReplayCounts.Zero, null, null).ToJsonString())
+            : ReplayJson.Error(404, $"tenant {tenant} has no replay '{g.Id}' (finished dry runs are kept {ReplayActor.DryRunKept.TotalMinutes:0} minutes, the last {FinishedKept} finished replays for good)")));
         Command<GetCheckpoints>(_ => Sender.Tell(_checkpoints));
         Command<ReportAndStop>(_ =>
         {
@@ -59,7 +101,19 @@ internal sealed class CheckpointActor : ReceivePersistentActor
     {
         foreach (var (saga, seq) in _checkpoints) _cache.Set(saga, seq);
         _cache.MarkRecovered();
+        Context.Parent.Tell(new CheckpointsRecovered([.. _replays.Where(r => r.Stage != "finished")]));
     }
+
+    private void PersistTracked<T>(T e, Action<T> handler) where T : class, IRunnerStored =>
+        Persist(e, persisted =>
+        {
+            handler(persisted);
+            if (LastSequenceNr % 500 == 0) SaveSnapshot(new CheckpointSnapshot(_checkpoints, [.. _replays]));
+        });
+
+    private ReplayRecord? Active(string saga) => _replays.FirstOrDefault(r => r.Saga == saga && r.Stage != "finished");
+
+    private static string Describe(ReplayRecord r) => r.Stage == "started" ? "resetting its instances" : "consuming towards its target";
 
     private void Apply(CheckpointAdvanced c)
     {
@@ -68,8 +122,29 @@ internal sealed class CheckpointActor : ReceivePersistentActor
         _cache.Set(c.Saga, c.StreamSequence);
     }
 
-    /// <summary>Moves a saga's checkpoint back (replay).</summary>
-    public sealed record Rewind(string Saga, ulong StreamSequence);
+    private void Apply(ReplayStarted e) =>
+        _replays = _replays.Add(new ReplayRecord(e.Id, e.Saga, e.Mode, e.FromSeq, e.TargetSeq, e.At, "started"));
+
+    private void Apply(ReplayRewound e)
+    {
+        // The checkpoint moves back on purpose: a recreated consumer starts at the first replayed event.
+        _checkpoints = _checkpoints.SetItem(e.Saga, e.StreamSequence);
+        _cache.Set(e.Saga, e.StreamSequence);
+        Update(e.Id, r => r with { Stage = "rewound", Instances = e.Instances });
+    }
+
+    private void Apply(ReplayFinished e)
+    {
+        Update(e.Id, r => r with { Stage = "finished", FinishedAt = e.At, Counts = e.Counts });
+        var finished = _replays.Where(r => r.Stage == "finished").ToList();
+        if (finished.Count > FinishedKept) _replays = _replays.RemoveRange(finished.Take(finished.Count - FinishedKept));
+    }
+
+    private void Update(string id, Func<ReplayRecord, ReplayRecord> change)
+    {
+        var index = _replays.FindIndex(r => r.Id == id);
+        if (index >= 0) _replays = _replays.SetItem(index, change(_replays[index]));
+    }
 
     /// <summary>Asks for all checkpoints; replied with an immutable dictionary.</summary>
     public sealed record GetCheckpoints

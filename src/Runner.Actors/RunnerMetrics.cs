@@ -53,6 +53,12 @@ public static class RunnerMetrics
     /// <summary>Sets the number of unplaced tenants (the node's intake keeps it current).</summary>
     public static void SetUnplaced(int count) => Volatile.Write(ref _unplaced, count);
 
+    /// <summary>Replays started on this node, dry runs included (tags: tenant, saga, mode, dry_run).</summary>
+    public static readonly Counter<long> Replays = Meter.CreateCounter<long>("runner.replays.started");
+
+    /// <summary>Replays finished on this node (tags: tenant, saga, mode, dry_run).</summary>
+    public static readonly Counter<long> ReplaysFinished = Meter.CreateCounter<long>("runner.replays.finished");
+
     /// <summary>Subjects with an invalid tenant token seen at intake.</summary>
     public static readonly Counter<long> InvalidTenants = Meter.CreateCounter<long>("runner.intake.invalid_tenant");
 }

@@ -57,11 +57,15 @@ public sealed class SagaActor : ReceivePersistentActor
         Recover<SnapshotOffer>(offer => RestoreSnapshot((SagaSnapshot)offer.Snapshot));
         Recover<SagaApplied>(Apply);
         Recover<OutboxDelivered>(Apply);
+        Recover<SagaReset>(Apply);
+        Recover<DedupeForgotten>(Apply);
 
         Command<DeliverEvent>(OnDeliver);
         Command<TimerDue>(OnTimerDue);
         Command<CommandsPublished>(OnPublished);
         Command<GetSagaView>(_ => Sender.Tell(View()));
+        Command<GetReplayBasis>(_ => Sender.Tell(new ReplayBasis(_correlation, _state, _completed, [.. _dedupe.Items])));
+        Command<ResetInstance>(OnReset);
         Command<ReportAndStop>(_ =>
         {
             Sender.Tell(new SagaStopReport(_outbox.Count, _timers.Count));
@@ -149,7 +153,40 @@ public sealed class SagaActor : ReceivePersistentActor
             RunnerMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 new KeyValuePair<string, object?>("saga", _saga.Name));
             Apply(applied);
-            AfterPersist(applied, replyTo, new Applied(LastSequenceNr));
+            AfterPersist(applied, replyTo, new Applied(LastSequenceNr, applied.Outbox.Length));
+        });
+    }
+
+    private void OnReset(ResetInstance r)
+    {
+        // Only ever sent while the saga's consumer is paused for a replay, so no event of it is in flight here.
+        var replyTo = Sender;
+        if (!r.Full)
+        {
+            Persist(new DedupeForgotten(r.ReplayId, _clock.Now), e =>
+            {
+                Apply(e);
+                replyTo.Tell(new InstanceReset(_correlation));
+            });
+            return;
+        }
+
+        var reset = new SagaReset(r.ReplayId, _clock.Now);
+        // Tagged: the schedule index follows the tag and drops the instance's timers.
+        Persist(new Tagged(reset, [ScheduleIndexActor.TagFor(_tenant)]), _ =>
+        {
+            Apply(reset);
+            // The state before the reset is deleted; the reset event stays as the first of the new history (and the
+            // sequence numbers go on from it, so re-decided commands get new Nats-Msg-Ids).
+            var before = LastSequenceNr - 1;
+            if (before > 0)
+            {
+                DeleteMessages(before);
+                DeleteSnapshots(new SnapshotSelectionCriteria(before));
+            }
+
+            ReleaseWaiters();
+            replyTo.Tell(new InstanceReset(_correlation));
         });
     }
 
@@ -255,6 +292,20 @@ public sealed class SagaActor : ReceivePersistentActor
         }
     }
 
+    private void Apply(SagaReset e)
+    {
+        _state = _saga.InitialState();
+        if (_outbox.Count > 0) RunnerMetrics.OutboxPending.Add(-_outbox.Count);
+        _outbox.Clear();
+        _timers.Clear();
+        _dedupe.Clear();
+        _completed = false;
+        _completedAt = null;
+        _applied = 0;
+    }
+
+    private void Apply(DedupeForgotten e) => _dedupe.Clear();
+
     private void Apply(OutboxDelivered e)
     {
         var ids = e.MsgIds.ToHashSet(StringComparer.Ordinal);
@@ -330,7 +381,10 @@ public sealed class SagaActor : ReceivePersistentActor
         _applied = s.Applied;
     }
 
-    private SagaView View() => new(_saga.Name, _correlation, LastSequenceNr, _state, _completed, [.. _outbox], [.. _timers.Values], _dedupe.Count);
+    private SagaView View() => new(_saga.Name, _correlation, LastSequenceNr, _state, _completed, [.. _outbox], [.. _timers.Values], _dedupe.Count)
+    {
+        CompletedAt = _completedAt,
+    };
 
     /// <summary>The dedupe marker of an event: its <c>Nats-Msg-Id</c>, else its stream sequence.</summary>
     internal static string DedupeKey(IncomingEvent e) =>

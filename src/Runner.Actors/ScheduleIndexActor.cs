@@ -54,6 +54,24 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
             Sender.Tell(new ScheduleStopReport(timers.Count, timers.Count == 0 ? null : timers.Min(t => t.DueAt)));
             Context.Stop(Self);
         });
+        Command<ListTimers>(_ =>
+        {
+            var timers = _instances.SelectMany(i => i.Value.Select(t => (i.Key.Saga, i.Key.Correlation, Timer: t))).OrderBy(t => t.Timer.DueAt).ToList();
+            Sender.Tell(new AdminReply(200, new System.Text.Json.Nodes.JsonObject
+            {
+                ["tenant"] = _tenant,
+                ["pending"] = timers.Count,
+                ["nextDue"] = timers.Count == 0 ? null : timers[0].Timer.DueAt,
+                ["timers"] = new System.Text.Json.Nodes.JsonArray([.. timers.Take(1000).Select(t => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                {
+                    ["saga"] = t.Saga,
+                    ["correlationId"] = t.Correlation,
+                    ["name"] = t.Timer.Name,
+                    ["dueAt"] = t.Timer.DueAt,
+                    ["skipIfMissed"] = t.Timer.SkipIfMissed,
+                })]),
+            }.ToJsonString()));
+        });
         Command<GetDue>(_ => Sender.Tell(_instances.SelectMany(i => i.Value.Select(t => (i.Key.Saga, i.Key.Correlation, t))).ToImmutableArray()));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of the schedule index of {0} failed", _tenant));
@@ -104,6 +122,10 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
             foreach (var timer in applied.Scheduled) timers[timer.Name] = timer;
             if (applied.Completed) timers.Clear();
             Apply(new TimersIndexed(saga, correlation, [.. timers.Values]));
+        }
+        else if (envelope.Event is SagaReset && TryParse(envelope.PersistenceId, out var resetSaga, out var resetCorrelation))
+        {
+            Apply(new TimersIndexed(resetSaga, resetCorrelation, []));
         }
 
         if (++_sinceSnapshot >= _settings.ScheduleSnapshotEvery)

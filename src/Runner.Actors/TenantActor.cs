@@ -4,8 +4,10 @@ using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
+using Runner.Actors.Admin;
 using Runner.Actors.Internal;
 using Runner.Actors.Protocol;
+using Runner.Actors.Replay;
 using Runner.Actors.Serialization;
 using Runner.Sagas;
 
@@ -21,8 +23,12 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     private readonly TenantServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
-    private readonly List<UniqueKillSwitch> _pumps = [];
+    private readonly Dictionary<string, (UniqueKillSwitch KillSwitch, Task Completion)> _pumps = new(StringComparer.Ordinal);
     private readonly List<Task> _pumpCompletions = [];
+    private readonly HashSet<string> _paused = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _sampleGeneration = new(StringComparer.Ordinal);
+    private bool _consuming;
+    private IMaterializer? _materializer;
     private bool _handingOff;
     private bool _running;
     private bool _releasing;
@@ -53,10 +59,23 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         Receive<CustodyOutcome>(OnCustody);
         Receive<AcquireCustody>(_ => Acquire());
         Receive<CheckpointTick>(_ => SampleCheckpoints());
-        Receive<CheckpointAdvanced>(c => _checkpoints.Forward(c));
+        Receive<SampledCheckpoint>(c =>
+        {
+            // A sample taken before its saga was paused for a replay belongs to the consumer the replay deletes.
+            if (!_paused.Contains(c.Saga) && _sampleGeneration.GetValueOrDefault(c.Saga) == c.Generation)
+                _checkpoints.Tell(new CheckpointAdvanced(c.Saga, c.AckFloor));
+        });
         Receive<Status.Failure>(_ => { });
         Receive<NotUsed>(_ => { });
-        Receive<StartPumps>(_ => OnStartPumps());
+        Receive<CheckpointsRecovered>(OnCheckpointsRecovered);
+        Receive<ReplaysKnown>(r => ResumeReplays(r.Replays.Where(x => x.Stage != "finished")));
+        Receive<PauseSaga>(OnPauseSaga);
+        Receive<ResumeSaga>(r =>
+        {
+            _paused.Remove(r.Saga);
+            if (!_handingOff && _consuming && !_pumps.ContainsKey(r.Saga) && _services.Catalog.TryGet(r.Saga, out var saga)) StartPump(saga!, r.Tracker);
+        });
+        Receive<ITenantAdminRequest>(OnAdminRequest);
         Receive<HandOff>(_ => OnHandOff());
         Receive<PumpsStopped>(p =>
         {
@@ -124,10 +143,15 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
             return;
         }
 
+        _status = outcome.Decision is { } refused ? "not running: " + refused.Detail : "custody check failed: " + outcome.Error?.Message;
         if (_held.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, _held.Count);
+        foreach (var (message, sender) in _held)
+        {
+            if (message is ITenantAdminRequest) sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status}"));
+        }
+
         _held.Clear();
 
-        _status = outcome.Decision is { } refused ? "not running: " + refused.Detail : "custody check failed: " + outcome.Error?.Message;
         if (outcome.Error is { } e) _log.Warning(e, "Tenant {0}: custody check failed; asking again in {1}", _tenant, _services.CustodyRetry);
         else _log.Warning("Tenant {0} is not run here: {1}; asking again in {2}", _tenant, outcome.Decision!.Detail, _services.CustodyRetry);
         Timers.StartSingleTimer("custody", AcquireCustody.Instance, _services.CustodyRetry);
@@ -137,18 +161,14 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     {
         _running = true;
         _status = "running";
-        _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() => new CheckpointActor(_tenant, _checkpointCache)), "checkpoints"));
+        var node = _services.Nats?.Settings.NodeId ?? "";
+        _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() => new CheckpointActor(_tenant, node, _checkpointCache)), "checkpoints"));
         _scheduleIndex = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new ScheduleIndexActor(_tenant, _services.Runtime, _services.Clock)), "schedule"));
         _publisher = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new OutboxPublisher(_tenant, _services.Transport, _services.PublishParallelism)), "outbox"));
 
-        if (_services.Nats is not null)
-        {
-            // Consumers start once the checkpoints are recovered, so a recreated consumer starts after them.
-            var self = Self;
-            _checkpointCache.Recovered.ContinueWith(_ => self.Tell(StartPumps.Instance), TaskScheduler.Default);
-        }
+        // Consumers start once the checkpoints are recovered (CheckpointsRecovered), so a recreated consumer starts after them.
     }
 
     private void OnHandOff()
@@ -166,7 +186,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
             return;
         }
 
-        foreach (var pump in _pumps) pump.Shutdown();
+        foreach (var pump in _pumps.Values) pump.KillSwitch.Shutdown();
         var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
         var all = Task.WhenAll(_pumpCompletions);
         Task.WhenAny(all, Task.Delay(timeout))
@@ -174,32 +194,143 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
             .PipeTo(Self);
     }
 
-    private void OnStartPumps()
+    private void OnCheckpointsRecovered(CheckpointsRecovered recovered)
     {
-        if (_handingOff || _pumps.Count > 0 || _services.Nats is not { } nats) return;
-        var materializer = Context.Materializer();
-        foreach (var saga in _services.Catalog.All)
-        {
-            var (killSwitch, completion) = new EventPump(_tenant, saga, _services, nats, Self, _log).Run(materializer, _checkpointCache);
-            _pumps.Add(killSwitch);
-            _pumpCompletions.Add(completion);
-            var sagaName = saga.Name;
-            var log = _log;
-            var tenant = _tenant;
-            completion.ContinueWith(t =>
-            {
-                if (t.IsFaulted) log.Error(t.Exception, "Consumer of {0}/{1} stopped with an error", tenant, sagaName);
-            }, TaskScheduler.Default);
-        }
-
-        _log.Info("Tenant {0} consuming for sagas [{1}]", _tenant, string.Join(", ", _services.Catalog.All.Select(s => s.Name)));
+        if (_handingOff || _consuming || _services.Nats is not { } nats) return;
+        _consuming = true;
+        // A saga with a replay in progress stays paused until its replay, resumed here, lets it consume again.
+        foreach (var replay in recovered.ActiveReplays) _paused.Add(replay.Saga);
+        foreach (var saga in _services.Catalog.All.Where(s => !_paused.Contains(s.Name))) StartPump(saga, null);
+        ResumeReplays(recovered.ActiveReplays);
+        _log.Info("Tenant {0} consuming for sagas [{1}]{2}", _tenant, string.Join(", ", _pumps.Keys.Order(StringComparer.Ordinal)),
+            _paused.Count == 0 ? "" : $"; paused for a replay: [{string.Join(", ", _paused.Order(StringComparer.Ordinal))}]");
         Timers.StartPeriodicTimer("checkpoints", CheckpointTick.Instance, nats.Settings.CheckpointInterval);
     }
+
+    private void StartPump(ISagaDefinition saga, ReplayTracker? tracker)
+    {
+        _materializer ??= Context.Materializer();
+        var (killSwitch, completion) = new EventPump(_tenant, saga, _services, _services.Nats!, Self, _log, tracker).Run(_materializer, _checkpointCache);
+        _pumps[saga.Name] = (killSwitch, completion);
+        _pumpCompletions.Add(completion);
+        var sagaName = saga.Name;
+        var log = _log;
+        var tenant = _tenant;
+        completion.ContinueWith(t =>
+        {
+            if (t.IsFaulted) log.Error(t.Exception, "Consumer of {0}/{1} stopped with an error", tenant, sagaName);
+        }, TaskScheduler.Default);
+    }
+
+    private void OnPauseSaga(PauseSaga pause)
+    {
+        _paused.Add(pause.Saga);
+        _sampleGeneration[pause.Saga] = _sampleGeneration.GetValueOrDefault(pause.Saga) + 1;
+        if (!_pumps.Remove(pause.Saga, out var pump))
+        {
+            Sender.Tell(new SagaPaused(pause.Saga, true));
+            return;
+        }
+
+        // Its in-flight events finish (persisted, commands acknowledged, acked) before the consumer counts as stopped.
+        pump.KillSwitch.Shutdown();
+        var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
+        var saga = pause.Saga;
+        Task.WhenAny(pump.Completion, Task.Delay(timeout)).ContinueWith(t => new SagaPaused(saga, t.Result == pump.Completion), TaskScheduler.Default)
+            .PipeTo(Sender);
+    }
+
+    private void ResumeReplays(IEnumerable<ReplayRecord> active)
+    {
+        if (_handingOff || !_running || _services.Nats is not { } nats) return;
+        foreach (var record in active)
+        {
+            if (!Context.Child(ReplayActor.ChildName(record.Id)).IsNobody()) continue;
+            if (!_services.Catalog.TryGet(record.Saga, out var saga))
+            {
+                _log.Error("Tenant {0}: replay {1} of saga {2} cannot resume: this node does not run that saga", _tenant, record.Id, record.Saga);
+                continue;
+            }
+
+            _paused.Add(record.Saga);
+            Context.Watch(Context.ActorOf(ReplayActor.Resume(_tenant, saga!, _services, nats, _checkpoints, record), ReplayActor.ChildName(record.Id)));
+        }
+    }
+
+    private void OnAdminRequest(ITenantAdminRequest request)
+    {
+        if (!_running && !_handingOff && _acquiring)
+        {
+            _held.Add((request, Sender));
+            return;
+        }
+
+        if (!_running || _handingOff)
+        {
+            Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status} on this node; ask again once it runs"));
+            return;
+        }
+
+        switch (request)
+        {
+            case StartReplay start:
+                OnStartReplay(start);
+                break;
+            case GetReplay get:
+                var child = Context.Child(ReplayActor.ChildName(get.Id));
+                if (child.IsNobody()) _checkpoints.Forward(get);
+                else child.Forward(get);
+                break;
+            case ListReplays:
+                _checkpoints.Forward(request);
+                break;
+            case ListTimers:
+                _scheduleIndex.Forward(request);
+                break;
+            case ListSagas { Saga: { } name } when !_services.Catalog.TryGet(name, out _):
+                Sender.Tell(UnknownSaga(name));
+                break;
+            case ShowSaga show when !_services.Catalog.TryGet(show.Saga, out _):
+                Sender.Tell(UnknownSaga(show.Saga));
+                break;
+            case ListSagas or ShowSaga:
+                Context.ActorOf(SagaQueryActor.Props(_tenant, _services.Catalog, _services.Runtime, request, Sender), "query-" + Guid.NewGuid().ToString("N"));
+                break;
+        }
+    }
+
+    private void OnStartReplay(StartReplay start)
+    {
+        if (_services.Nats is not { } nats)
+        {
+            Sender.Tell(ReplayJson.Error(503, "this node does not consume from NATS"));
+            return;
+        }
+
+        if (!_services.Catalog.TryGet(start.Saga, out var saga))
+        {
+            Sender.Tell(UnknownSaga(start.Saga));
+            return;
+        }
+
+        if (!ReplayModes.IsValid(start.Mode))
+        {
+            Sender.Tell(ReplayJson.Error(400, $"mode must be one of {string.Join(", ", ReplayModes.All)}, not '{start.Mode}'"));
+            return;
+        }
+
+        var id = ReplayActor.NewId(_tenant, saga!.Name, _services.Clock.Now);
+        var replay = Context.ActorOf(ReplayActor.New(_tenant, saga, _services, nats, _checkpoints, id, start, Sender), ReplayActor.ChildName(id));
+        if (!start.DryRun) Context.Watch(replay);
+    }
+
+    private AdminReply UnknownSaga(string saga) =>
+        ReplayJson.Error(404, $"no saga named '{saga}' runs here (sagas: {string.Join(", ", _services.Catalog.All.Select(s => s.Name))})");
 
     /// <inheritdoc />
     protected override void PostStop()
     {
-        foreach (var pump in _pumps) pump.Shutdown();
+        foreach (var pump in _pumps.Values) pump.KillSwitch.Shutdown();
         _pumps.Clear();
         if (_running) _services.Custody.Stopped(_tenant);
         foreach (var saga in _services.Catalog.All) RunnerMetrics.SetLag(_tenant, saga.Name, null);
@@ -316,6 +447,13 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
 
     private void OnTerminated(IActorRef child)
     {
+        if (!_handingOff && child.Path.Name.StartsWith("replay-", StringComparison.Ordinal))
+        {
+            // A replay that stopped before its end is resumed from its record (ReplaysKnown).
+            _checkpoints.Tell(GetReplays.Instance);
+            return;
+        }
+
         if (_handingOff)
         {
             _passivating.Remove(child.Path.Name);
@@ -335,11 +473,13 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         {
             var name = saga.Name;
             var tenant = _tenant;
+            if (_paused.Contains(name)) continue;
+            var generation = _sampleGeneration.GetValueOrDefault(name);
             nats.ConsumerStateAsync(_tenant, name, CancellationToken.None).PipeTo(Self,
                 success: state =>
                 {
                     if (state is { } s) RunnerMetrics.SetLag(tenant, name, (long)s.Lag);
-                    return state is { AckFloor: > 0 } st ? new CheckpointAdvanced(name, st.AckFloor) : (object)NotUsed.Instance;
+                    return state is { AckFloor: > 0 } st ? new SampledCheckpoint(name, st.AckFloor, generation) : (object)NotUsed.Instance;
                 },
                 failure: e => new Status.Failure(e));
         }
@@ -385,10 +525,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     /// <param name="Status">running, acquiring custody, not running (and why), handing off.</param>
     public sealed record TenantView(string Tenant, int ActiveSagas, int Consumers, string Status);
 
-    private sealed record StartPumps
-    {
-        public static StartPumps Instance { get; } = new();
-    }
+    private sealed record SampledCheckpoint(string Saga, ulong AckFloor, int Generation);
 
     private sealed record CustodyOutcome(CustodyDecision? Decision, Exception? Error);
 

@@ -144,23 +144,83 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             yield return msg;
     }
 
+    /// <summary>The first and last sequence of the events stream now (0, 0 when it is empty).</summary>
+    public async Task<(ulong First, ulong Last)> EventsRangeAsync(CancellationToken cancellationToken)
+    {
+        var stream = await JetStream.GetStreamAsync(Settings.EventsStream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (stream.Info.State.FirstSeq, stream.Info.State.LastSeq);
+    }
+
+    /// <summary>
+    /// Reads (without acking or moving any runner consumer) the tenant's events from <paramref name="fromSeq"/> up to
+    /// <paramref name="toSeq"/> through a consumer of its own that is deleted afterwards (replay dry runs).
+    /// </summary>
+    public async IAsyncEnumerable<INatsJSMsg<byte[]>> ReadTenantEventsAsync(string tenant, ulong fromSeq, ulong toSeq, string readerName,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (fromSeq > toSeq) yield break;
+        var consumer = await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, new ConsumerConfig(readerName)
+        {
+            FilterSubject = Settings.Subjects.TenantEvents(tenant),
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+            OptStartSeq = Math.Max(1, fromSeq),
+            InactiveThreshold = TimeSpan.FromMinutes(1),
+            MemStorage = true,
+            Description = $"runner replay reader of tenant {tenant}",
+        }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (true)
+            {
+                var any = false;
+                await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = Settings.PullBatch }, cancellationToken: cancellationToken)
+                                   .ConfigureAwait(false))
+                {
+                    any = true;
+                    if ((msg.Metadata?.Sequence.Stream ?? 0) > toSeq) yield break;
+                    yield return msg;
+                }
+
+                if (any) continue;
+                await consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                if (consumer.Info.NumPending == 0) yield break;
+            }
+        }
+        finally
+        {
+            try
+            {
+                await JetStream.DeleteConsumerAsync(Settings.EventsStream, readerName, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (NatsJSApiException)
+            {
+                // Gone already; its inactivity threshold removes it otherwise.
+            }
+        }
+    }
+
     /// <summary>The stream sequence up to which the (tenant, saga) consumer has every message acked, or null.</summary>
     public async Task<ulong?> AckFloorAsync(string tenant, string saga, CancellationToken cancellationToken) =>
         (await ConsumerStateAsync(tenant, saga, cancellationToken).ConfigureAwait(false))?.AckFloor;
 
-    /// <summary>The (tenant, saga) consumer's ack floor and lag (messages not yet delivered plus delivered but unacked), or null.</summary>
-    public async Task<(ulong AckFloor, ulong Lag)?> ConsumerStateAsync(string tenant, string saga, CancellationToken cancellationToken)
+    /// <summary>The (tenant, saga) consumer's ack floor, not yet delivered and delivered-but-unacked counts, or null when it does not exist.</summary>
+    public async Task<(ulong AckFloor, ulong Pending, ulong AckPending)?> ConsumerPositionAsync(string tenant, string saga, CancellationToken cancellationToken)
     {
         try
         {
             var consumer = await JetStream.GetConsumerAsync(Settings.EventsStream, ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
-            return (consumer.Info.AckFloor?.StreamSeq ?? 0, consumer.Info.NumPending + (ulong)Math.Max(0, consumer.Info.NumAckPending));
+            return (consumer.Info.AckFloor?.StreamSeq ?? 0, consumer.Info.NumPending, (ulong)Math.Max(0, consumer.Info.NumAckPending));
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
             return null;
         }
     }
+
+    /// <summary>The (tenant, saga) consumer's ack floor and lag (messages not yet delivered plus delivered but unacked), or null.</summary>
+    public async Task<(ulong AckFloor, ulong Lag)?> ConsumerStateAsync(string tenant, string saga, CancellationToken cancellationToken) =>
+        await ConsumerPositionAsync(tenant, saga, cancellationToken).ConfigureAwait(false) is { } p ? (p.AckFloor, p.Pending + p.AckPending) : null;
 
     /// <summary>
     /// Publishes a command with a deterministic <c>Nats-Msg-Id</c> and waits for the PubAck, retrying with backoff

@@ -1,4 +1,5 @@
 using System.Text;
+using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Runner.TestKit;
 using Xunit;
@@ -62,5 +63,29 @@ public sealed class NatsEdgeSpec(NatsServerFixture server) : IClassFixture<NatsS
         await publishing.WaitAsync(TimeSpan.FromSeconds(15));
         var stream = await edge.JetStream.GetStreamAsync(edge.Settings.CommandsStream);
         Assert.Equal(1L, stream.Info.State.Messages);
+    }
+
+    [Fact]
+    public async Task ReadTenantEventsAsync_should_read_one_tenants_events_in_a_range_and_leave_no_consumer_behind()
+    {
+        await using var edge = await StartEdgeAsync();
+        for (var i = 1; i <= 6; i++)
+        {
+            var tenant = i % 2 == 0 ? "beta" : "acme";
+            (await edge.JetStream.PublishAsync(edge.Settings.Subjects.Event(tenant, "Happened"), Encoding.UTF8.GetBytes($"{{\"i\":{i}}}"))).EnsureSuccess();
+        }
+
+        var read = new List<ulong>();
+        await foreach (var msg in edge.ReadTenantEventsAsync("acme", 2, 5, "reader-1", CancellationToken.None)) read.Add(msg.Metadata!.Value.Sequence.Stream);
+        Assert.Equal([3UL, 5UL], read);
+
+        var all = new List<ulong>();
+        await foreach (var msg in edge.ReadTenantEventsAsync("beta", 1, 100, "reader-2", CancellationToken.None)) all.Add(msg.Metadata!.Value.Sequence.Stream);
+        Assert.Equal([2UL, 4UL, 6UL], all);
+        Assert.Equal((1UL, 6UL), await edge.EventsRangeAsync(CancellationToken.None));
+
+        var consumers = new List<string>();
+        await foreach (var name in edge.JetStream.ListConsumerNamesAsync(edge.Settings.EventsStream)) consumers.Add(name);
+        Assert.Empty(consumers);
     }
 }

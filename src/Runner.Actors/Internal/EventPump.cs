@@ -27,9 +27,12 @@ internal sealed class EventPump
     private readonly IActorRef _tenantActor;
     private readonly ILoggingAdapter _log;
     private readonly bool _reportsUnknownTypes;
+    private readonly ReplayTracker? _tracker;
 
-    public EventPump(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef tenantActor, ILoggingAdapter log)
+    public EventPump(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef tenantActor, ILoggingAdapter log,
+        ReplayTracker? tracker = null)
     {
+        _tracker = tracker;
         _tenant = tenant;
         _saga = saga;
         _services = services;
@@ -83,17 +86,12 @@ internal sealed class EventPump
             return;
         }
 
-        var headers = msg.Headers is null
-            ? new Dictionary<string, string>()
-            : msg.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        headers.TryGetValue(RunnerHeaders.MsgId, out var msgId);
-        var incoming = new IncomingEvent(tenant, eventType, payload, headers, msgId ?? string.Empty, seq,
-            msg.Metadata?.Timestamp ?? _services.Clock.Now);
-
+        var incoming = ToIncoming(msg, tenant, eventType, _services.Clock.Now);
         var result = _saga.Parse(incoming);
         if (result is ParseResult.Rejected rejected)
         {
             await Park(msg, seq, payload, rejected.Kind.ToString(), rejected.Reason).ConfigureAwait(false);
+            _tracker?.CountDeadLettered(seq);
             await msg.AckAsync().ConfigureAwait(false);
             return;
         }
@@ -113,6 +111,7 @@ internal sealed class EventPump
             return;
         }
 
+        _tracker?.Count(seq, outcome);
         switch (outcome)
         {
             case HandlerFailed failed:
@@ -127,6 +126,17 @@ internal sealed class EventPump
         }
 
         await msg.AckAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>A JetStream message as the saga library sees it (headers, <c>Nats-Msg-Id</c>, stream sequence, timestamp).</summary>
+    internal static IncomingEvent ToIncoming(INatsJSMsg<byte[]> msg, string tenant, string eventType, DateTimeOffset now)
+    {
+        var headers = msg.Headers is null
+            ? new Dictionary<string, string>()
+            : msg.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        headers.TryGetValue(RunnerHeaders.MsgId, out var msgId);
+        return new IncomingEvent(tenant, eventType, msg.Data ?? [], headers, msgId ?? string.Empty, msg.Metadata?.Sequence.Stream ?? 0,
+            msg.Metadata?.Timestamp ?? now);
     }
 
     private async Task Park(INatsJSMsg<byte[]> msg, ulong seq, byte[] payload, string kind, string reason, string? sagaToken = null)

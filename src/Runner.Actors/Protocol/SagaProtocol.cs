@@ -32,13 +32,19 @@ public sealed record SagaView(
     bool Completed,
     ImmutableArray<OutboxEntry> OutboxPending,
     ImmutableArray<TimerEntry> Timers,
-    int DedupeMarkers);
+    int DedupeMarkers)
+{
+    /// <summary>When it completed.</summary>
+    public DateTimeOffset? CompletedAt { get; init; }
+}
 
 /// <summary>Outcome of a <see cref="DeliverEvent"/>: the consumer acks on every outcome but <see cref="HandlerFailed"/> (parked first).</summary>
 public interface IEventOutcome;
 
 /// <summary>The event was applied and persisted (and its commands acknowledged by JetStream).</summary>
-public sealed record Applied(long SequenceNr) : IEventOutcome;
+/// <param name="SequenceNr">The instance's journal sequence number of the applied decision.</param>
+/// <param name="Commands">Commands the decision emitted.</param>
+public sealed record Applied(long SequenceNr, int Commands = 0) : IEventOutcome;
 
 /// <summary>The dedupe marker says the event was applied before; nothing changed.</summary>
 public sealed record Duplicate(string DedupeKey) : IEventOutcome

@@ -25,6 +25,11 @@ public sealed class RunnerSerializer(ExtendedActorSystem system) : SerializerWit
         ("schedule-snapshot.v1", typeof(ScheduleSnapshot)),
         ("checkpoint-advanced.v1", typeof(CheckpointAdvanced)),
         ("checkpoint-snapshot.v1", typeof(CheckpointSnapshot)),
+        ("saga-reset.v1", typeof(SagaReset)),
+        ("dedupe-forgotten.v1", typeof(DedupeForgotten)),
+        ("replay-started.v1", typeof(ReplayStarted)),
+        ("replay-rewound.v1", typeof(ReplayRewound)),
+        ("replay-finished.v1", typeof(ReplayFinished)),
     ];
 
     private static readonly Dictionary<Type, string> Manifests = Map.ToDictionary(m => m.Type, m => m.Manifest);

@@ -51,5 +51,82 @@ public sealed record ScheduleSnapshot(ImmutableArray<TimersIndexed> Instances, l
 /// <summary>The stream position up to which a (tenant, saga) consumer has applied and acked every event.</summary>
 public sealed record CheckpointAdvanced(string Saga, ulong StreamSequence) : IRunnerStored;
 
-/// <summary>Snapshot of a tenant's checkpoints.</summary>
-public sealed record CheckpointSnapshot(ImmutableDictionary<string, ulong> Checkpoints) : IRunnerStored;
+/// <summary>
+/// Snapshot of a tenant's checkpoints and of its replays (the active ones and the most recent finished ones).
+/// </summary>
+public sealed record CheckpointSnapshot(ImmutableDictionary<string, ulong> Checkpoints, ImmutableArray<ReplayRecord>? Replays = null) : IRunnerStored;
+
+/// <summary>
+/// Replay (<c>full_reset</c>): the instance goes back to its saga's initial state; its outbox, timers and dedupe markers
+/// are dropped. Tagged <c>timers|&lt;tenant&gt;</c> so that the schedule index drops the instance's timers too.
+/// </summary>
+/// <param name="ReplayId">The replay that reset it.</param>
+/// <param name="At">When.</param>
+public sealed record SagaReset(string ReplayId, DateTimeOffset At) : IRunnerStored;
+
+/// <summary>Replay (<c>checkpoint_and_dedupe</c>): the instance forgets its dedupe markers; its state, outbox and timers stay.</summary>
+/// <param name="ReplayId">The replay.</param>
+/// <param name="At">When.</param>
+public sealed record DedupeForgotten(string ReplayId, DateTimeOffset At) : IRunnerStored;
+
+/// <summary>A replay of one (tenant, saga) began: nothing of the saga is consumed until it is rewound.</summary>
+/// <param name="Id">Replay id <c>&lt;tenant&gt;.&lt;saga&gt;.&lt;suffix&gt;</c>.</param>
+/// <param name="Saga">The saga.</param>
+/// <param name="Mode"><c>checkpoint_only</c>, <c>checkpoint_and_dedupe</c> or <c>full_reset</c>.</param>
+/// <param name="FromSeq">First stream sequence replayed.</param>
+/// <param name="TargetSeq">Last sequence of the events stream when the replay began: the replay is done when the saga's consumer has acked up to it.</param>
+/// <param name="At">When.</param>
+public sealed record ReplayStarted(string Id, string Saga, string Mode, ulong FromSeq, ulong TargetSeq, DateTimeOffset At) : IRunnerStored;
+
+/// <summary>
+/// A replay's instances were reset (per its mode) and its consumer deleted: the saga's checkpoint is now
+/// <paramref name="StreamSequence"/> (one before the first replayed event), so its consumer is recreated from there.
+/// </summary>
+/// <param name="Id">The replay.</param>
+/// <param name="Saga">The saga.</param>
+/// <param name="StreamSequence">The rewound checkpoint.</param>
+/// <param name="Instances">Instances reset or told to forget their dedupe markers.</param>
+/// <param name="At">When.</param>
+public sealed record ReplayRewound(string Id, string Saga, ulong StreamSequence, int Instances, DateTimeOffset At) : IRunnerStored;
+
+/// <summary>A replay reached its target.</summary>
+/// <param name="Id">The replay.</param>
+/// <param name="Counts">What the replayed events did (counted on the node that finished it, since it last started there).</param>
+/// <param name="At">When.</param>
+public sealed record ReplayFinished(string Id, ReplayCounts Counts, DateTimeOffset At) : IRunnerStored;
+
+/// <summary>What the events of a replay did.</summary>
+/// <param name="Events">Events of the saga's types delivered up to the target.</param>
+/// <param name="Applied">Applied to an instance (a decision persisted).</param>
+/// <param name="Duplicates">Skipped by a dedupe marker.</param>
+/// <param name="IgnoredCompleted">Ignored by a completed instance.</param>
+/// <param name="DeadLettered">Parked on the dead-letter subject (malformed, uncorrelated, handler failed).</param>
+/// <param name="Commands">Commands the applied events decided (each published once more, with a new Nats-Msg-Id).</param>
+public sealed record ReplayCounts(long Events, long Applied, long Duplicates, long IgnoredCompleted, long DeadLettered, long Commands)
+{
+    /// <summary>Nothing yet.</summary>
+    public static ReplayCounts Zero { get; } = new(0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>A replay as the tenant's checkpoint journal knows it.</summary>
+/// <param name="Id">The replay.</param>
+/// <param name="Saga">The saga.</param>
+/// <param name="Mode">The mode.</param>
+/// <param name="FromSeq">First stream sequence replayed.</param>
+/// <param name="TargetSeq">Where it is done.</param>
+/// <param name="StartedAt">When it began.</param>
+/// <param name="Stage"><c>started</c> (instances being reset, the saga paused), <c>rewound</c> (consuming again), <c>finished</c>.</param>
+/// <param name="Instances">Instances it reset (after the rewind).</param>
+/// <param name="FinishedAt">When it finished.</param>
+/// <param name="Counts">What its events did.</param>
+public sealed record ReplayRecord(
+    string Id,
+    string Saga,
+    string Mode,
+    ulong FromSeq,
+    ulong TargetSeq,
+    DateTimeOffset StartedAt,
+    string Stage,
+    int Instances = 0,
+    DateTimeOffset? FinishedAt = null,
+    ReplayCounts? Counts = null);

@@ -1,0 +1,275 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Runner.Actors.Protocol;
+using Runner.Actors.Replay;
+using Runner.Actors.Serialization;
+using Runner.Sagas;
+
+namespace Runner.Actors.Admin;
+
+/// <summary>
+/// Answers one operator query about a tenant's saga instances (a child of the <see cref="TenantActor"/>, one per query):
+/// the instances come from the journal's persistence ids, each instance's current view from the instance itself (started
+/// from its journal if it was passivated; it passivates again when idle), its history from the read journal. It replies
+/// with an <see cref="AdminReply"/> and stops.
+/// </summary>
+internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
+{
+    private const int ViewWindow = 32;
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly string _tenant;
+    private readonly SagaCatalog _catalog;
+    private readonly RuntimeSettings _settings;
+    private readonly IActorRef _replyTo;
+    private readonly Dictionary<(string Saga, string Correlation), SagaView> _views = [];
+    private readonly HashSet<(string Saga, string Correlation)> _outstanding = [];
+    private List<(string Saga, string Correlation)> _candidates = [];
+    private int _next;
+    private readonly List<SagaView> _matched = [];
+    private ListSagas? _list;
+    private ShowSaga? _show;
+    private List<EventEnvelope> _history = [];
+    private long _historyTotal;
+
+    public SagaQueryActor(string tenant, SagaCatalog catalog, RuntimeSettings settings, ITenantAdminRequest request, IActorRef replyTo)
+    {
+        _tenant = tenant;
+        _catalog = catalog;
+        _settings = settings;
+        _replyTo = replyTo;
+        _list = request as ListSagas;
+        _show = request as ShowSaga;
+
+        Receive<Ids>(OnIds);
+        Receive<SagaView>(OnView);
+        Receive<History>(OnHistory);
+        Receive<Failed>(f => Reply(ReplayJson.Error(503, $"{f.While} failed: {f.Cause.GetBaseException().Message}")));
+        Receive<Stalled>(_ => Reply(ReplayJson.Error(503,
+            $"{_outstanding.Count} saga instance(s) did not answer within {StallTimeout.TotalSeconds:0}s (e.g. {_outstanding.FirstOrDefault().Correlation})")));
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string tenant, SagaCatalog catalog, RuntimeSettings settings, ITenantAdminRequest request, IActorRef replyTo) =>
+        Akka.Actor.Props.Create(() => new SagaQueryActor(tenant, catalog, settings, request, replyTo));
+
+    protected override void PostRestart(Exception reason) =>
+        Reply(ReplayJson.Error(500, $"the query failed: {reason.GetBaseException().Message}"));
+
+    protected override void PreStart()
+    {
+        var materializer = Context.Materializer();
+        if (_show is { } show)
+        {
+            var keep = Math.Max(1, show.HistoryLimit);
+            var queries = PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentEventsByPersistenceIdQuery>(_settings.QueryPlugin);
+            queries.CurrentEventsByPersistenceId(SagaActor.PersistenceIdFor(_tenant, show.Saga, show.CorrelationId), 0, long.MaxValue)
+                .RunAggregate((Kept: new Queue<EventEnvelope>(), Total: 0L), (acc, e) =>
+                {
+                    acc.Kept.Enqueue(e);
+                    if (acc.Kept.Count > keep) acc.Kept.Dequeue();
+                    return (acc.Kept, acc.Total + 1);
+                }, materializer)
+                .PipeTo(Self, success: r => new History([.. r.Kept], r.Total), failure: e => new Failed(e, "reading the instance's journal"));
+            return;
+        }
+
+        var prefix = _list?.Saga is { } saga ? SagaActor.PersistenceIdFor(_tenant, saga, "") : $"saga|{_tenant}|";
+        PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentPersistenceIdsQuery>(_settings.QueryPlugin).CurrentPersistenceIds()
+            .Where(pid => pid.StartsWith(prefix, StringComparison.Ordinal))
+            .RunAggregate(new List<string>(), (list, pid) =>
+            {
+                list.Add(pid);
+                return list;
+            }, materializer)
+            .PipeTo(Self, success: ids => new Ids(ids), failure: e => new Failed(e, "listing the tenant's instances"));
+    }
+
+    private void OnHistory(History history)
+    {
+        if (history.Total == 0)
+        {
+            Reply(ReplayJson.Error(404, $"tenant '{_tenant}' has no instance '{_show!.CorrelationId}' of saga '{_show.Saga}'"));
+            return;
+        }
+
+        _history = history.Events;
+        _historyTotal = history.Total;
+        _candidates = [(_show!.Saga, _show.CorrelationId)];
+        AskViews();
+    }
+
+    private void OnIds(Ids ids)
+    {
+        // saga|<tenant>|<saga>|<correlation> (the correlation id may itself contain '|'); sagas this node does not run are skipped.
+        _candidates = [.. ids.PersistenceIds
+            .Select(pid => pid.Split('|', 4))
+            .Where(p => p.Length == 4 && _catalog.TryGet(p[2], out _))
+            .Select(p => (p[2], p[3]))
+            .Order()];
+        if (_list!.State is null)
+        {
+            // Without a state filter only the page's instances are asked.
+            _total = _candidates.Count;
+            _candidates = [.. _candidates.Skip(_list.Offset).Take(_list.Limit)];
+        }
+
+        AskViews();
+    }
+
+    private int? _total;
+
+    private void AskViews()
+    {
+        while (_outstanding.Count < ViewWindow && _next < _candidates.Count && !Enough())
+        {
+            var key = _candidates[_next++];
+            _outstanding.Add(key);
+            Context.Parent.Tell(new GetSagaView(key.Saga, key.Correlation));
+        }
+
+        if (_outstanding.Count == 0)
+        {
+            Done();
+            return;
+        }
+
+        Timers.StartSingleTimer("stall", Stalled.Instance, StallTimeout);
+    }
+
+    private bool Enough() => _list is { State: not null } l && _matched.Count >= l.Offset + l.Limit;
+
+    private void OnView(SagaView view)
+    {
+        var key = (view.Saga, view.CorrelationId);
+        if (!_outstanding.Remove(key)) return;
+        _views[key] = view;
+        if (_list is { } l && (l.State is null || Matches(view, l.State))) _matched.Add(view);
+        AskViews();
+    }
+
+    private static bool Matches(SagaView view, string state) => state.ToLowerInvariant() switch
+    {
+        "active" => !view.Completed,
+        "completed" => view.Completed,
+        _ => string.Equals(StatusOf(view.State), state, StringComparison.OrdinalIgnoreCase),
+    };
+
+    /// <summary>The state's <c>Status</c> member, by name (enums by their name), when it has one.</summary>
+    private static string? StatusOf(object state) => state.GetType().GetProperty("Status")?.GetValue(state)?.ToString();
+
+    private void Done()
+    {
+        Timers.Cancel("stall");
+        if (_show is { } show)
+        {
+            var json = Render(_views[(show.Saga, show.CorrelationId)]);
+            json["historyTotal"] = _historyTotal;
+            json["historyTruncated"] = _historyTotal > _history.Count;
+            json["history"] = new JsonArray([.. _history.Select(e => (JsonNode)RenderEvent(e))]);
+            Reply(new AdminReply(200, json.ToJsonString()));
+            return;
+        }
+
+        var list = _list!;
+        // Ordered by (saga, correlation id), as the candidates were asked.
+        var page = (list.State is null ? _matched : _matched.Skip(list.Offset)).Take(list.Limit)
+            .OrderBy(v => v.Saga, StringComparer.Ordinal).ThenBy(v => v.CorrelationId, StringComparer.Ordinal).ToList();
+        var scannedAll = _next >= _candidates.Count;
+        Reply(new AdminReply(200, new JsonObject
+        {
+            ["tenant"] = _tenant,
+            ["saga"] = list.Saga,
+            ["state"] = list.State,
+            ["offset"] = list.Offset,
+            ["limit"] = list.Limit,
+            // With a state filter the count of matches is known only once every instance was looked at.
+            ["total"] = list.State is null ? _total : scannedAll ? _matched.Count : null,
+            ["more"] = list.State is null ? list.Offset + page.Count < (_total ?? 0) : !scannedAll || _matched.Count > list.Offset + page.Count,
+            ["instances"] = new JsonArray([.. page.Select(v => (JsonNode)Render(v))]),
+        }.ToJsonString()));
+    }
+
+    private JsonObject Render(SagaView v)
+    {
+        _catalog.TryGet(v.Saga, out var saga);
+        return new JsonObject
+        {
+            ["saga"] = v.Saga,
+            ["correlationId"] = v.CorrelationId,
+            ["status"] = StatusOf(v.State),
+            ["completed"] = v.Completed,
+            ["completedAt"] = v.CompletedAt,
+            ["sequenceNr"] = v.SequenceNr,
+            ["state"] = saga is null ? null : JsonNode.Parse(saga.SerializeState(v.State)),
+            ["outboxPending"] = new JsonArray([.. v.OutboxPending.Select(o => (JsonNode)new JsonObject { ["msgId"] = o.MsgId, ["commandType"] = o.CommandType })]),
+            ["timers"] = RenderTimers(v.Timers),
+            ["dedupeMarkers"] = v.DedupeMarkers,
+        };
+    }
+
+    private static JsonArray RenderTimers(ImmutableArray<TimerEntry> timers) =>
+        [.. timers.OrderBy(t => t.DueAt).Select(t => (JsonNode)new JsonObject { ["name"] = t.Name, ["dueAt"] = t.DueAt, ["skipIfMissed"] = t.SkipIfMissed })];
+
+    private static JsonObject RenderEvent(EventEnvelope e)
+    {
+        var json = new JsonObject { ["sequenceNr"] = e.SequenceNr };
+        switch (e.Event)
+        {
+            case SagaApplied a:
+                json["kind"] = "applied";
+                json["at"] = a.At;
+                json["trigger"] = a.Trigger;
+                json["dedupeKey"] = a.DedupeKey;
+                json["streamSeq"] = a.StreamSequence == 0 ? null : a.StreamSequence;
+                json["stateChanged"] = a.State is not null;
+                json["commands"] = new JsonArray([.. a.Outbox.Select(o => (JsonNode)new JsonObject { ["msgId"] = o.MsgId, ["commandType"] = o.CommandType })]);
+                json["scheduled"] = RenderTimers(a.Scheduled);
+                json["cancelled"] = new JsonArray([.. a.Cancelled.Select(c => (JsonNode)JsonValue.Create(c))]);
+                json["completed"] = a.Completed;
+                break;
+            case OutboxDelivered d:
+                json["kind"] = "delivered";
+                json["msgIds"] = new JsonArray([.. d.MsgIds.Select(m => (JsonNode)JsonValue.Create(m))]);
+                break;
+            case SagaReset r:
+                json["kind"] = "reset";
+                json["at"] = r.At;
+                json["replayId"] = r.ReplayId;
+                break;
+            case DedupeForgotten f:
+                json["kind"] = "dedupe_forgotten";
+                json["at"] = f.At;
+                json["replayId"] = f.ReplayId;
+                break;
+            default:
+                json["kind"] = e.Event?.GetType().Name;
+                break;
+        }
+
+        return json;
+    }
+
+    private void Reply(AdminReply reply)
+    {
+        _replyTo.Tell(reply);
+        Context.Stop(Self);
+    }
+
+    private sealed record Ids(List<string> PersistenceIds);
+
+    private sealed record History(List<EventEnvelope> Events, long Total);
+
+    private sealed record Failed(Exception Cause, string While);
+
+    private sealed record Stalled
+    {
+        public static Stalled Instance { get; } = new();
+    }
+}
