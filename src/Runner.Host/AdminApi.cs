@@ -8,6 +8,7 @@ using Akka.Hosting;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Runner.Actors;
+using Runner.Actors.Protocol;
 using Runner.Nats;
 using Runner.Persistence.Lmdb;
 using Runner.Placement;
@@ -41,6 +42,17 @@ internal static class AdminApi
         admin.MapGet("/cluster", ClusterStatus);
         admin.MapGet("/tenants", Tenants);
         admin.MapGet("/tenants/{tenant}", Tenant);
+        admin.MapGet("/tenants/{tenant}/sagas", Sagas);
+        admin.MapGet("/tenants/{tenant}/sagas/{saga}/{**correlationId}", Saga);
+        admin.MapGet("/tenants/{tenant}/replays", (string tenant, ActorRegistry registry, TenantServices services, CancellationToken ct) =>
+            ToTenantAsync(tenant, ListReplays.Instance, registry, services, ct));
+        admin.MapGet("/tenants/{tenant}/timers", (string tenant, ActorRegistry registry, TenantServices services, CancellationToken ct) =>
+            ToTenantAsync(tenant, ListTimers.Instance, registry, services, ct));
+        admin.MapPost("/replay", Replay);
+        admin.MapGet("/replay/{id}", (string id, ActorRegistry registry, TenantServices services, CancellationToken ct) =>
+            Actors.Replay.ReplayActor.TenantOf(id) is { } tenant
+                ? ToTenantAsync(tenant, new GetReplay(id), registry, services, ct)
+                : Task.FromResult(Error(StatusCodes.Status400BadRequest, $"'{id}' is not a replay id (<tenant>.<saga>.<suffix>)")));
         admin.MapGet("/dlq", DeadLetters);
         admin.MapPost("/drain", Drain);
         admin.MapPost("/cluster/leave", (ActorSystem system) =>
@@ -52,6 +64,85 @@ internal static class AdminApi
         });
         admin.MapGet("/regions", Regions);
         admin.MapGet("/drain", (DrainReport report) => Results.Json(report.ToJson()));
+    }
+
+    private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+
+    /// <summary>
+    /// Sends an operator request to the tenant wherever it runs (through the tenant shard region: the node that owns it
+    /// answers with data from its own LMDB) and returns its answer. Refused first: an invalid tenant id (400), a tenant the
+    /// cluster does not know (404), a tenant placement runs nowhere (409).
+    /// </summary>
+    private static async Task<IResult> ToTenantAsync(string tenant, ITenantAdminRequest request, ActorRegistry registry, TenantServices services,
+        CancellationToken ct, TimeSpan? timeout = null)
+    {
+        if (!Runner.Sagas.TenantId.IsValid(tenant))
+            return Error(StatusCodes.Status400BadRequest, $"Tenant id '{tenant}' is invalid: it must match {Runner.Sagas.TenantId.Pattern}");
+        var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, AskTimeout, ct).ConfigureAwait(false);
+        var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, AskTimeout, ct).ConfigureAwait(false);
+        if (!placement.NamedTenants.Contains(tenant) && !known.Tenants.Contains(tenant))
+            return Error(StatusCodes.Status404NotFound, $"tenant '{tenant}' is not known to this cluster (no placement, no events seen)");
+        var decision = placement.Resolve(tenant);
+        if (!decision.CanRun) return Error(StatusCodes.Status409Conflict, $"tenant '{tenant}' runs nowhere now: {decision.Describe()}");
+
+        var wait = timeout ?? TimeSpan.FromSeconds(30);
+        try
+        {
+            var reply = await registry.Get<TenantRegion>().Ask<AdminReply>(new TenantEnvelope(tenant, request), wait, ct).ConfigureAwait(false);
+            return Results.Content(reply.Json, "application/json", System.Text.Encoding.UTF8, reply.Status);
+        }
+        catch (AskTimeoutException)
+        {
+            return Error(StatusCodes.Status504GatewayTimeout, $"tenant '{tenant}' did not answer within {wait.TotalSeconds:0}s (placed on {decision.ShardId}: starting, or its node is busy)");
+        }
+    }
+
+    /// <summary>
+    /// <c>POST /admin/replay</c> with <c>{"tenant_id", "saga_name", "mode", "from_seq"?, "dry_run"?}</c>: 202 with the replay's id and
+    /// status (follow it with <c>GET /admin/replay/{id}</c>).
+    /// </summary>
+    private static async Task<IResult> Replay(HttpRequest http, ActorRegistry registry, TenantServices services, CancellationToken ct)
+    {
+        ReplayRequest request;
+        try
+        {
+            request = await ReplayRequest.ReadAsync(http.Body, ct).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            return Error(StatusCodes.Status400BadRequest, e.Message);
+        }
+
+        if (!services.Catalog.TryGet(request.Saga, out _))
+            return Error(StatusCodes.Status404NotFound,
+                $"no saga named '{request.Saga}' runs on this cluster (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})");
+        return await ToTenantAsync(request.Tenant, new StartReplay(request.Saga, request.Mode, request.FromSeq, request.DryRun), registry, services, ct)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /admin/tenants/{tenant}/sagas?saga=&amp;state=&amp;offset=&amp;limit=</c>: the tenant's instances, paged.</summary>
+    private static Task<IResult> Sagas(string tenant, string? saga, string? state, int? offset, int? limit, ActorRegistry registry, TenantServices services,
+        CancellationToken ct)
+    {
+        if (saga is not null && !services.Catalog.TryGet(saga, out _))
+            return Task.FromResult(Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})"));
+        if (offset is < 0) return Task.FromResult(Error(StatusCodes.Status400BadRequest, "offset must be 0 or more"));
+        if (limit is < 1 or > MaxPage) return Task.FromResult(Error(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxPage}"));
+        return ToTenantAsync(tenant, new ListSagas(saga, string.IsNullOrWhiteSpace(state) ? null : state.Trim(), offset ?? 0, limit ?? 50), registry, services, ct);
+    }
+
+    private const int MaxPage = 500;
+
+    /// <summary><c>GET /admin/tenants/{tenant}/sagas/{saga}/{correlationId}?history=N</c>: one instance and its journal.</summary>
+    private static Task<IResult> Saga(string tenant, string saga, string correlationId, int? history, ActorRegistry registry, TenantServices services,
+        CancellationToken ct)
+    {
+        if (!services.Catalog.TryGet(saga, out _))
+            return Task.FromResult(Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})"));
+        if (history is < 1 or > 10_000) return Task.FromResult(Error(StatusCodes.Status400BadRequest, "history must be between 1 and 10000"));
+        // A catch-all route value keeps %2F encoded: correlation ids may contain '/'.
+        var id = correlationId.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        return ToTenantAsync(tenant, new ShowSaga(saga, id, history ?? 200), registry, services, ct);
     }
 
     private static bool Authorized(string header, string token)
