@@ -103,7 +103,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
                     $"outbox pending {receipt.OutboxPending}, in-flight events finished: {receipt.InFlightFinished}; acked [{Describe(receipt.LastAcked)}]; custody: {r.Detail}"));
             // Placed tenants start without waiting for a message: this start waits in the region while the hand-off
             // completes and then goes wherever the tenant is allocated next.
-            Context.System.ActorSelection(RegionPath).Tell(new TenantEnvelope(_tenant, Start.Instance));
+            // (Not while the node shuts down: the region would hold the start until its graceful stop times out.)
+            if (CoordinatedShutdown.Get(Context.System).ShutdownReason is null)
+                Context.System.ActorSelection(RegionPath).Tell(new TenantEnvelope(_tenant, Start.Instance));
             Context.Stop(Self);
         });
         Receive<GetTenantView>(_ => Sender.Tell(new TenantView(_tenant, Context.GetChildren().Count(c => c.Path.Name.StartsWith("s-", StringComparison.Ordinal)),

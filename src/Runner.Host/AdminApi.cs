@@ -44,14 +44,14 @@ internal static class AdminApi
         admin.MapGet("/tenants/{tenant}", Tenant);
         admin.MapGet("/tenants/{tenant}/sagas", Sagas);
         admin.MapGet("/tenants/{tenant}/sagas/{saga}/{**correlationId}", Saga);
-        admin.MapGet("/tenants/{tenant}/replays", (string tenant, ActorRegistry registry, TenantServices services, CancellationToken ct) =>
-            ToTenantAsync(tenant, ListReplays.Instance, registry, services, ct));
-        admin.MapGet("/tenants/{tenant}/timers", (string tenant, ActorRegistry registry, TenantServices services, CancellationToken ct) =>
-            ToTenantAsync(tenant, ListTimers.Instance, registry, services, ct));
+        admin.MapGet("/tenants/{tenant}/replays", (string tenant, [AsParameters] AdminContext context, CancellationToken ct) =>
+            ToTenantAsync(tenant, ListReplays.Instance, context, ct));
+        admin.MapGet("/tenants/{tenant}/timers", (string tenant, [AsParameters] AdminContext context, CancellationToken ct) =>
+            ToTenantAsync(tenant, ListTimers.Instance, context, ct));
         admin.MapPost("/replay", Replay);
-        admin.MapGet("/replay/{id}", (string id, ActorRegistry registry, TenantServices services, CancellationToken ct) =>
+        admin.MapGet("/replay/{id}", (string id, [AsParameters] AdminContext context, CancellationToken ct) =>
             Actors.Replay.ReplayActor.TenantOf(id) is { } tenant
-                ? ToTenantAsync(tenant, new GetReplay(id), registry, services, ct)
+                ? ToTenantAsync(tenant, new GetReplay(id), context, ct)
                 : Task.FromResult(Error(StatusCodes.Status400BadRequest, $"'{id}' is not a replay id (<tenant>.<saga>.<suffix>)")));
         admin.MapGet("/dlq", DeadLetters);
         admin.MapPost("/drain", Drain);
@@ -73,15 +73,17 @@ internal static class AdminApi
     /// answers with data from its own LMDB) and returns its answer. Refused first: an invalid tenant id (400), a tenant the
     /// cluster does not know (404), a tenant placement runs nowhere (409).
     /// </summary>
-    private static async Task<IResult> ToTenantAsync(string tenant, ITenantAdminRequest request, ActorRegistry registry, TenantServices services,
-        CancellationToken ct, TimeSpan? timeout = null)
+    private static async Task<IResult> ToTenantAsync(string tenant, ITenantAdminRequest request, AdminContext context, CancellationToken ct,
+        TimeSpan? timeout = null)
     {
+        var (registry, nats, custody) = (context.Registry, context.Nats, context.Custody);
         if (!Runner.Sagas.TenantId.IsValid(tenant))
             return Error(StatusCodes.Status400BadRequest, $"Tenant id '{tenant}' is invalid: it must match {Runner.Sagas.TenantId.Pattern}");
         var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, AskTimeout, ct).ConfigureAwait(false);
         var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, AskTimeout, ct).ConfigureAwait(false);
-        if (!placement.NamedTenants.Contains(tenant) && !known.Tenants.Contains(tenant))
-            return Error(StatusCodes.Status404NotFound, $"tenant '{tenant}' is not known to this cluster (no placement, no events seen)");
+        if (!placement.NamedTenants.Contains(tenant) && !known.Tenants.Contains(tenant) &&
+            !(custody.Enabled && (await new TenantHomes(nats.JetStream, custody.HomesBucket).GetAsync(tenant, ct).ConfigureAwait(false)).Home is not null))
+            return Error(StatusCodes.Status404NotFound, $"tenant '{tenant}' is not known to this cluster (no placement, no home record, no events seen)");
         var decision = placement.Resolve(tenant);
         if (!decision.CanRun) return Error(StatusCodes.Status409Conflict, $"tenant '{tenant}' runs nowhere now: {decision.Describe()}");
 
@@ -101,7 +103,7 @@ internal static class AdminApi
     /// <c>POST /admin/replay</c> with <c>{"tenant_id", "saga_name", "mode", "from_seq"?, "dry_run"?}</c>: 202 with the replay's id and
     /// status (follow it with <c>GET /admin/replay/{id}</c>).
     /// </summary>
-    private static async Task<IResult> Replay(HttpRequest http, ActorRegistry registry, TenantServices services, CancellationToken ct)
+    private static async Task<IResult> Replay(HttpRequest http, [AsParameters] AdminContext context, CancellationToken ct)
     {
         ReplayRequest request;
         try
@@ -113,37 +115,39 @@ internal static class AdminApi
             return Error(StatusCodes.Status400BadRequest, e.Message);
         }
 
-        if (!services.Catalog.TryGet(request.Saga, out _))
-            return Error(StatusCodes.Status404NotFound,
-                $"no saga named '{request.Saga}' runs on this cluster (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})");
-        return await ToTenantAsync(request.Tenant, new StartReplay(request.Saga, request.Mode, request.FromSeq, request.DryRun), registry, services, ct)
+        if (!context.Services.Catalog.TryGet(request.Saga, out _)) return UnknownSaga(context.Services, request.Saga);
+        return await ToTenantAsync(request.Tenant, new StartReplay(request.Saga, request.Mode, request.FromSeq, request.DryRun), context, ct)
             .ConfigureAwait(false);
     }
 
     /// <summary><c>GET /admin/tenants/{tenant}/sagas?saga=&amp;state=&amp;offset=&amp;limit=</c>: the tenant's instances, paged.</summary>
-    private static Task<IResult> Sagas(string tenant, string? saga, string? state, int? offset, int? limit, ActorRegistry registry, TenantServices services,
+    private static Task<IResult> Sagas(string tenant, string? saga, string? state, int? offset, int? limit, [AsParameters] AdminContext context,
         CancellationToken ct)
     {
-        if (saga is not null && !services.Catalog.TryGet(saga, out _))
-            return Task.FromResult(Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})"));
+        if (saga is not null && !context.Services.Catalog.TryGet(saga, out _)) return Task.FromResult(UnknownSaga(context.Services, saga));
         if (offset is < 0) return Task.FromResult(Error(StatusCodes.Status400BadRequest, "offset must be 0 or more"));
         if (limit is < 1 or > MaxPage) return Task.FromResult(Error(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxPage}"));
-        return ToTenantAsync(tenant, new ListSagas(saga, string.IsNullOrWhiteSpace(state) ? null : state.Trim(), offset ?? 0, limit ?? 50), registry, services, ct);
+        return ToTenantAsync(tenant, new ListSagas(saga, string.IsNullOrWhiteSpace(state) ? null : state.Trim(), offset ?? 0, limit ?? 50), context, ct);
     }
 
     private const int MaxPage = 500;
 
     /// <summary><c>GET /admin/tenants/{tenant}/sagas/{saga}/{correlationId}?history=N</c>: one instance and its journal.</summary>
-    private static Task<IResult> Saga(string tenant, string saga, string correlationId, int? history, ActorRegistry registry, TenantServices services,
+    private static Task<IResult> Saga(string tenant, string saga, string correlationId, int? history, [AsParameters] AdminContext context,
         CancellationToken ct)
     {
-        if (!services.Catalog.TryGet(saga, out _))
-            return Task.FromResult(Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})"));
+        if (!context.Services.Catalog.TryGet(saga, out _)) return Task.FromResult(UnknownSaga(context.Services, saga));
         if (history is < 1 or > 10_000) return Task.FromResult(Error(StatusCodes.Status400BadRequest, "history must be between 1 and 10000"));
         // A catch-all route value keeps %2F encoded: correlation ids may contain '/'.
         var id = correlationId.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-        return ToTenantAsync(tenant, new ShowSaga(saga, id, history ?? 200), registry, services, ct);
+        return ToTenantAsync(tenant, new ShowSaga(saga, id, history ?? 200), context, ct);
     }
+
+    private static IResult UnknownSaga(TenantServices services, string saga) =>
+        Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' runs on this cluster (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})");
+
+    /// <summary>What the tenant-routed endpoints need.</summary>
+    internal sealed record AdminContext(ActorRegistry Registry, NatsEdge Nats, TenantServices Services, CustodySettings Custody);
 
     private static bool Authorized(string header, string token)
     {

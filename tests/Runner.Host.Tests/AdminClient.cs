@@ -59,9 +59,10 @@ public sealed class AdminClient : IDisposable
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
-            var status = await OkAsync("/admin/replay/" + id).ConfigureAwait(false);
-            if (status.GetProperty("done").GetBoolean()) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"replay {id} not done: {status}");
+            // The tenant may still be starting (a resumed replay): anything but 200 is asked again until the deadline.
+            var (code, status) = await GetAsync("/admin/replay/" + id).ConfigureAwait(false);
+            if (code == System.Net.HttpStatusCode.OK && status.GetProperty("done").GetBoolean()) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"replay {id} not done: {(int)code} {status}");
             await Task.Delay(100).ConfigureAwait(false); // polling the endpoint for the condition
         }
     }

@@ -216,4 +216,61 @@ public sealed class ReplaySpec(NatsServerFixture nats) : IClassFixture<NatsServe
         var emitted = (await SettledCommands(s, 6)).Skip(3).Select(c => JsonDocument.Parse(c.Json).RootElement.GetProperty("total").GetInt32());
         Assert.Equal([7, 9, 12], emitted);
     }
+
+    [Fact]
+    public async Task A_replay_interrupted_after_its_start_was_recorded_should_resume_when_the_tenant_starts_again()
+    {
+        await using var s = await NodeWithTallies(nats, 1, 2, 3);
+        using (var admin = new AdminClient(s.AdminPort)) await CheckpointReaches(admin, "tally", await LastSeq(s));
+        await s.StopNodeAsync();
+
+        // The node died right after recording the start of a full_reset from sequence 2: nothing else of it happened.
+        const string Id = "acme.tally.20260101T000000-beef";
+        await AppendAsync(s.Data.Path, $"checkpoint|{Tenant}",
+            new Runner.Actors.Serialization.ReplayStarted(Id, "tally", "full_reset", 2, 3, DateTimeOffset.UtcNow));
+
+        await s.StartNodeAsync(new TallySaga());
+        using var again = new AdminClient(s.AdminPort);
+        var done = await again.WaitReplayAsync(Id);
+        Assert.Equal(("finished", 1), (done.GetProperty("stage").GetString(), done.GetProperty("instances").GetInt32()));
+        var after = await again.SagaAsync(Tenant, "tally", "k1");
+        Assert.Equal((5, 2), (Total(after), after.GetProperty("state").GetProperty("count").GetInt32()));
+        var tallies = (await SettledCommands(s, 5)).Select(c => JsonDocument.Parse(c.Json).RootElement.GetProperty("total").GetInt32());
+        Assert.Equal([1, 3, 6, 2, 5], tallies);
+    }
+
+    /// <summary>Appends events to a persistence id of a node's LMDB journal while the node is down.</summary>
+    private static async Task AppendAsync(string dataDir, string persistenceId, params object[] events)
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString($$"""
+                akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
+                akka.persistence.journal.lmdb { data-dir = "{{dataDir}}", durability = nosync }
+                akka.persistence.snapshot-store.lmdb { data-dir = "{{dataDir}}", durability = nosync }
+                """)
+            .WithFallback(Runner.Actors.RuntimeSettings.DefaultConfiguration())
+            .WithFallback(Runner.Persistence.Lmdb.LmdbPersistence.DefaultConfiguration());
+        using var system = Akka.Actor.ActorSystem.Create("writer", config);
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        system.ActorOf(Akka.Actor.Props.Create(() => new JournalAppender(persistenceId, events, written)));
+        await written.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await system.Terminate();
+    }
+
+    private sealed class JournalAppender : Akka.Persistence.ReceivePersistentActor
+    {
+        public JournalAppender(string persistenceId, object[] events, TaskCompletionSource written)
+        {
+            PersistenceId = persistenceId;
+            Recover<Akka.Persistence.RecoveryCompleted>(_ =>
+            {
+                PersistAll(events, _ => { });
+                DeferAsync("done", _ => written.TrySetResult());
+            });
+            Recover<object>(_ => { });
+            Command<object>(_ => { });
+        }
+
+        public override string PersistenceId { get; }
+    }
 }
