@@ -55,6 +55,9 @@ public sealed class ClusterNodes : IAsyncDisposable
         return node;
     }
 
+    /// <summary>Port of a node's admin endpoint.</summary>
+    public int AdminPort(string shardId) => int.Parse(_env[shardId]["RUNNER_ADMIN_PORT"], CultureInfo.InvariantCulture);
+
     /// <summary>SIGKILL.</summary>
     public async Task KillAsync(string shardId)
     {

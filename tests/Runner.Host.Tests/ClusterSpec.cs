@@ -156,6 +156,84 @@ public sealed class ClusterSpec(NatsServerFixture nats) : IClassFixture<NatsServ
         }
     }
 
+    [Fact]
+    public async Task Draining_a_node_under_load_should_move_its_open_tenant_with_its_state_losing_and_duplicating_nothing()
+    {
+        await using var s = new Scenario(nats);
+        await using var cluster = new ClusterNodes(s, nats);
+        try
+        {
+            // Neither node has an allowlist or a bucket: both are open; the tenant runs on one of them.
+            await cluster.StartAsync("node-a");
+            await cluster.StartAsync("node-b");
+            const int Orders = 30;
+            for (var o = 0; o < Orders; o++) await s.PublishAsync("dr", "OrderPlaced", Placed($"o{o}", o + 1), $"placed-{o}");
+            var before = await s.CommandsAsync("dr", c => c.Count >= Orders, TimeSpan.FromSeconds(60));
+            var first = before[0].Node;
+            Assert.All(before, c => Assert.Equal(first, c.Node));
+
+            // Load while the node that runs the tenant drains: StockReserved for every order, which only the moved state turns into ChargePayment.
+            var load = Task.Run(async () =>
+            {
+                for (var o = 0; o < Orders; o++)
+                {
+                    await s.PublishAsync("dr", "StockReserved", Order($"o{o}"), $"reserved-{o}");
+                    await Task.Delay(40); // pacing the producer
+                }
+            });
+            var port = cluster.AdminPort(first);
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(3) };
+            using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{port}/admin/drain?wait=true"), null);
+            var receipt = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, receipt);
+            Assert.Contains("\"outboxPending\":0", receipt, StringComparison.Ordinal);
+            await load.WaitAsync(TimeSpan.FromSeconds(60));
+
+            var all = await s.CommandsAsync("dr", c => c.Count >= 2 * Orders, TimeSpan.FromSeconds(90));
+            all = await s.CommandsAsync("dr", c => c.Count > 2 * Orders, TimeSpan.FromSeconds(2));
+            Assert.Equal(2 * Orders, all.Count);
+            Assert.Equal(all.Count, all.Select(c => c.MsgId).Distinct().Count());
+            for (var o = 0; o < Orders; o++)
+                Assert.Equal(["ReserveStock", "ChargePayment"], all.Where(c => c.MsgId.StartsWith($"dr:order:o{o}:", StringComparison.Ordinal)).Select(c => c.CommandType));
+            var other = first == "node-a" ? "node-b" : "node-a";
+            Assert.Contains(all, c => c is { CommandType: "ChargePayment" } && c.Node == other);
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException(e.Message + "\n" + cluster.Output(), e);
+        }
+    }
+
+    [Fact]
+    public async Task Replays_and_saga_views_asked_on_any_node_should_run_on_the_node_that_runs_the_tenant()
+    {
+        await using var s = new Scenario(nats);
+        await using var cluster = new ClusterNodes(s, nats);
+        try
+        {
+            await cluster.StartAsync("node-a", allowlist: "t1");
+            await cluster.StartAsync("node-b", allowlist: "t2");
+            await s.PublishAsync("t1", "OrderPlaced", Placed("r-1"), "r-1");
+            await s.CommandsAsync("t1", c => c.Count >= 1, TimeSpan.FromSeconds(60));
+
+            // Asked on node-b, answered by node-a from its own LMDB.
+            using var b = new AdminClient(cluster.AdminPort("node-b"));
+            var saga = await b.UntilAsync("/admin/tenants/t1/sagas/order/r-1", j => j.GetProperty("sequenceNr").GetInt64() >= 2, TimeSpan.FromSeconds(60));
+            Assert.Equal("AwaitingStock", saga.GetProperty("status").GetString());
+            var id = await b.StartReplayAsync("t1", "order", "checkpoint_only");
+            var done = await b.WaitReplayAsync(id, TimeSpan.FromSeconds(60));
+            Assert.Equal("node-a", done.GetProperty("node").GetString());
+            Assert.Equal(1, done.GetProperty("counts").GetProperty("duplicates").GetInt32());
+            var list = await b.OkAsync("/admin/tenants/t1/sagas");
+            Assert.Equal("r-1", Assert.Single(list.GetProperty("instances").EnumerateArray()).GetProperty("correlationId").GetString());
+            Assert.Single(await s.CommandsAsync("t1", c => c.Count > 1, TimeSpan.FromSeconds(1)));
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException(e.Message + "\n" + cluster.Output(), e);
+        }
+    }
+
     private static async Task<INatsKVStore> OpenPlacementAsync(Scenario s, ClusterNodes cluster)
     {
         var kv = new NatsKVContext((NATS.Client.JetStream.NatsJSContext)s.Js);

@@ -161,6 +161,9 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         return new CustodyDecision(true, detail);
     }
 
+    private bool Leaving => CoordinatedShutdown.Get(_system).ShutdownReason is not null ||
+                            Akka.Cluster.Cluster.Get(_system).SelfMember.Status is not (Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp);
+
     private async Task<string> ShipIfPlacedElsewhereAsync(string tenant, CancellationToken cancellationToken)
     {
         var (home, revision) = await _homes.GetAsync(tenant, cancellationToken).ConfigureAwait(false);
@@ -171,6 +174,9 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         {
             var snapshot = await _placement.Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, _placementSettings.AskTimeout, cancellationToken)
                 .ConfigureAwait(false);
+            // A node that is draining (shutting down) is no place for the tenant any more, even while it is still an Up member:
+            // an open tenant goes to another open node, and one bound to this node (allowlist, bucket) keeps its state here.
+            if (Leaving) snapshot = snapshot with { Members = snapshot.Members.RemoveAll(m => m.ShardId == _shardId) };
             decision = snapshot.Resolve(tenant);
         }
         catch (AskTimeoutException)
