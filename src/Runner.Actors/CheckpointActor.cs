@@ -36,7 +36,7 @@ internal sealed class CheckpointActor : ReceivePersistentActor
         Recover<CheckpointAdvanced>(Apply);
         Recover<ReplayStarted>(Apply);
         Recover<ReplayRewound>(Apply);
-        Recover<ReplayFinished>(Apply);
+        Recover<ReplayFinished>(e => Apply(e));
 
         Command<CheckpointAdvanced>(c =>
         {
@@ -72,11 +72,7 @@ internal sealed class CheckpointActor : ReceivePersistentActor
         Command<RecordFinish>(f =>
         {
             var replyTo = Sender;
-            PersistTracked(f.Finished, e =>
-            {
-                Apply(e);
-                replyTo.Tell(new FinishRecorded(_replays.First(r => r.Id == e.Id)));
-            });
+            PersistTracked(f.Finished, e => replyTo.Tell(new FinishRecorded(Apply(e))));
         });
         Command<GetReplays>(_ => Sender.Tell(new ReplaysKnown([.. _replays])));
         Command<ListReplays>(_ => Sender.Tell(ReplayJson.List(tenant, node, _replays, _checkpoints)));
@@ -133,11 +129,14 @@ internal sealed class CheckpointActor : ReceivePersistentActor
         Update(e.Id, r => r with { Stage = "rewound", Instances = e.Instances });
     }
 
-    private void Apply(ReplayFinished e)
+    private ReplayRecord Apply(ReplayFinished e)
     {
         Update(e.Id, r => r with { Stage = "finished", FinishedAt = e.At, Counts = e.Counts });
-        var finished = _replays.Where(r => r.Stage == "finished").ToList();
-        if (finished.Count > FinishedKept) _replays = _replays.RemoveRange(finished.Take(finished.Count - FinishedKept));
+        var record = _replays.Find(r => r.Id == e.Id) ?? new ReplayRecord(e.Id, "", "", 0, 0, e.At, "finished", 0, e.At, e.Counts);
+        // The longest finished go first; the one finishing now is kept whatever the clocks say.
+        var finished = _replays.Where(r => r.Stage == "finished" && r.Id != e.Id).OrderBy(r => r.FinishedAt).ToList();
+        if (finished.Count >= FinishedKept) _replays = _replays.RemoveRange(finished.Take(finished.Count - FinishedKept + 1));
+        return record;
     }
 
     private void Update(string id, Func<ReplayRecord, ReplayRecord> change)

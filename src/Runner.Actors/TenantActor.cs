@@ -17,7 +17,7 @@ namespace Runner.Actors;
 /// One tenant: owns its NATS consumption (one consumer stream per saga definition), its saga instances, its
 /// schedule index, checkpoints and outbox publisher. It routes; it does not decide, persist or do I/O itself.
 /// </summary>
-public sealed class TenantActor : ReceiveActor, IWithTimers
+public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly string _tenant;
     private readonly TenantServices _services;
@@ -34,7 +34,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     private bool _releasing;
     private bool _releaseRequested;
     private bool _acquiring = true;
-    private readonly List<(object Message, IActorRef Sender)> _held = [];
+    private int _held;
     private string _status = "acquiring custody";
     private bool _inFlightFinished = true;
     private int _outboxAtStop;
@@ -115,6 +115,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <inheritdoc />
+    public IStash Stash { get; set; } = null!;
+
     /// <summary>Props for a tenant.</summary>
     public static Props Props(string tenant, TenantServices services) => Akka.Actor.Props.Create(() => new TenantActor(tenant, services));
 
@@ -140,19 +143,20 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         {
             _log.Info("Tenant {0} runs on this node ({1})", _tenant, granted.Detail);
             Run();
-            foreach (var (message, sender) in _held) Self.Tell(message, sender);
-            _held.Clear();
+            // Held messages go first, in their order, ahead of anything that arrived since.
+            Stash.UnstashAll();
+            _held = 0;
             return;
         }
 
         _status = outcome.Decision is { } refused ? "not running: " + refused.Detail : "custody check failed: " + outcome.Error?.Message;
-        if (_held.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, _held.Count);
-        foreach (var (message, sender) in _held)
+        if (_held > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, _held);
+        foreach (var envelope in Stash.ClearStash())
         {
-            if (message is ITenantAdminRequest) sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status}"));
+            if (envelope.Message is ITenantAdminRequest) envelope.Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status}"));
         }
 
-        _held.Clear();
+        _held = 0;
 
         if (outcome.Error is { } e) _log.Warning(e, "Tenant {0}: custody check failed; asking again in {1}", _tenant, _services.CustodyRetry);
         else _log.Warning("Tenant {0} is not run here: {1}; asking again in {2}", _tenant, outcome.Decision!.Detail, _services.CustodyRetry);
@@ -263,7 +267,8 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
     {
         if (!_running && !_handingOff && _acquiring)
         {
-            _held.Add((request, Sender));
+            Stash.Stash();
+            _held++;
             return;
         }
 
@@ -344,7 +349,8 @@ public sealed class TenantActor : ReceiveActor, IWithTimers
         if (!_running && !_handingOff && _acquiring)
         {
             // Custody is being acquired: hold the message until the tenant runs here (or drop it if it does not).
-            _held.Add((message, Sender));
+            Stash.Stash();
+            _held++;
             return;
         }
 

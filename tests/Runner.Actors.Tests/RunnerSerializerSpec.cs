@@ -21,7 +21,22 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
         new ScheduleSnapshot([new TimersIndexed("order", "o-2", [])]),
         new CheckpointAdvanced("order", 1234),
         new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty.Add("order", 5)),
+        new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty.Add("order", 9).Add("payment", 77),
+        [
+            new ReplayRecord("acme.payment.20260101T120000-00ef", "payment", "checkpoint_only", 3, 80, At, "started"),
+            new ReplayRecord("acme.order.20260101T120000-00ab", "order", "full_reset", 10, 120, At, "finished", 4, At.AddMinutes(3),
+                new ReplayCounts(111, 100, 5, 3, 3, 250)),
+        ]),
+        new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty, []),
+        new SagaReset("acme.order.20260101T120000-00ab", At),
+        new DedupeForgotten("acme.order.20260101T120000-00ab", At),
+        new ReplayStarted("acme.order.20260101T120000-00ab", "order", "full_reset", 10, 120, At),
+        new ReplayRewound("acme.order.20260101T120000-00ab", "order", 9, 4, At),
+        new ReplayFinished("acme.order.20260101T120000-00ab", new ReplayCounts(111, 100, 5, 3, 3, 250), At),
+        new ReplayFinished("acme.order.20260101T120000-00ac", ReplayCounts.Zero, DateTimeOffset.UnixEpoch),
     };
+
+    private static readonly DateTimeOffset At = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
     [Theory]
     [MemberData(nameof(Samples))]
@@ -34,6 +49,41 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
         var back = Sys.Serialization.Deserialize(serializer.ToBinary(value), serializer.Identifier, manifest);
         // Records with arrays compare by reference; compare their JSON instead.
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(value, value.GetType()), System.Text.Json.JsonSerializer.Serialize(back, back.GetType()));
+    }
+
+    [Fact]
+    public void RunnerSerializer_should_give_every_stored_type_its_own_manifest()
+    {
+        var types = typeof(IRunnerStored).Assembly.GetTypes().Where(t => typeof(IRunnerStored).IsAssignableFrom(t) && !t.IsInterface).ToList();
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(SagaApplied));
+        var manifests = types.Select(t => serializer.Manifest(System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(t))).ToList();
+        Assert.Equal(manifests.Count, manifests.Distinct(StringComparer.Ordinal).Count());
+        var sampled = ((IEnumerable<object[]>)Samples()).Select(row => row[0].GetType()).ToHashSet();
+        Assert.All(types, t => Assert.Contains(t, sampled)); // each has a round-trip sample above
+    }
+
+    [Fact]
+    public void RunnerSerializer_should_read_a_checkpoint_snapshot_written_before_it_held_replays()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(CheckpointSnapshot));
+        var old = serializer.FromBinary("""{"checkpoints":{"order":5,"payment":12}}"""u8.ToArray(), "checkpoint-snapshot.v1");
+        var snapshot = Assert.IsType<CheckpointSnapshot>(old);
+        Assert.Equal(5UL, snapshot.Checkpoints["order"]);
+        Assert.Equal(12UL, snapshot.Checkpoints["payment"]);
+        Assert.Null(snapshot.Replays);
+    }
+
+    [Fact]
+    public void RunnerSerializer_should_read_replay_records_written_without_their_optional_members()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(CheckpointSnapshot));
+        var json = """
+            {"checkpoints":{},"replays":[{"id":"acme.order.1","saga":"order","mode":"full_reset","fromSeq":1,"targetSeq":9,
+            "startedAt":"2026-01-01T12:00:00+00:00","stage":"started"}]}
+            """u8.ToArray();
+        var snapshot = Assert.IsType<CheckpointSnapshot>(serializer.FromBinary(json, "checkpoint-snapshot.v1"));
+        var record = Assert.Single(snapshot.Replays!.Value);
+        Assert.Equal(new ReplayRecord("acme.order.1", "order", "full_reset", 1, 9, At, "started"), record);
     }
 
     [Fact]

@@ -77,7 +77,9 @@ public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(outp
         var tenant = StartTenant("t-crash-1");
         Transport.Hold();
         tenant.Tell(Event("OrderPlaced", new { orderId = "o-4", amount = 1m }, "m-4"));
-        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        // The view is answered once the event is persisted (commands wait while a persist is in flight): persisted, not published.
+        tenant.Tell(new GetSagaView("order", "o-4"));
+        ExpectMsg<SagaView>(v => Assert.Single(v.OutboxPending));
         StopAndWait(tenant); // the node goes away before the PubAck; the NATS message is not acked
 
         Transport.Release();

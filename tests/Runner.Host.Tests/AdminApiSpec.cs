@@ -83,6 +83,64 @@ public sealed class AdminApiSpec(NatsServerFixture nats) : IClassFixture<NatsSer
     }
 
     [Fact]
+    public async Task Replay_and_saga_endpoints_should_refuse_bad_input_with_a_message_and_count_replays()
+    {
+        await using var s = new Scenario(nats, $"runner.admin.token = \"{Token}\"");
+        await s.StartNodeAsync();
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"b-1","amount":3}""", "bad-1");
+        await s.CommandsAsync("acme", c => c.Count >= 1);
+        using (var anonymous = new AdminClient(s.AdminPort))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync("/admin/replay", "{}")).Status);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/admin/tenants/acme/sagas")).Status);
+        }
+
+        using var admin = new AdminClient(s.AdminPort, Token);
+        async Task Refused(HttpStatusCode status, string body, string message)
+        {
+            var (code, json) = await admin.PostAsync("/admin/replay", body);
+            Assert.True(code == status, $"{body}: {(int)code} {json}");
+            Assert.Contains(message, json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        }
+
+        await Refused(HttpStatusCode.BadRequest, "not json", "must be a JSON object");
+        await Refused(HttpStatusCode.BadRequest, "[1]", "must be a JSON object");
+        await Refused(HttpStatusCode.BadRequest, """{"tenant_id":"acme","saga_name":"order","mode":"full_reset","dryrun":true}""", "unknown field 'dryrun'");
+        await Refused(HttpStatusCode.BadRequest, """{"saga_name":"order","mode":"full_reset"}""", "tenant_id is required");
+        await Refused(HttpStatusCode.BadRequest, """{"tenant_id":"Bad.Tenant","saga_name":"order","mode":"full_reset"}""", "is invalid");
+        await Refused(HttpStatusCode.BadRequest, """{"tenant_id":"acme","saga_name":"order","mode":"everything"}""", "mode must be one of checkpoint_only");
+        await Refused(HttpStatusCode.BadRequest, """{"tenant_id":"acme","saga_name":"order","mode":"full_reset","from_seq":0}""", "from_seq must be");
+        await Refused(HttpStatusCode.BadRequest, """{"tenant_id":"acme","saga_name":"order","mode":"full_reset","dry_run":"yes"}""", "dry_run must be true or false");
+        await Refused(HttpStatusCode.BadRequest, """{"tenant_id":"acme","saga_name":"order","mode":"full_reset","from_seq":99}""", "beyond the end of the events stream");
+        await Refused(HttpStatusCode.NotFound, """{"tenant_id":"acme","saga_name":"payment","mode":"full_reset"}""", "no saga named 'payment'");
+        await Refused(HttpStatusCode.NotFound, """{"tenant_id":"nobody","saga_name":"order","mode":"full_reset"}""", "not known");
+
+        async Task Get(HttpStatusCode status, string path, string message)
+        {
+            var (code, json) = await admin.GetAsync(path);
+            Assert.True(code == status, $"{path}: {(int)code} {json}");
+            Assert.Contains(message, json.GetProperty("error").GetString(), StringComparison.Ordinal);
+        }
+
+        await Get(HttpStatusCode.BadRequest, "/admin/replay/garbage", "is not a replay id");
+        await Get(HttpStatusCode.NotFound, "/admin/replay/acme.order.nope", "has no replay");
+        await Get(HttpStatusCode.BadRequest, "/admin/tenants/acme/sagas?limit=0", "limit must be");
+        await Get(HttpStatusCode.BadRequest, "/admin/tenants/acme/sagas?offset=-1", "offset must be");
+        await Get(HttpStatusCode.NotFound, "/admin/tenants/acme/sagas?saga=payment", "no saga named");
+        await Get(HttpStatusCode.BadRequest, "/admin/tenants/Bad.Tenant/sagas", "is invalid");
+        await Get(HttpStatusCode.NotFound, "/admin/tenants/acme/sagas/order/no-such-order", "has no instance 'no-such-order'");
+        await Get(HttpStatusCode.NotFound, "/admin/tenants/acme/sagas/payment/b-1", "no saga named");
+
+        // A replay that is accepted is counted.
+        await admin.WaitReplayAsync(await admin.StartReplayAsync("acme", "order", "checkpoint_only"));
+        var metrics = await Until(new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{s.AdminPort}") }, "/metrics",
+            async r => (await r.Content.ReadAsStringAsync()).Contains("runner_replays_finished", StringComparison.Ordinal));
+        var text = await metrics.Content.ReadAsStringAsync();
+        Assert.Contains("runner_replays_started", text, StringComparison.Ordinal);
+        Assert.Contains("mode=\"checkpoint_only\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_node_should_refuse_to_expose_the_admin_endpoint_beyond_loopback_without_a_token()
     {
         var e = Assert.Throws<ConfigurationException>(() =>
