@@ -284,6 +284,13 @@ internal static class AdminApi
             [.. services.Catalog.All.Select(saga => saga.Name)], custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null);
     }
 
+    private static async Task<ulong> StreamCountAsync(NatsEdge nats, string tenant, CancellationToken ct)
+    {
+        var stream = await nats.JetStream.GetStreamAsync(nats.Settings.EventsStream,
+            new StreamInfoRequest { SubjectsFilter = nats.Settings.Subjects.TenantEvents(tenant) }, ct).ConfigureAwait(false);
+        return (ulong)(stream.Info.State.Subjects?.Values.Sum() ?? 0);
+    }
+
     private static async Task<object> RowAsync(NodeView view, string tenant, CancellationToken ct)
     {
         var decision = view.Placement.Resolve(tenant);
@@ -317,6 +324,8 @@ internal static class AdminApi
             runningHere = view.RunningHere.Contains(tenant),
             unplaced = !decision.CanRun,
             lag,
+            // Events not yet applied by every saga: the largest lag, or all of the tenant's events when a saga never consumed.
+            backlog = lag.Values.All(l => l is not null) ? lag.Values.Max() ?? 0 : await StreamCountAsync(view.Nats, tenant, ct).ConfigureAwait(false),
         };
     }
 }

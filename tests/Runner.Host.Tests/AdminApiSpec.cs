@@ -141,6 +141,24 @@ public sealed class AdminApiSpec(NatsServerFixture nats) : IClassFixture<NatsSer
     }
 
     [Fact]
+    public async Task An_unplaced_tenant_should_be_reported_with_its_backlog()
+    {
+        // A placement bucket with no entry for the tenant: it is placed nowhere, so nothing consumes its events.
+        await using var bucketed = new Scenario(nats, $"runner.placement.bucket = \"{NatsServerFixture.UniqueName("placement")}\"");
+        await bucketed.StartNodeAsync();
+        await bucketed.PublishAsync("lost", "OrderPlaced", """{"orderId":"l-1","amount":1}""", "lost-1");
+        await bucketed.PublishAsync("lost", "OrderPlaced", """{"orderId":"l-2","amount":1}""", "lost-2");
+        using var admin = new AdminClient(bucketed.AdminPort);
+        var lost = await admin.UntilAsync("/admin/tenants/lost", t => t.GetProperty("backlog").GetInt32() == 2);
+        Assert.True(lost.GetProperty("unplaced").GetBoolean());
+        Assert.False(lost.GetProperty("runningHere").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, lost.GetProperty("lag").GetProperty("order").ValueKind);
+        var (status, body) = await admin.PostAsync("/admin/replay", """{"tenant_id":"lost","saga_name":"order","mode":"checkpoint_only"}""");
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("runs nowhere", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_node_should_refuse_to_expose_the_admin_endpoint_beyond_loopback_without_a_token()
     {
         var e = Assert.Throws<ConfigurationException>(() =>
