@@ -4,8 +4,11 @@
 #   2. starts a local nats-server with JetStream on 127.0.0.1 (store under ./.runner/nats),
 #   3. builds and starts one Runner node with the sample `order` saga (data under ./.runner/data),
 #   4. publishes sample events for tenant `acme` and prints the commands that come out,
-#   5. stops the node (SIGTERM) and nats-server, and exits 0 when every expected command arrived.
-# --keep-running leaves the node and nats-server running until Ctrl-C instead of step 5.
+#   5. replays the tenant's order saga through the admin endpoint: a dry run of a full_reset, then a real
+#      checkpoint_only replay, which must re-emit nothing,
+#   6. stops the node (SIGTERM) and nats-server, and exits 0 when every expected command arrived and the replay
+#      re-emitted nothing.
+# --keep-running leaves the node and nats-server running until Ctrl-C instead of step 6.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -28,6 +31,7 @@ pick_port() { local p; for _ in $(seq 1 50); do p=$((20000 + RANDOM % 30000)); p
 NATS_PORT="${RUNNER_QUICKSTART_NATS_PORT:-4222}"
 port_free "$NATS_PORT" || NATS_PORT="$(pick_port)"
 NODE_PORT="$(pick_port)"
+ADMIN_PORT="$(pick_port)"
 
 mkdir -p "$STATE"
 PIDS=()
@@ -54,19 +58,19 @@ runner.runtime.timer-tick = 200ms
 CONF
 
 export RUNNER_NATS_URL="nats://127.0.0.1:$NATS_PORT"
-echo "quickstart: node on 127.0.0.1:$NODE_PORT (log $STATE/node.log)"
-RUNNER_DATA_DIR="$STATE/data" RUNNER_CONFIG="$STATE/quickstart.conf" RUNNER_PORT="$NODE_PORT" RUNNER_SHARD_ID=quickstart \
+echo "quickstart: node on 127.0.0.1:$NODE_PORT, admin endpoint on 127.0.0.1:$ADMIN_PORT (log $STATE/node.log)"
+RUNNER_DATA_DIR="$STATE/data" RUNNER_CONFIG="$STATE/quickstart.conf" RUNNER_PORT="$NODE_PORT" RUNNER_ADMIN_PORT="$ADMIN_PORT" RUNNER_SHARD_ID=quickstart \
   dotnet "$HOST_DLL" >"$STATE/node.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 300); do grep -q "Runner node quickstart started" "$STATE/node.log" 2>/dev/null && break; kill -0 "${PIDS[1]}" 2>/dev/null || break; sleep 0.1; done
 grep -q "Runner node quickstart started" "$STATE/node.log" || { echo "the node did not start:"; tail -50 "$STATE/node.log"; exit 1; }
 
 set +e
-dotnet "$HOST_DLL" demo --tenant acme --timeout 60
+dotnet "$HOST_DLL" demo --tenant acme --timeout 60 --admin "127.0.0.1:$ADMIN_PORT"
 rc=$?
 set -e
 if [ "$KEEP" = 1 ]; then
-  echo "quickstart: node and nats-server keep running (NATS $RUNNER_NATS_URL); Ctrl-C stops them"
+  echo "quickstart: node and nats-server keep running (NATS $RUNNER_NATS_URL, admin http://127.0.0.1:$ADMIN_PORT); Ctrl-C stops them"
   wait "${PIDS[1]}"
 fi
 exit "$rc"

@@ -8,7 +8,9 @@ namespace Runner.Host;
 
 /// <summary>
 /// <c>Runner.Host demo</c>: publishes the sample order events for one tenant and prints the commands the node
-/// emits, until every expected command arrived (exit 0) or the time is up (exit 1).
+/// emits, until every expected command arrived (exit 0) or the time is up (exit 1). With <c>--admin host:port</c> it then
+/// replays the tenant's order saga through the node's admin endpoint: a dry run of a <c>full_reset</c> (what it would
+/// re-emit) and a real <c>checkpoint_only</c> replay, which must re-emit nothing (exit 1 otherwise).
 /// </summary>
 internal static class Demo
 {
@@ -80,11 +82,57 @@ internal static class Demo
         if (missing.Count == 0)
         {
             Console.WriteLine($"demo: all {Expected.Length} expected commands arrived");
-            return 0;
+            return Arg(args, "--admin") is { } admin ? await ReplayAsync(admin, tenant, timeout).ConfigureAwait(false) : 0;
         }
 
         Console.WriteLine($"demo: missing after {timeout.TotalSeconds:0}s: {string.Join(", ", missing)}");
         return 1;
+    }
+
+    private static async Task<int> ReplayAsync(string admin, string tenant, TimeSpan timeout)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri("http://" + admin), Timeout = timeout };
+        if (Environment.GetEnvironmentVariable("RUNNER_ADMIN_TOKEN") is { Length: > 0 } token)
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
+        async Task<System.Text.Json.JsonElement> Run(string mode, bool dryRun)
+        {
+            var body = $$"""{"tenant_id":"{{tenant}}","saga_name":"order","mode":"{{mode}}","dry_run":{{(dryRun ? "true" : "false")}}}""";
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var started = await http.PostAsync(new Uri("/admin/replay", UriKind.Relative), content).ConfigureAwait(false);
+            var text = await started.Content.ReadAsStringAsync().ConfigureAwait(false);
+            if (!started.IsSuccessStatusCode) throw new InvalidOperationException($"POST /admin/replay: {(int)started.StatusCode} {text}");
+            var id = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("id").GetString();
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri($"/admin/replay/{id}", UriKind.Relative)).ConfigureAwait(false))
+                    .RootElement;
+                if (status.GetProperty("done").GetBoolean()) return status.GetProperty("counts").Clone();
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"replay {id} not done: {status}");
+                await Task.Delay(200).ConfigureAwait(false); // polling the replay's progress
+            }
+        }
+
+        static string Describe(System.Text.Json.JsonElement c) =>
+            $"{c.GetProperty("events")} event(s): {c.GetProperty("applied")} applied, {c.GetProperty("duplicates")} suppressed by dedupe, " +
+            $"{c.GetProperty("ignoredCompleted")} ignored (completed); {c.GetProperty("commands")} command(s)";
+
+        try
+        {
+            var dry = await Run("full_reset", dryRun: true).ConfigureAwait(false);
+            Console.WriteLine($"demo: a full_reset of {tenant}/order would replay {Describe(dry)} re-emitted (dry run: nothing changed)");
+            var replay = await Run("checkpoint_only", dryRun: false).ConfigureAwait(false);
+            Console.WriteLine($"demo: checkpoint_only replay of {tenant}/order: {Describe(replay)} re-emitted");
+            if (replay.GetProperty("commands").GetInt64() == 0 && replay.GetProperty("applied").GetInt64() == 0) return 0;
+            Console.WriteLine("demo: the checkpoint_only replay applied events again: every one of them should have been suppressed");
+            return 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TimeoutException or TaskCanceledException)
+        {
+            Console.WriteLine($"demo: replay through {admin} failed: {e.Message}");
+            return 1;
+        }
     }
 
     private static string? Arg(string[] args, string name)
