@@ -1,21 +1,29 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using NATS.Client.Core;
 using NATS.Client.KeyValueStore;
-using TenantId = Runner.Sagas.TenantId;
 using Spectre.Console;
+using SagaName = Runner.Sagas.SagaName;
+using TenantId = Runner.Sagas.TenantId;
 
 namespace Runner.Ctl;
 
 /// <summary>
 /// <c>runnerctl &lt;host:port&gt; &lt;verb&gt;</c>, shaped like Petabridge.Cmd's <c>pbm</c>: talks to a node's admin endpoint
 /// (token from <c>--token</c> or <c>RUNNER_ADMIN_TOKEN</c>), prints tables or, with <c>--json</c>, the endpoint's JSON.
-/// Exit codes: 0 done, 1 the node refused or failed (4xx/5xx, an incomplete drain), 2 bad usage, 3 node unreachable.
+/// Exit codes: 0 done, 1 the node refused or failed (4xx/5xx, an incomplete drain, a failed replay), 2 bad usage or input,
+/// 3 node unreachable.
 /// </summary>
-internal static class Cli
+internal static partial class Cli
 {
+    /// <summary>Makes a verb that runs against the node's admin endpoint (see <c>Verb</c> in <see cref="RunAsync"/>).</summary>
+    private delegate Command VerbFactory(string name, string description, Func<ParseResult, Client, Task<int>> run);
+
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var node = new Argument<string>("node") { Description = "admin endpoint of a node, host:port (e.g. 127.0.0.1:8558)" };
@@ -24,6 +32,8 @@ internal static class Cli
         var root = new RootCommand("runnerctl: operate Runner nodes through their admin endpoint") { node, token, json };
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        // Piped or captured output has no width of its own (Spectre assumes 80): wrapping ids and timestamps inside cells helps no one there.
+        if (!console.Profile.Out.IsTerminal) console.Profile.Width = PipedWidth;
         var exit = 0;
 
         Command Verb(string name, string description, Func<ParseResult, Client, Task<int>> run)
@@ -79,6 +89,7 @@ internal static class Cli
             await c.DrainAsync(p.GetValue(wait)).ConfigureAwait(false));
         drain.Add(wait);
         var runner = new Command("runner", "the runner on this node") { drain };
+        foreach (var verb in ReplayVerbs(Verb)) runner.Add(verb);
 
         var tenants = new Command("tenants", "tenants")
         {
@@ -92,8 +103,7 @@ internal static class Cli
         var tenantArg = new Argument<string>("tenant");
         var tenantShow = Verb("show", "one tenant", async (p, c) =>
         {
-            var tenant = p.GetValue(tenantArg)!;
-            if (!TenantId.IsValid(tenant)) throw new CliException($"'{tenant}' is not a tenant id ({TenantId.Pattern})", 2);
+            var tenant = ValidTenant(p.GetValue(tenantArg));
             return await c.ShowAsync($"/admin/tenants/{tenant}", doc =>
             {
                 var table = TenantTable();
@@ -102,7 +112,7 @@ internal static class Cli
             }).ConfigureAwait(false);
         });
         tenantShow.Add(tenantArg);
-        var tenantCmd = new Command("tenant", "one tenant") { tenantShow };
+        var tenantCmd = new Command("tenant", "one tenant") { tenantShow, TimersVerb(Verb), ReplaysVerb(Verb) };
 
         var placementTenant = new Argument<string>("tenant");
         var placementShard = new Argument<string>("shard-id");
@@ -141,12 +151,16 @@ internal static class Cli
         root.Add(runner);
         root.Add(tenants);
         root.Add(tenantCmd);
+        root.Add(SagaCommand(Verb));
         root.Add(placement);
 
         var parse = root.Parse(args);
         var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
         return code != 0 ? 2 : exit;
     }
+
+    /// <summary>The width tables get when the output is not a terminal (they are as wide as their content, up to this).</summary>
+    private const int PipedWidth = 200;
 
     private static Table TenantTable() => new Table().AddColumns("tenant", "placed on", "by", "runnable", "owner", "epoch", "here", "lag");
 
@@ -164,13 +178,28 @@ internal static class Cli
     private static string Str(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? Markup.Escape(v.ToString()) : "-";
 
+    /// <summary>A timestamp of the endpoint as UTC to the second (<c>2025-01-31 12:00:00Z</c>), "-" when absent.</summary>
+    private static string When(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.TryGetDateTimeOffset(out var t)
+            ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)
+            : Str(e, name);
+
+    private static string YesNo(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True ? "yes" : "no";
+
+    /// <summary>The tenant id, refused locally (exit 2) when it does not follow the rule: it goes into paths and subjects.</summary>
+    private static string ValidTenant(string? tenant) =>
+        TenantId.IsValid(tenant) ? tenant! : throw new CliException($"'{tenant}' is not a tenant id ({TenantId.Pattern})", 2);
+
+    private static string ValidSaga(string? saga) =>
+        SagaName.IsValid(saga) ? saga! : throw new CliException($"'{saga}' is not a saga name ({SagaName.Pattern})", 2);
+
     internal sealed class CliException(string message, int exitCode) : Exception(message)
     {
         public int ExitCode { get; } = exitCode;
     }
 
     /// <summary>HTTP to one node's admin endpoint.</summary>
-    private sealed class Client : IDisposable
+    private sealed partial class Client : IDisposable
     {
         private readonly HttpClient _http;
         private readonly bool _json;
@@ -187,10 +216,24 @@ internal static class Cli
             _console = console;
         }
 
-        public async Task<int> ShowAsync(string path, Func<JsonElement, (Table Table, string? Footer)> render)
+        public Task<int> ShowAsync(string path, Func<JsonElement, (Table Table, string? Footer)> render) =>
+            RenderAsync(path, doc =>
+            {
+                var (table, footer) = render(doc);
+                Write(table);
+                if (footer is not null) Line(footer);
+            });
+
+        /// <summary>Writes a table (or any Spectre renderable).</summary>
+        public void Write(Spectre.Console.Rendering.IRenderable renderable) => _console.Write(renderable);
+
+        /// <summary>Writes a line as it is (not wrapped, not markup).</summary>
+        public void Line(string text) => _output.WriteLine(text);
+
+        /// <summary>GET <paramref name="path"/>: its JSON with <c>--json</c>, else whatever <paramref name="render"/> writes of it.</summary>
+        public async Task<int> RenderAsync(string path, Action<JsonElement> render)
         {
-            using var response = await _http.GetAsync(new Uri(path, UriKind.Relative)).ConfigureAwait(false);
-            var body = await Body(response).ConfigureAwait(false);
+            var body = await GetAsync(path).ConfigureAwait(false);
             if (_json)
             {
                 await _output.WriteLineAsync(body).ConfigureAwait(false);
@@ -198,10 +241,23 @@ internal static class Cli
             }
 
             using var doc = JsonDocument.Parse(body);
-            var (table, footer) = render(doc.RootElement);
-            _console.Write(table);
-            if (footer is not null) await _output.WriteLineAsync(footer).ConfigureAwait(false);
+            render(doc.RootElement);
             return 0;
+        }
+
+        /// <summary>GET that must succeed (else <see cref="CliException"/> with the node's message).</summary>
+        public async Task<string> GetAsync(string path)
+        {
+            using var response = await _http.GetAsync(new Uri(path, UriKind.Relative)).ConfigureAwait(false);
+            return await Body(response).ConfigureAwait(false);
+        }
+
+        /// <summary>POST of a JSON body that must succeed.</summary>
+        public async Task<string> PostJsonAsync(string path, JsonNode body)
+        {
+            using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+            using var response = await _http.PostAsync(new Uri(path, UriKind.Relative), content).ConfigureAwait(false);
+            return await Body(response).ConfigureAwait(false);
         }
 
         public async Task<int> PostAsync(string path)
@@ -252,18 +308,21 @@ internal static class Cli
         {
             var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             if (response.IsSuccessStatusCode) return body;
-            string message;
+            throw new CliException($"{(int)response.StatusCode} {response.StatusCode}: {ErrorMessage(body)}", 1);
+        }
+
+        /// <summary>The node's <c>error</c> message of a refusal, else the body as it is.</summary>
+        private static string ErrorMessage(string body)
+        {
             try
             {
                 using var doc = JsonDocument.Parse(body);
-                message = doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() ?? body : body;
+                return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() ?? body : body;
             }
             catch (JsonException)
             {
-                message = body;
+                return body;
             }
-
-            throw new CliException($"{(int)response.StatusCode} {response.StatusCode}: {message}", 1);
         }
 
         public void Dispose() => _http.Dispose();

@@ -18,6 +18,27 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>Runs <paramref name="args"/> until <paramref name="done"/> holds for the answer (or 30 seconds pass) and returns the last answer.</summary>
+    private static async Task<(int Code, string Out, string Err)> CtlUntil(Func<(int Code, string Out, string Err), bool> done, params string[] args)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var answer = await Ctl(args);
+            if (done(answer) || DateTime.UtcNow > deadline) return answer;
+            await Task.Delay(100); // polling the node for the condition
+        }
+    }
+
+    private static JsonElement Json(string text)
+    {
+        using var doc = JsonDocument.Parse(text);
+        return doc.RootElement.Clone();
+    }
+
+    private static int Count(JsonElement replay, string name) => replay.GetProperty("counts").GetProperty(name).GetInt32();
+
+
     [Fact]
     public async Task Runnerctl_should_show_cluster_regions_tenants_set_placement_and_drain_a_node()
     {
@@ -66,6 +87,143 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
         Assert.Contains("drain complete", drain.Out, StringComparison.Ordinal);
         Assert.Contains("acme", drain.Out, StringComparison.Ordinal);
         Assert.Equal(0, await node.ExitCodeAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task Runnerctl_runner_replay_should_dry_run_replay_to_done_follow_by_id_and_refuse_bad_input()
+    {
+        await using var s = new Scenario(nats);
+        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
+        await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
+        var at = "127.0.0.1:" + env["RUNNER_ADMIN_PORT"];
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-1","amount":3}""", "ctl-1");
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-2","amount":5}""", "ctl-2");
+        var commands = await s.CommandsAsync("acme", c => c.Count >= 2, TimeSpan.FromSeconds(60));
+        // Both events acknowledged: the order saga's checkpoint is at the end of the stream.
+        var checkpoint = await CtlUntil(r => r.Code == 0 && Json(r.Out).GetProperty("checkpoints").TryGetProperty("order", out var c) && c.GetUInt64() == 2,
+            at, "tenant", "replays", "acme", "--json");
+        Assert.True(checkpoint.Code == 0, checkpoint.Out + checkpoint.Err + node.Output);
+
+        // A dry run of checkpoint_only: dedupe markers would suppress both events, nothing is re-emitted.
+        var dry = await Ctl(at, "runner", "replay", "-t", "acme", "-s", "order", "-m", "checkpoint_only", "--dry-run");
+        Assert.True(dry.Code == 0, dry.Out + dry.Err);
+        Assert.Contains("finished: checkpoint_only (dry run) of acme/order", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("events dedupe would suppress (2)", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("id:ctl-1", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("id:ctl-2", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("commands it would re-emit: none", dry.Out, StringComparison.Ordinal);
+
+        // A dry run of full_reset, as JSON: both orders rebuilt from New, so both ReserveStock commands again.
+        var reset = await Ctl(at, "runner", "replay", "--tenant", "acme", "--saga", "order", "--mode", "full_reset", "--dry-run", "--json");
+        Assert.True(reset.Code == 0, reset.Out + reset.Err);
+        var predicted = Json(reset.Out);
+        Assert.Equal((true, true, "finished"), (predicted.GetProperty("done").GetBoolean(), predicted.GetProperty("dryRun").GetBoolean(),
+            predicted.GetProperty("stage").GetString()));
+        var reEmitted = predicted.GetProperty("report").GetProperty("commandsReEmitted").EnumerateArray().ToList();
+        Assert.Equal(["c-1", "c-2"], reEmitted.Select(c => c.GetProperty("correlationId").GetString()));
+        Assert.All(reEmitted, c => Assert.Equal(commands[0].CommandType, c.GetProperty("commandType").GetString()));
+        Assert.Equal(3, reEmitted[0].GetProperty("payload").GetProperty("amount").GetInt32());
+
+        // The real checkpoint_only replay, followed to its end: every event replayed is a duplicate.
+        var real = await Ctl(at, "runner", "replay", "-t", "acme", "-s", "order", "-m", "checkpoint_only", "--json");
+        Assert.True(real.Code == 0, real.Out + real.Err + node.Output);
+        var done = Json(real.Out);
+        Assert.Equal(("finished", false), (done.GetProperty("stage").GetString(), done.GetProperty("dryRun").GetBoolean()));
+        Assert.Equal((2, 2, 0, 0), (Count(done, "events"), Count(done, "duplicates"), Count(done, "applied"), Count(done, "commands")));
+
+        // Started without waiting, then followed by its id.
+        var started = await Ctl(at, "runner", "replay", "-t", "acme", "-s", "order", "-m", "checkpoint_only", "--from-seq", "2", "--no-wait");
+        Assert.True(started.Code == 0, started.Out + started.Err);
+        var id = System.Text.RegularExpressions.Regex.Match(started.Out, @"replay (acme\.order\.\S+) accepted").Groups[1].Value;
+        Assert.StartsWith("acme.order.", id, StringComparison.Ordinal);
+        var status = await CtlUntil(r => r.Code == 0 && Json(r.Out).GetProperty("done").GetBoolean(), at, "runner", "replay-status", id, "--json");
+        Assert.True(status.Code == 0, status.Out + status.Err);
+        Assert.Equal((2ul, 1, 1), (Json(status.Out).GetProperty("fromSeq").GetUInt64(), Count(Json(status.Out), "events"), Count(Json(status.Out), "duplicates")));
+        var table = await Ctl(at, "runner", "replay-status", id);
+        Assert.True(table.Code == 0, table.Out + table.Err);
+        Assert.Contains(id, table.Out, StringComparison.Ordinal);
+        Assert.Contains("finished", table.Out, StringComparison.Ordinal);
+
+        // Both real replays are recorded, newest first; the checkpoint is back at the end of the stream.
+        var replays = await Ctl(at, "tenant", "replays", "acme");
+        Assert.True(replays.Code == 0, replays.Out + replays.Err);
+        Assert.Contains("checkpoint_only", replays.Out, StringComparison.Ordinal);
+        Assert.Contains("finished", replays.Out, StringComparison.Ordinal);
+        var recorded = Json((await CtlUntil(r => r.Code == 0 && Json(r.Out).GetProperty("checkpoints").GetProperty("order").GetUInt64() == 2,
+            at, "tenant", "replays", "acme", "--json")).Out);
+        Assert.Equal([id, done.GetProperty("id").GetString()], recorded.GetProperty("replays").EnumerateArray().Select(r => r.GetProperty("id").GetString()));
+
+        // Refused locally (exit 2) or by the node (exit 1, its message).
+        var badMode = await Ctl(at, "runner", "replay", "-t", "acme", "-s", "order", "-m", "sideways");
+        Assert.Equal((2, true), (badMode.Code, badMode.Err.Contains("mode must be one of", StringComparison.Ordinal)));
+        Assert.Equal(2, (await Ctl(at, "runner", "replay", "-t", "Bad.Tenant", "-s", "order", "-m", "full_reset")).Code);
+        Assert.Equal(2, (await Ctl(at, "runner", "replay", "-t", "acme", "-s", "order", "-m", "full_reset", "--from-seq", "0")).Code);
+        Assert.Equal(2, (await Ctl(at, "runner", "replay", "-t", "acme", "-s", "order")).Code);
+        var unknownSaga = await Ctl(at, "runner", "replay", "-t", "acme", "-s", "nosuch", "-m", "checkpoint_only");
+        Assert.Equal((1, true), (unknownSaga.Code, unknownSaga.Err.Contains("404", StringComparison.Ordinal)));
+        var unknownReplay = await Ctl(at, "runner", "replay-status", "acme.order.nope");
+        Assert.Equal((1, true), (unknownReplay.Code, unknownReplay.Err.Contains("404", StringComparison.Ordinal)));
+        Assert.Equal(2, (await Ctl(at, "tenant", "replays", "Bad.Tenant")).Code);
+    }
+
+    [Fact]
+    public async Task Runnerctl_saga_and_tenant_verbs_should_list_filter_and_show_instances_with_their_history_and_timers()
+    {
+        await using var s = new Scenario(nats);
+        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
+        await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
+        var at = "127.0.0.1:" + env["RUNNER_ADMIN_PORT"];
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-1","amount":3}""", "ctl-1");
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-2","amount":5}""", "ctl-2");
+        await s.PublishAsync("acme", "StockUnavailable", """{"orderId":"c-2","reason":"none left"}""", "ctl-3");
+        await s.CommandsAsync("acme", c => c.Count >= 3, TimeSpan.FromSeconds(60)); // ReserveStock twice, CancelOrder
+
+        var list = await Ctl(at, "saga", "list", "acme");
+        Assert.True(list.Code == 0, list.Out + list.Err + node.Output);
+        Assert.Contains("AwaitingStock", list.Out, StringComparison.Ordinal);
+        Assert.Contains("Cancelled", list.Out, StringComparison.Ordinal);
+        Assert.Contains("payment-timeout", list.Out, StringComparison.Ordinal);
+        Assert.Contains("showing 1-2 of 2", list.Out, StringComparison.Ordinal);
+
+        var page = await Ctl(at, "saga", "list", "acme", "-s", "order", "--limit", "1");
+        Assert.Contains("showing 1-1 of 2; more: --offset 1", page.Out, StringComparison.Ordinal);
+        var json = await Ctl(at, "saga", "list", "acme", "--offset", "1", "--json");
+        var second = Json(json.Out);
+        Assert.Equal((2, false, "c-2"), (second.GetProperty("total").GetInt32(), second.GetProperty("more").GetBoolean(),
+            Assert.Single(second.GetProperty("instances").EnumerateArray()).GetProperty("correlationId").GetString()));
+
+        var awaiting = Json((await Ctl(at, "saga", "list", "acme", "--state", "AwaitingStock", "--json")).Out);
+        var c1 = Assert.Single(awaiting.GetProperty("instances").EnumerateArray());
+        Assert.Equal(("c-1", "AwaitingStock", 3), (c1.GetProperty("correlationId").GetString(), c1.GetProperty("status").GetString(),
+            c1.GetProperty("state").GetProperty("amount").GetInt32()));
+        var completed = await Ctl(at, "saga", "list", "acme", "--state", "completed");
+        Assert.True(completed.Code == 0, completed.Out + completed.Err);
+        Assert.Contains("c-2", completed.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("c-1", completed.Out, StringComparison.Ordinal);
+        Assert.Contains("showing 1-1 of 1", completed.Out, StringComparison.Ordinal);
+
+        var show = await Ctl(at, "saga", "show", "acme", "order", "c-1");
+        Assert.True(show.Code == 0, show.Out + show.Err);
+        Assert.Contains("AwaitingStock", show.Out, StringComparison.Ordinal);
+        Assert.Contains("\"amount\": 3", show.Out, StringComparison.Ordinal); // the state, pretty
+        Assert.Contains("applied", show.Out, StringComparison.Ordinal);
+        Assert.Contains("id:ctl-1", show.Out, StringComparison.Ordinal);
+        Assert.Contains("scheduled payment-timeout", show.Out, StringComparison.Ordinal);
+        var cancelled = Json((await Ctl(at, "saga", "show", "acme", "order", "c-2", "--history", "1", "--json")).Out);
+        Assert.True(cancelled.GetProperty("completed").GetBoolean());
+        Assert.True(cancelled.GetProperty("historyTruncated").GetBoolean());
+        Assert.Single(cancelled.GetProperty("history").EnumerateArray());
+        var unknown = await Ctl(at, "saga", "show", "acme", "order", "nope");
+        Assert.Equal((1, true), (unknown.Code, unknown.Err.Contains("404", StringComparison.Ordinal)));
+        Assert.Equal(2, (await Ctl(at, "saga", "show", "Bad.Tenant", "order", "c-1")).Code);
+        Assert.Equal(2, (await Ctl(at, "saga", "list", "Bad.Tenant")).Code);
+
+        // The schedule index follows the journal: c-1's payment timeout is pending, c-2's was cancelled.
+        var timers = await CtlUntil(r => r.Code == 0 && r.Out.Contains("1 pending, next due", StringComparison.Ordinal), at, "tenant", "timers", "acme");
+        Assert.True(timers.Code == 0 && timers.Out.Contains("1 pending", StringComparison.Ordinal), timers.Out + timers.Err);
+        Assert.Contains("c-1", timers.Out, StringComparison.Ordinal);
+        Assert.Contains("payment-timeout", timers.Out, StringComparison.Ordinal);
+        Assert.Equal(2, (await Ctl(at, "tenant", "timers", "Bad.Tenant")).Code);
     }
 
     [Fact]
