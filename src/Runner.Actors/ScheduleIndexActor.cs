@@ -62,6 +62,7 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
                 ["tenant"] = _tenant,
                 ["pending"] = timers.Count,
                 ["nextDue"] = timers.Count == 0 ? null : timers[0].Timer.DueAt,
+                ["truncated"] = timers.Count > 1000, // the first 1,000 by due time are listed
                 ["timers"] = new System.Text.Json.Nodes.JsonArray([.. timers.Take(1000).Select(t => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
                 {
                     ["saga"] = t.Saga,

@@ -15,12 +15,14 @@ internal sealed class ReplayTracker(ulong targetSeq)
     private long _ignored;
     private long _deadLettered;
     private long _commands;
+    private long _maxSeq;
 
     public ulong TargetSeq { get; } = targetSeq;
 
     public void Count(ulong seq, IEventOutcome outcome)
     {
         if (seq > TargetSeq) return;
+        Seen(seq);
         Interlocked.Increment(ref _events);
         switch (outcome)
         {
@@ -44,8 +46,20 @@ internal sealed class ReplayTracker(ulong targetSeq)
     public void CountDeadLettered(ulong seq)
     {
         if (seq > TargetSeq) return;
+        Seen(seq);
         Interlocked.Increment(ref _events);
         Interlocked.Increment(ref _deadLettered);
+    }
+
+    /// <summary>The highest replayed sequence finished so far (0 before the first).</summary>
+    public ulong MaxSeq => (ulong)Interlocked.Read(ref _maxSeq);
+
+    private void Seen(ulong seq)
+    {
+        long current;
+        while ((long)seq > (current = Interlocked.Read(ref _maxSeq)) && Interlocked.CompareExchange(ref _maxSeq, (long)seq, current) != current)
+        {
+        }
     }
 
     public ReplayCounts Snapshot() => new(Interlocked.Read(ref _events), Interlocked.Read(ref _applied), Interlocked.Read(ref _duplicates),

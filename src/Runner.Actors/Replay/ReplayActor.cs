@@ -299,7 +299,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         _detail = null;
         _tracker = new ReplayTracker(_record.TargetSeq);
         Context.Parent.Tell(new ResumeSaga(_saga.Name, _tracker));
-        Timers.StartPeriodicTimer("poll", ReplayTick.Instance, TimeSpan.FromMilliseconds(500));
+        Timers.StartPeriodicTimer("poll", ReplayTick.Instance, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));
     }
 
     private void Poll()
@@ -424,7 +424,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
     private void OnDryRunDone()
     {
         _report = _simulation!.Report();
-        _record = _record with { Stage = "finished", FinishedAt = _services.Clock.Now, Counts = _report.Counts };
+        _record = _record with { Stage = "finished", FinishedAt = _services.Clock.Now, Counts = _report.Counts, Instances = _report.Instances };
         RunnerMetrics.ReplaysFinished.Add(1, Tags(true));
         _log.Info("Dry run {0} of {1}/{2} ({3}) would do: {4}", _record.Id, _tenant, _saga.Name, _record.Mode, Describe(_report.Counts));
         Timers.StartSingleTimer("expire", Expire.Instance, DryRunKept);
@@ -435,7 +435,9 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
     private string StatusJson()
     {
         var counts = _report?.Counts ?? _tracker?.Snapshot() ?? _record.Counts ?? ReplayCounts.Zero;
-        return ReplayJson.Status(_tenant, _nats.Settings.NodeId, _record, _dryRun, counts, _position, _detail, _report).ToJsonString();
+        // The consumer's ack floor once known, else the furthest event the replay has finished.
+        var position = _position ?? (_tracker is { MaxSeq: > 0 } t ? t.MaxSeq : null);
+        return ReplayJson.Status(_tenant, _nats.Settings.NodeId, _record, _dryRun, counts, position, _detail, _report).ToJsonString();
     }
 
     private IMaterializer Materializer() => _materializer ??= Context.Materializer();

@@ -14,9 +14,9 @@ internal static class ReplayJson
     public static JsonObject Status(string tenant, string node, ReplayRecord r, bool dryRun, ReplayCounts counts, ulong? position, string? detail,
         DryRunReport? report = null)
     {
-        var done = r.Stage == "finished";
+        var done = r.Stage is "finished" or "failed";
         var span = r.TargetSeq >= r.FromSeq ? r.TargetSeq - r.FromSeq + 1 : 0;
-        double progress = done || span == 0 ? 1.0
+        double progress = r.Stage == "finished" || span == 0 ? 1.0
             : position is { } p && p >= r.FromSeq ? Math.Min(1.0, (p - r.FromSeq + 1) / (double)span)
             : 0.0;
         var json = new JsonObject
@@ -30,6 +30,7 @@ internal static class ReplayJson
             ["targetSeq"] = r.TargetSeq,
             ["stage"] = r.Stage,
             ["done"] = done,
+            ["failed"] = r.Stage == "failed",
             ["progress"] = Math.Round(progress, 4),
             ["position"] = position,
             ["node"] = node,
