@@ -89,15 +89,22 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
         Assert.Equal(0, await node.ExitCodeAsync(TimeSpan.FromSeconds(60)));
     }
 
+    /// <summary>A node process (payment timeout 1 h) with orders c-1 and c-2 placed for tenant acme; its admin endpoint.</summary>
+    private async Task<(NodeProcess Node, string At)> StartNodeWithTwoOrdersAsync(Scenario s)
+    {
+        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
+        var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-1","amount":3}""", "ctl-1");
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-2","amount":5}""", "ctl-2");
+        return (node, "127.0.0.1:" + env["RUNNER_ADMIN_PORT"]);
+    }
+
     [Fact]
     public async Task Runnerctl_runner_replay_should_dry_run_replay_to_done_follow_by_id_and_refuse_bad_input()
     {
         await using var s = new Scenario(nats);
-        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
-        await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
-        var at = "127.0.0.1:" + env["RUNNER_ADMIN_PORT"];
-        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-1","amount":3}""", "ctl-1");
-        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-2","amount":5}""", "ctl-2");
+        var (node, at) = await StartNodeWithTwoOrdersAsync(s);
+        await using var running = node;
         var commands = await s.CommandsAsync("acme", c => c.Count >= 2, TimeSpan.FromSeconds(60));
         // Both events acknowledged: the order saga's checkpoint is at the end of the stream.
         var checkpoint = await CtlUntil(r => r.Code == 0 && Json(r.Out).GetProperty("checkpoints").TryGetProperty("order", out var c) && c.GetUInt64() == 2,
@@ -170,11 +177,8 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
     public async Task Runnerctl_saga_and_tenant_verbs_should_list_filter_and_show_instances_with_their_history_and_timers()
     {
         await using var s = new Scenario(nats);
-        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
-        await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
-        var at = "127.0.0.1:" + env["RUNNER_ADMIN_PORT"];
-        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-1","amount":3}""", "ctl-1");
-        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-2","amount":5}""", "ctl-2");
+        var (node, at) = await StartNodeWithTwoOrdersAsync(s);
+        await using var running = node;
         await s.PublishAsync("acme", "StockUnavailable", """{"orderId":"c-2","reason":"none left"}""", "ctl-3");
         await s.CommandsAsync("acme", c => c.Count >= 3, TimeSpan.FromSeconds(60)); // ReserveStock twice, CancelOrder
 
