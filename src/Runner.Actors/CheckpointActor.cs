@@ -16,16 +16,16 @@ namespace Runner.Actors;
 /// </summary>
 internal sealed class CheckpointActor : ReceivePersistentActor
 {
-    /// <summary>Finished replays remembered per tenant (the active ones always are).</summary>
-    private const int FinishedKept = 20;
-
     private ImmutableDictionary<string, ulong> _checkpoints = ImmutableDictionary<string, ulong>.Empty.WithComparers(StringComparer.Ordinal);
     private ImmutableList<ReplayRecord> _replays = [];
     private readonly CheckpointCache _cache;
+    private readonly int _finishedKept;
 
-    public CheckpointActor(string tenant, string node, CheckpointCache cache)
+    public CheckpointActor(string tenant, string node, CheckpointCache cache, int finishedKept = 20, TimeSpan? dryRunRetention = null)
     {
         _cache = cache;
+        _finishedKept = finishedKept;
+        var dryRunsKept = dryRunRetention ?? TimeSpan.FromMinutes(10);
         PersistenceId = $"checkpoint|{tenant}";
         Recover<SnapshotOffer>(o =>
         {
@@ -78,7 +78,7 @@ internal sealed class CheckpointActor : ReceivePersistentActor
         Command<ListReplays>(_ => Sender.Tell(ReplayJson.List(tenant, node, _replays, _checkpoints)));
         Command<GetReplay>(g => Sender.Tell(_replays.Find(r => r.Id == g.Id) is { } r
             ? new AdminReply(200, ReplayJson.Status(tenant, node, r, false, r.Counts ?? ReplayCounts.Zero, null, null).ToJsonString())
-            : ReplayJson.Error(404, $"tenant {tenant} has no replay '{g.Id}' (finished dry runs are kept {ReplayActor.DryRunKept.TotalMinutes:0} minutes, the last {FinishedKept} finished replays for good)")));
+            : ReplayJson.Error(404, $"tenant {tenant} has no replay '{g.Id}' (finished dry runs are kept {dryRunsKept.TotalMinutes:0} minutes, the last {_finishedKept} finished replays for good)")));
         Command<GetCheckpoints>(_ => Sender.Tell(_checkpoints));
         Command<ReportAndStop>(_ =>
         {
@@ -135,7 +135,7 @@ internal sealed class CheckpointActor : ReceivePersistentActor
         var record = _replays.Find(r => r.Id == e.Id) ?? new ReplayRecord(e.Id, "", "", 0, 0, e.At, "finished", 0, e.At, e.Counts);
         // The longest finished go first; the one finishing now is kept whatever the clocks say.
         var finished = _replays.Where(r => r.Stage == "finished" && r.Id != e.Id).OrderBy(r => r.FinishedAt).ToList();
-        if (finished.Count >= FinishedKept) _replays = _replays.RemoveRange(finished.Take(finished.Count - FinishedKept + 1));
+        if (finished.Count >= _finishedKept) _replays = _replays.RemoveRange(finished.Take(finished.Count - _finishedKept + 1));
         return record;
     }
 

@@ -147,6 +147,9 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
     private void StartTenant(string tenant)
     {
         _known.Add(tenant);
+        // A node that shuts down starts nothing: the region would hold the start until its graceful stop times out, and
+        // placement without this node says nothing about where the tenant goes next.
+        if (CoordinatedShutdown.Get(Context.System).ShutdownReason is not null) return;
         if (_followPlacement)
         {
             var decision = _placement?.Resolve(tenant);

@@ -32,6 +32,18 @@ public sealed record RuntimeSettings
     /// <summary>Followed events between schedule index snapshots.</summary>
     public int ScheduleSnapshotEvery { get; init; } = 500;
 
+    /// <summary>Instances a replay resets at a time.</summary>
+    public int ReplayResetParallelism { get; init; } = 32;
+
+    /// <summary>A replay step without progress for this long is tried again (and said so in its status).</summary>
+    public TimeSpan ReplayStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a finished dry run stays answerable by its id.</summary>
+    public TimeSpan DryRunRetention { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Finished replays a tenant's checkpoint journal keeps listed.</summary>
+    public int ReplaysKept { get; init; } = 20;
+
     /// <summary>Defaults of the embedded reference.conf.</summary>
     public static RuntimeSettings Default { get; } = new();
 
@@ -55,11 +67,18 @@ public sealed record RuntimeSettings
             TimerRedispatch = c.GetTimeSpan("timer-redispatch", TimeSpan.FromSeconds(5)),
             QueryPlugin = c.GetString("query-plugin", "akka.persistence.query.journal.lmdb"),
             ScheduleSnapshotEvery = c.GetInt("schedule-snapshot-every", 500),
+            ReplayResetParallelism = c.GetInt("replay.reset-parallelism", 32),
+            ReplayStallTimeout = c.GetTimeSpan("replay.stall-timeout", TimeSpan.FromSeconds(30)),
+            DryRunRetention = c.GetTimeSpan("replay.dry-run-retention", TimeSpan.FromMinutes(10)),
+            ReplaysKept = c.GetInt("replay.finished-kept", 20),
         };
         if (s.SnapshotEvery < 1) throw new ConfigurationException($"runner.runtime.snapshot-every must be at least 1, not {s.SnapshotEvery}.");
         if (s.DedupeWindow < 1) throw new ConfigurationException($"runner.runtime.dedupe-window must be at least 1, not {s.DedupeWindow}.");
         if (s.PassivateAfter <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.passivate-after must be positive.");
         if (s.TimerTick <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.timer-tick must be positive.");
+        if (s.ReplayResetParallelism < 1) throw new ConfigurationException("runner.runtime.replay.reset-parallelism must be at least 1.");
+        if (s.ReplayStallTimeout <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.replay.stall-timeout must be positive.");
+        if (s.ReplaysKept < 1) throw new ConfigurationException("runner.runtime.replay.finished-kept must be at least 1.");
         return s;
     }
 }

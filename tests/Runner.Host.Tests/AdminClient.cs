@@ -1,33 +1,17 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
+using Runner.TestKit;
 
 namespace Runner.Host.Tests;
 
 /// <summary>HTTP to a node's admin endpoint, for specs: JSON in, status and JSON out.</summary>
-public sealed class AdminClient : IDisposable
+public sealed class AdminClient(int port, string? token = null) : IDisposable
 {
-    private readonly HttpClient _http;
+    private readonly AdminEndpoint _http = new(port, token);
 
-    public AdminClient(int port, string? token = null)
-    {
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(3) };
-        if (token is not null) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-    }
+    public Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string path) => _http.GetAsync(path);
 
-    public async Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string path)
-    {
-        using var response = await _http.GetAsync(new Uri(path, UriKind.Relative)).ConfigureAwait(false);
-        return (response.StatusCode, await ReadAsync(response).ConfigureAwait(false));
-    }
-
-    public async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string json)
-    {
-        using var content = new StringContent(json, Encoding.UTF8, "application/json");
-        using var response = await _http.PostAsync(new Uri(path, UriKind.Relative), content).ConfigureAwait(false);
-        return (response.StatusCode, await ReadAsync(response).ConfigureAwait(false));
-    }
+    public Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string json) => _http.PostAsync(path, json);
 
     /// <summary>GET that must answer 200.</summary>
     public async Task<JsonElement> OkAsync(string path)
@@ -80,22 +64,6 @@ public sealed class AdminClient : IDisposable
             if (status == HttpStatusCode.OK && done(body)) return body;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"GET {path} never satisfied the condition; last: {(int)status} {body}");
             await Task.Delay(100).ConfigureAwait(false); // polling the endpoint for the condition
-        }
-    }
-
-    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
-    {
-        var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-        if (string.IsNullOrWhiteSpace(text)) return default;
-        try
-        {
-            using var doc = JsonDocument.Parse(text);
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            using var doc = JsonDocument.Parse(JsonSerializer.Serialize(text));
-            return doc.RootElement.Clone();
         }
     }
 

@@ -26,12 +26,7 @@ namespace Runner.Actors.Replay;
 /// </summary>
 internal sealed class ReplayActor : ReceiveActor, IWithTimers
 {
-    private const int ResetWindow = 32;
-    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(2);
-
-    /// <summary>How long a finished dry run stays answerable by its id.</summary>
-    public static readonly TimeSpan DryRunKept = TimeSpan.FromMinutes(10);
 
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
@@ -247,7 +242,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
 
     private void SendResets()
     {
-        while (_outstanding.Count < ResetWindow && _toReset.TryDequeue(out var id))
+        while (_outstanding.Count < _services.Runtime.ReplayResetParallelism && _toReset.TryDequeue(out var id))
         {
             _outstanding.Add(id);
             Context.Parent.Tell(new ResetInstance(_saga.Name, id, _record.Id, _record.Mode == ReplayModes.FullReset));
@@ -260,7 +255,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
             return;
         }
 
-        Timers.StartSingleTimer("stall", new Stalled("reset"), StallTimeout);
+        Timers.StartSingleTimer("stall", new Stalled("reset"), _services.Runtime.ReplayStallTimeout);
     }
 
     private void OnInstanceReset(InstanceReset r)
@@ -275,14 +270,14 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         if (stalled.Stage == "reset" && _outstanding.Count > 0)
         {
             // An instance that cannot persist (storage trouble) stops; asking again restarts it from its journal.
-            _detail = $"{_outstanding.Count} instance(s) did not confirm within {StallTimeout.TotalSeconds:0}s (e.g. {_outstanding.First()}); asking again";
+            _detail = $"{_outstanding.Count} instance(s) did not confirm within {_services.Runtime.ReplayStallTimeout.TotalSeconds:0}s (e.g. {_outstanding.First()}); asking again";
             _log.Warning("Replay {0} of {1}/{2}: {3}", _record.Id, _tenant, _saga.Name, _detail);
             foreach (var id in _outstanding) Context.Parent.Tell(new ResetInstance(_saga.Name, id, _record.Id, _record.Mode == ReplayModes.FullReset));
-            Timers.StartSingleTimer("stall", new Stalled("reset"), StallTimeout);
+            Timers.StartSingleTimer("stall", new Stalled("reset"), _services.Runtime.ReplayStallTimeout);
         }
         else if (stalled.Stage == "basis" && _chunk.Count > 0)
         {
-            OnFailed(new Failed(new TimeoutException("saga instances did not answer within " + StallTimeout), "reading the instances"));
+            OnFailed(new Failed(new TimeoutException("saga instances did not answer within " + _services.Runtime.ReplayStallTimeout), "reading the instances"));
         }
     }
 
@@ -351,7 +346,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         if (_dryRun)
         {
             _record = _record with { Stage = "failed", FinishedAt = _services.Clock.Now };
-            Timers.StartSingleTimer("expire", Expire.Instance, DryRunKept);
+            Timers.StartSingleTimer("expire", Expire.Instance, _services.Runtime.DryRunRetention);
             return;
         }
 
@@ -398,7 +393,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         }
 
         if (asked == 0) SimulateChunk();
-        else Timers.StartSingleTimer("stall", new Stalled("basis"), StallTimeout);
+        else Timers.StartSingleTimer("stall", new Stalled("basis"), _services.Runtime.ReplayStallTimeout);
     }
 
     private void OnBasis(ReplayBasis basis)
@@ -427,7 +422,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         _record = _record with { Stage = "finished", FinishedAt = _services.Clock.Now, Counts = _report.Counts, Instances = _report.Instances };
         RunnerMetrics.ReplaysFinished.Add(1, Tags(true));
         _log.Info("Dry run {0} of {1}/{2} ({3}) would do: {4}", _record.Id, _tenant, _saga.Name, _record.Mode, Describe(_report.Counts));
-        Timers.StartSingleTimer("expire", Expire.Instance, DryRunKept);
+        Timers.StartSingleTimer("expire", Expire.Instance, _services.Runtime.DryRunRetention);
     }
 
     // ---- status -----------------------------------------------------------------------------------------------------
