@@ -162,17 +162,17 @@ internal static partial class Cli
     /// <summary>The width tables get when the output is not a terminal (they are as wide as their content, up to this).</summary>
     private const int PipedWidth = 200;
 
-    private static Table TenantTable() => new Table().AddColumns("tenant", "placed on", "by", "runnable", "owner", "epoch", "here", "lag");
+    private static Table TenantTable() => new Table().AddColumns("tenant", "status", "placed on", "by", "runnable", "owner", "epoch", "here", "lag", "backlog");
 
     private static void TenantRow(Table table, JsonElement t)
     {
         var placement = t.GetProperty("placement");
         var owner = t.GetProperty("owner");
         var lag = t.GetProperty("lag").EnumerateObject().Select(l => $"{l.Name}={(l.Value.ValueKind == JsonValueKind.Null ? "-" : l.Value.ToString())}");
-        table.AddRow(Str(t, "tenant"), Str(placement, "shardId"), Str(placement, "source"), placement.GetProperty("runnable").GetBoolean() ? "yes" : "NO",
+        table.AddRow(Str(t, "tenant"), Str(t, "status"), Str(placement, "shardId"), Str(placement, "source"), placement.GetProperty("runnable").GetBoolean() ? "yes" : "NO",
             owner.ValueKind == JsonValueKind.Null ? "-" : $"{Str(owner, "shardId")} ({Str(owner, "status")})",
             owner.ValueKind == JsonValueKind.Null ? "-" : owner.GetProperty("epoch").ToString(),
-            t.GetProperty("runningHere").GetBoolean() ? "yes" : "no", string.Join(" ", lag));
+            t.GetProperty("runningHere").GetBoolean() ? "yes" : "no", Markup.Escape(string.Join(" ", lag)), Str(t, "backlog"));
     }
 
     private static string Str(JsonElement e, string name) =>

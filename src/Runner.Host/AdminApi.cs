@@ -231,15 +231,15 @@ internal static class AdminApi
         });
     }
 
-    private static async Task<IResult> Tenants(ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody, CancellationToken ct)
+    private static async Task<IResult> Tenants(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody, CancellationToken ct)
     {
-        var view = await ViewAsync(registry, nats, services, custody).ConfigureAwait(false);
+        var view = await ViewAsync(system, registry, nats, services, custody).ConfigureAwait(false);
         var rows = new List<object>();
         foreach (var tenant in view.Tenants) rows.Add(await RowAsync(view, tenant, ct).ConfigureAwait(false));
         return Results.Json(new { node = view.NodeShardId, tenants = rows });
     }
 
-    private static async Task<IResult> Tenant(string tenant, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
+    private static async Task<IResult> Tenant(string tenant, ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
         CancellationToken ct)
     {
         try
@@ -251,7 +251,7 @@ internal static class AdminApi
             return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var view = await ViewAsync(registry, nats, services, custody).ConfigureAwait(false);
+        var view = await ViewAsync(system, registry, nats, services, custody).ConfigureAwait(false);
         var home = view.Homes is { } homes ? (await homes.GetAsync(tenant, ct).ConfigureAwait(false)).Home : null;
         if (!view.Tenants.Contains(tenant) && home is null)
             return Results.Json(new { error = $"tenant '{tenant}' is not known to this cluster (no placement, no home record, no events seen)" },
@@ -272,16 +272,60 @@ internal static class AdminApi
     }
 
     private sealed record NodeView(string NodeShardId, PlacementSnapshot Placement, ImmutableSortedSet<string> Tenants, ImmutableHashSet<string> RunningHere,
-        NatsEdge Nats, IReadOnlyList<string> Sagas, TenantHomes? Homes);
+        NatsEdge Nats, IReadOnlyList<string> Sagas, TenantHomes? Homes, IActorRef Region, ImmutableDictionary<string, string> HostedOn);
 
-    private static async Task<NodeView> ViewAsync(ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody)
+    private static async Task<NodeView> ViewAsync(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody)
     {
         var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, AskTimeout).ConfigureAwait(false);
         var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, AskTimeout).ConfigureAwait(false);
         var region = await registry.Get<TenantRegion>().Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout).ConfigureAwait(false);
         var tenants = placement.NamedTenants.Union(known.Tenants);
+        // Where each tenant shard is hosted now, by the shard id of the member (every region answers, or is left out).
+        var hostedOn = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        try
+        {
+            var stats = await registry.Get<TenantRegion>().Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(2)), AskTimeout)
+                .ConfigureAwait(false);
+            var members = Cluster.Get(system).State.Members
+                .ToDictionary(m => m.Address, m => PlacementRoles.ShardIdOf(m.Roles) ?? m.Address.ToString());
+            foreach (var (address, regionStats) in stats.Regions)
+            {
+                foreach (var shard in regionStats.Stats.Keys)
+                    hostedOn[shard] = members.TryGetValue(address, out var id) ? id : nats.Settings.NodeId;
+            }
+        }
+        catch (AskTimeoutException)
+        {
+            // The status then says only what this node knows.
+        }
+
         return new NodeView(nats.Settings.NodeId, placement, tenants, region.Shards.Select(s => s.ShardId).ToImmutableHashSet(StringComparer.Ordinal), nats,
-            [.. services.Catalog.All.Select(saga => saga.Name)], custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null);
+            [.. services.Catalog.All.Select(saga => saga.Name)], custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null,
+            registry.Get<TenantRegion>(), hostedOn.ToImmutable());
+    }
+
+    /// <summary>
+    /// What the tenant is doing: its own word when it runs here (running, acquiring custody, not running and why, handing
+    /// off), where it runs otherwise, or why it runs nowhere.
+    /// </summary>
+    private static async Task<string> StatusAsync(NodeView view, string tenant, PlacementDecision decision)
+    {
+        if (view.RunningHere.Contains(tenant))
+        {
+            try
+            {
+                var own = await view.Region.Ask<TenantActor.TenantView>(new TenantEnvelope(tenant, TenantActor.GetTenantView.Instance), TimeSpan.FromSeconds(2))
+                    .ConfigureAwait(false);
+                return own.Status + " on " + view.NodeShardId;
+            }
+            catch (AskTimeoutException)
+            {
+                return "hosted on " + view.NodeShardId + " (not answering)";
+            }
+        }
+
+        if (view.HostedOn.TryGetValue(tenant, out var node)) return "hosted on " + node;
+        return decision.CanRun ? $"not started yet (placed on {decision.ShardId})" : "unplaced";
     }
 
     private static async Task<ulong> StreamCountAsync(NatsEdge nats, string tenant, CancellationToken ct)
@@ -322,6 +366,7 @@ internal static class AdminApi
             },
             owner = home is null ? null : new { shardId = home.ShardId, epoch = home.Epoch, status = home.Status, reason = home.Reason, at = home.At },
             runningHere = view.RunningHere.Contains(tenant),
+            status = await StatusAsync(view, tenant, decision).ConfigureAwait(false),
             unplaced = !decision.CanRun,
             lag,
             // Events not yet applied by every saga: the largest lag, or all of the tenant's events when a saga never consumed.

@@ -50,12 +50,16 @@ public sealed class AdminApiSpec(NatsServerFixture nats) : IClassFixture<NatsSer
         await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"a-1","amount":3}""", "admin-1");
         await s.CommandsAsync("acme", c => c.Count >= 1);
         var acme = await Until(http, "/admin/tenants/acme", async r =>
-            r.StatusCode == HttpStatusCode.OK && (await r.Content.ReadAsStringAsync()).Contains("\"runningHere\":true", StringComparison.Ordinal));
+            r.StatusCode == HttpStatusCode.OK && (await r.Content.ReadAsStringAsync()) is var text
+                                               && text.Contains("\"runningHere\":true", StringComparison.Ordinal)
+                                               && text.Contains("\"backlog\":0", StringComparison.Ordinal)); // its event acked
         using (var doc = JsonDocument.Parse(await acme.Content.ReadAsStringAsync()))
         {
             Assert.True(doc.RootElement.GetProperty("placement").GetProperty("runnable").GetBoolean());
             Assert.Equal("open", doc.RootElement.GetProperty("placement").GetProperty("source").GetString());
             Assert.Equal(s.Name, doc.RootElement.GetProperty("owner").GetProperty("shardId").GetString());
+            Assert.Equal($"running on {s.Name}", doc.RootElement.GetProperty("status").GetString());
+            Assert.Equal(0, doc.RootElement.GetProperty("backlog").GetInt32());
         }
 
         using (var list = JsonDocument.Parse(await http.GetStringAsync(new Uri("/admin/tenants", UriKind.Relative))))
@@ -151,6 +155,7 @@ public sealed class AdminApiSpec(NatsServerFixture nats) : IClassFixture<NatsSer
         using var admin = new AdminClient(bucketed.AdminPort);
         var lost = await admin.UntilAsync("/admin/tenants/lost", t => t.GetProperty("backlog").GetInt32() == 2);
         Assert.True(lost.GetProperty("unplaced").GetBoolean());
+        Assert.Equal("unplaced", lost.GetProperty("status").GetString());
         Assert.False(lost.GetProperty("runningHere").GetBoolean());
         Assert.Equal(JsonValueKind.Null, lost.GetProperty("lag").GetProperty("order").ValueKind);
         var (status, body) = await admin.PostAsync("/admin/replay", """{"tenant_id":"lost","saga_name":"order","mode":"checkpoint_only"}""");
