@@ -186,7 +186,17 @@ public sealed class ClusterSpec(NatsServerFixture nats) : IClassFixture<NatsServ
             using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{port}/admin/drain?wait=true"), null);
             var receipt = await response.Content.ReadAsStringAsync();
             Assert.True(response.IsSuccessStatusCode, receipt);
-            Assert.Contains("\"outboxPending\":0", receipt, StringComparison.Ordinal);
+            var other = first == "node-a" ? "node-b" : "node-a";
+            using (var doc = System.Text.Json.JsonDocument.Parse(receipt))
+            {
+                Assert.True(doc.RootElement.GetProperty("complete").GetBoolean(), receipt);
+                var dr = Assert.Single(doc.RootElement.GetProperty("tenants").EnumerateArray());
+                Assert.Equal(("dr", 0, true), (dr.GetProperty("tenant").GetString(), dr.GetProperty("outboxPending").GetInt32(),
+                    dr.GetProperty("inFlightFinished").GetBoolean()));
+                Assert.StartsWith($"released to {other}", dr.GetProperty("custody").GetString(), StringComparison.Ordinal); // the state went along
+                Assert.True(dr.GetProperty("lastAcked").GetProperty("order").GetUInt64() >= Orders, receipt);
+            }
+
             await load.WaitAsync(TimeSpan.FromSeconds(60));
 
             var all = await s.CommandsAsync("dr", c => c.Count >= 2 * Orders, TimeSpan.FromSeconds(90));
@@ -195,7 +205,6 @@ public sealed class ClusterSpec(NatsServerFixture nats) : IClassFixture<NatsServ
             Assert.Equal(all.Count, all.Select(c => c.MsgId).Distinct().Count());
             for (var o = 0; o < Orders; o++)
                 Assert.Equal(["ReserveStock", "ChargePayment"], all.Where(c => c.MsgId.StartsWith($"dr:order:o{o}:", StringComparison.Ordinal)).Select(c => c.CommandType));
-            var other = first == "node-a" ? "node-b" : "node-a";
             Assert.Contains(all, c => c is { CommandType: "ChargePayment" } && c.Node == other);
         }
         catch (Exception e)
