@@ -55,6 +55,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
     private DryRunReport? _report;
     private IMaterializer? _materializer;
     private bool _streamDone;
+    private bool _resetting;
 
     public ReplayActor(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef checkpoints, ReplayRecord record,
         StartReplay? request, IActorRef requester)
@@ -202,6 +203,9 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
 
     private void OnPaused(SagaPaused paused)
     {
+        // One reset round at a time: a late answer to an earlier pause (a retried step) starts nothing more.
+        if (_record.Stage != "started" || _resetting) return;
+        _resetting = true;
         if (!paused.Finished)
             _log.Warning("Replay {0}: in-flight events of {1}/{2} did not finish in time; the rewound consumer delivers them again", _record.Id, _tenant,
                 _saga.Name);
@@ -226,6 +230,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
 
     private void OnInstances(InstanceList list)
     {
+        _resetting = false;
         if (_dryRun)
         {
             _existing = list.CorrelationIds.ToHashSet(StringComparer.Ordinal);
@@ -353,7 +358,9 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         // A real replay never gives up half-way (its instances may be reset already): it tries its stage again.
         Timers.StartSingleTimer("retry", new Retry(() =>
         {
-            if (_record.Stage == "started") Pause();
+            if (_record.Stage != "started") return;
+            _resetting = false;
+            Pause();
         }), RetryAfter);
     }
 
