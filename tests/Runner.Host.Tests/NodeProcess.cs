@@ -46,7 +46,26 @@ public sealed class NodeProcess : IAsyncDisposable
         var done = await Task.WhenAny(node._started.Task, node._process.WaitForExitAsync(), Task.Delay(timeout)).ConfigureAwait(false);
         if (done != node._started.Task)
             throw new InvalidOperationException($"node did not start within {timeout} (exited: {node._process.HasExited}):\n{node.Output}");
-        return node;
+
+        // The web host opens the admin endpoint after the node's start-up logged "started": wait until it answers.
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{env["RUNNER_ADMIN_PORT"]}"), Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var health = await http.GetAsync(new Uri("/healthz", UriKind.Relative)).ConfigureAwait(false);
+                if (health.IsSuccessStatusCode) return node;
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            if (DateTime.UtcNow > deadline || node._process.HasExited)
+                throw new InvalidOperationException($"the admin endpoint of the node did not answer within {timeout}:\n{node.Output}");
+            await Task.Delay(50).ConfigureAwait(false); // polling the endpoint for the condition
+        }
     }
 
     /// <summary>SIGTERM (a supervisor stopping the node), then waits for the exit code.</summary>

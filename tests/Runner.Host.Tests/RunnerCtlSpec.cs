@@ -239,6 +239,7 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
         var leave = await Ctl("127.0.0.1:" + env["RUNNER_ADMIN_PORT"], "cluster", "leave");
         Assert.Equal(0, leave.Code);
         Assert.Contains("leaving", leave.Out, StringComparison.Ordinal);
-        Assert.Equal(0, await node.ExitCodeAsync(TimeSpan.FromSeconds(60)));
+        var code = await node.ExitCodeAsync(TimeSpan.FromSeconds(60));
+        Assert.True(code == 0, $"exit {code}:\n{node.Output}");
     }
 }
