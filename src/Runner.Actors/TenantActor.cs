@@ -34,7 +34,6 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private bool _releasing;
     private bool _releaseRequested;
     private bool _acquiring = true;
-    private int _held;
     private string _status = "acquiring custody";
     private bool _inFlightFinished = true;
     private int _outboxAtStop;
@@ -145,18 +144,14 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
             Run();
             // Held messages go first, in their order, ahead of anything that arrived since.
             Stash.UnstashAll();
-            _held = 0;
             return;
         }
 
         _status = outcome.Decision is { } refused ? "not running: " + refused.Detail : "custody check failed: " + outcome.Error?.Message;
-        if (_held > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, _held);
-        foreach (var envelope in Stash.ClearStash())
-        {
-            if (envelope.Message is ITenantAdminRequest) envelope.Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status}"));
-        }
-
-        _held = 0;
+        var dropped = Stash.ClearStash().ToList();
+        if (dropped.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, dropped.Count);
+        foreach (var envelope in dropped.Where(e => e.Message is ITenantAdminRequest))
+            envelope.Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status}"));
 
         if (outcome.Error is { } e) _log.Warning(e, "Tenant {0}: custody check failed; asking again in {1}", _tenant, _services.CustodyRetry);
         else _log.Warning("Tenant {0} is not run here: {1}; asking again in {2}", _tenant, outcome.Decision!.Detail, _services.CustodyRetry);
@@ -218,6 +213,8 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         _materializer ??= Context.Materializer();
         var (killSwitch, completion) = new EventPump(_tenant, saga, _services, _services.Nats!, Self, _log, tracker).Run(_materializer, _checkpointCache);
         _pumps[saga.Name] = (killSwitch, completion);
+        // Consumers stopped by replays are done; a hand-off waits only for the ones that may still run.
+        _pumpCompletions.RemoveAll(t => t.IsCompleted);
         _pumpCompletions.Add(completion);
         var sagaName = saga.Name;
         var log = _log;
@@ -263,14 +260,17 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         }
     }
 
+    /// <summary>While custody is being acquired, holds the current message until the tenant runs here (or is refused).</summary>
+    private bool HeldWhileAcquiring()
+    {
+        if (_running || _handingOff || !_acquiring) return false;
+        Stash.Stash();
+        return true;
+    }
+
     private void OnAdminRequest(ITenantAdminRequest request)
     {
-        if (!_running && !_handingOff && _acquiring)
-        {
-            Stash.Stash();
-            _held++;
-            return;
-        }
+        if (HeldWhileAcquiring()) return;
 
         if (!_running || _handingOff)
         {
@@ -346,13 +346,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 
     private void Route(ISagaMessage message)
     {
-        if (!_running && !_handingOff && _acquiring)
-        {
-            // Custody is being acquired: hold the message until the tenant runs here (or drop it if it does not).
-            Stash.Stash();
-            _held++;
-            return;
-        }
+        if (HeldWhileAcquiring()) return;
 
         if (!_running || _releasing || _releaseRequested)
         {

@@ -68,26 +68,47 @@ internal static class AdminApi
 
     private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
 
+    /// <summary>How long a tenant-routed request waits for the node that runs the tenant.</summary>
+    private static readonly TimeSpan TenantAnswerTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>400 with the rule the tenant id breaks, or null when it is valid.</summary>
+    private static IResult? InvalidTenant(string tenant)
+    {
+        try
+        {
+            TenantId.Validate(tenant);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return Error(StatusCodes.Status400BadRequest, e.Message);
+        }
+    }
+
+    private static IResult UnknownTenant(string tenant) =>
+        Error(StatusCodes.Status404NotFound, $"tenant '{tenant}' is not known to this cluster (no placement, no home record, no events seen)");
+
+    /// <summary>Whether the cluster knows the tenant: placement names it, the intake has seen it, or it has a home record.</summary>
+    private static async Task<bool> KnownAsync(string tenant, IEnumerable<string> seen, TenantHomes? homes, CancellationToken ct) =>
+        seen.Contains(tenant, StringComparer.Ordinal) || (homes is not null && (await homes.GetAsync(tenant, ct).ConfigureAwait(false)).Home is not null);
+
     /// <summary>
     /// Sends an operator request to the tenant wherever it runs (through the tenant shard region: the node that owns it
     /// answers with data from its own LMDB) and returns its answer. Refused first: an invalid tenant id (400), a tenant the
     /// cluster does not know (404), a tenant placement runs nowhere (409).
     /// </summary>
-    private static async Task<IResult> ToTenantAsync(string tenant, ITenantAdminRequest request, AdminContext context, CancellationToken ct,
-        TimeSpan? timeout = null)
+    private static async Task<IResult> ToTenantAsync(string tenant, ITenantAdminRequest request, AdminContext context, CancellationToken ct)
     {
         var (registry, nats, custody) = (context.Registry, context.Nats, context.Custody);
-        if (!Runner.Sagas.TenantId.IsValid(tenant))
-            return Error(StatusCodes.Status400BadRequest, $"Tenant id '{tenant}' is invalid: it must match {Runner.Sagas.TenantId.Pattern}");
+        if (InvalidTenant(tenant) is { } invalid) return invalid;
         var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, AskTimeout, ct).ConfigureAwait(false);
         var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, AskTimeout, ct).ConfigureAwait(false);
-        if (!placement.NamedTenants.Contains(tenant) && !known.Tenants.Contains(tenant) &&
-            !(custody.Enabled && (await new TenantHomes(nats.JetStream, custody.HomesBucket).GetAsync(tenant, ct).ConfigureAwait(false)).Home is not null))
-            return Error(StatusCodes.Status404NotFound, $"tenant '{tenant}' is not known to this cluster (no placement, no home record, no events seen)");
+        var homes = custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null;
+        if (!await KnownAsync(tenant, placement.NamedTenants.Union(known.Tenants), homes, ct).ConfigureAwait(false)) return UnknownTenant(tenant);
         var decision = placement.Resolve(tenant);
         if (!decision.CanRun) return Error(StatusCodes.Status409Conflict, $"tenant '{tenant}' runs nowhere now: {decision.Describe()}");
 
-        var wait = timeout ?? TimeSpan.FromSeconds(30);
+        var wait = TenantAnswerTimeout;
         try
         {
             var reply = await registry.Get<TenantRegion>().Ask<AdminReply>(new TenantEnvelope(tenant, request), wait, ct).ConfigureAwait(false);
@@ -242,20 +263,9 @@ internal static class AdminApi
     private static async Task<IResult> Tenant(string tenant, ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
         CancellationToken ct)
     {
-        try
-        {
-            TenantId.Validate(tenant);
-        }
-        catch (ArgumentException e)
-        {
-            return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status400BadRequest);
-        }
-
+        if (InvalidTenant(tenant) is { } invalid) return invalid;
         var view = await ViewAsync(system, registry, nats, services, custody).ConfigureAwait(false);
-        var home = view.Homes is { } homes ? (await homes.GetAsync(tenant, ct).ConfigureAwait(false)).Home : null;
-        if (!view.Tenants.Contains(tenant) && home is null)
-            return Results.Json(new { error = $"tenant '{tenant}' is not known to this cluster (no placement, no home record, no events seen)" },
-                statusCode: StatusCodes.Status404NotFound);
+        if (!await KnownAsync(tenant, view.Tenants, view.Homes, ct).ConfigureAwait(false)) return UnknownTenant(tenant);
         return Results.Json(await RowAsync(view, tenant, ct).ConfigureAwait(false));
     }
 

@@ -81,13 +81,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         }
 
         var prefix = _list?.Saga is { } saga ? SagaActor.PersistenceIdFor(_tenant, saga, "") : $"saga|{_tenant}|";
-        PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentPersistenceIdsQuery>(_settings.QueryPlugin).CurrentPersistenceIds()
-            .Where(pid => pid.StartsWith(prefix, StringComparison.Ordinal))
-            .RunAggregate(new List<string>(), (list, pid) =>
-            {
-                list.Add(pid);
-                return list;
-            }, materializer)
+        Internal.PersistenceIds.WithPrefixAsync(Context.System, _settings.QueryPlugin, prefix, materializer)
             .PipeTo(Self, success: ids => new Ids(ids), failure: e => new Failed(e, "listing the tenant's instances"));
     }
 

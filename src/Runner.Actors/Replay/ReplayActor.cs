@@ -2,7 +2,6 @@ using System.Globalization;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using NATS.Client.JetStream;
@@ -216,16 +215,9 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
     private void ListInstances()
     {
         var prefix = SagaActor.PersistenceIdFor(_tenant, _saga.Name, "");
-        var queries = PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentPersistenceIdsQuery>(_services.Runtime.QueryPlugin);
-        queries.CurrentPersistenceIds()
-            .Where(pid => pid.StartsWith(prefix, StringComparison.Ordinal))
-            .Select(pid => pid[prefix.Length..])
-            .RunAggregate(new List<string>(), (list, id) =>
-            {
-                list.Add(id);
-                return list;
-            }, Materializer())
-            .PipeTo(Self, success: ids => new InstanceList(ids), failure: e => new Failed(e, "listing the saga's instances"));
+        PersistenceIds.WithPrefixAsync(Context.System, _services.Runtime.QueryPlugin, prefix, Materializer())
+            .PipeTo(Self, success: pids => new InstanceList([.. pids.Select(pid => pid[prefix.Length..])]),
+                failure: e => new Failed(e, "listing the saga's instances"));
     }
 
     private void OnInstances(InstanceList list)
