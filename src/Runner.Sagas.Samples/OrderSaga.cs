@@ -12,8 +12,9 @@ namespace Runner.Sagas.Samples;
 /// <c>payment-timeout</c> and completes.</para>
 /// <para>Every event correlates on its <c>orderId</c>. An event that does not fit the current status (a second
 /// <see cref="OrderPlaced"/>, <see cref="StockReserved"/> before <see cref="OrderPlaced"/>, <see cref="PaymentCaptured"/>
-/// while stock is not yet reserved, ...) is ignored: the decision is <see cref="SagaContext{TState}.Stay"/> with no
-/// commands. Once the saga completes, the runtime ignores further events for the order.</para>
+/// while stock is not yet reserved, ...) is not accepted (<see cref="SagaContext{TState}.Unexpected"/>): nothing
+/// changes and the runtime parks the event on the dead-letter subject saying why. Once the saga completes, the
+/// runtime parks further events for the order the same way.</para>
 /// </remarks>
 public sealed class OrderSaga : Saga<OrderState>
 {
@@ -48,18 +49,18 @@ public sealed class OrderSaga : Saga<OrderState>
         PaymentTimeout = paymentTimeout;
 
         On<OrderPlaced>((e, _) => e.OrderId, (state, e, ctx) => state.Status != OrderStatus.New
-            ? ctx.Stay()
+            ? NotExpected(ctx, nameof(OrderPlaced), state)
             : ctx.Transition(state with { Status = OrderStatus.AwaitingStock, OrderId = e.OrderId, Amount = e.Amount })
                 .Send(new ReserveStock(e.OrderId, e.Amount))
                 .Schedule(PaymentTimeoutTimer, PaymentTimeout));
 
         On<StockReserved>((e, _) => e.OrderId, (state, _, ctx) => state.Status != OrderStatus.AwaitingStock
-            ? ctx.Stay()
+            ? NotExpected(ctx, nameof(StockReserved), state)
             : ctx.Transition(state with { Status = OrderStatus.AwaitingPayment })
                 .Send(new ChargePayment(state.OrderId!, state.Amount)));
 
         On<PaymentCaptured>((e, _) => e.OrderId, (state, _, ctx) => state.Status != OrderStatus.AwaitingPayment
-            ? ctx.Stay()
+            ? NotExpected(ctx, nameof(PaymentCaptured), state)
             : ctx.Transition(state with { Status = OrderStatus.Shipped })
                 .Send(new ShipOrder(state.OrderId!))
                 .Cancel(PaymentTimeoutTimer)
@@ -67,7 +68,7 @@ public sealed class OrderSaga : Saga<OrderState>
 
         On<StockUnavailable>((e, _) => e.OrderId, (state, e, ctx) =>
         {
-            if (state.Status != OrderStatus.AwaitingStock) return ctx.Stay();
+            if (state.Status != OrderStatus.AwaitingStock) return NotExpected(ctx, nameof(StockUnavailable), state);
             var reason = string.IsNullOrWhiteSpace(e.Reason) ? StockUnavailableReason : $"{StockUnavailableReason}: {e.Reason}";
             return Cancel(state, ctx, reason);
         });
@@ -82,6 +83,9 @@ public sealed class OrderSaga : Saga<OrderState>
 
     /// <inheritdoc />
     protected override OrderState Initial() => OrderState.Initial;
+
+    private static Decision<OrderState> NotExpected(SagaContext<OrderState> ctx, string eventType, OrderState state) =>
+        ctx.Unexpected($"{eventType} while the order is {state.Status}");
 
     private static Decision<OrderState> Cancel(OrderState state, SagaContext<OrderState> ctx, string reason) =>
         ctx.Transition(state with { Status = OrderStatus.Cancelled, CancelReason = reason })

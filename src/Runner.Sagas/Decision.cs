@@ -58,6 +58,24 @@ public sealed record Decision
     /// <summary>A decision that keeps <paramref name="state"/> and does nothing else.</summary>
     public static Decision Unchanged(object state) => new(state, false, [], [], [], false);
 
+    /// <summary>
+    /// The saga does not accept the event in <paramref name="state"/>: nothing is applied or recorded, and the runtime
+    /// parks the event on the dead-letter subject with <paramref name="reason"/> (kind <c>UnexpectedEvent</c>), logs and
+    /// counts it.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="reason"/> is empty.</exception>
+    public static Decision NotAccepted(object state, string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return new Decision(state, false, [], [], [], false) { Unexpected = reason };
+    }
+
+    /// <summary>
+    /// Why the saga does not accept the event, when it does not (see <see cref="NotAccepted"/>); null for a decision to
+    /// apply. An unexpected event changes nothing and leaves no dedupe marker, so it can be redriven later.
+    /// </summary>
+    public string? Unexpected { get; init; }
+
     /// <summary>The state after the decision (the same object as before when <see cref="StateChanged"/> is false).</summary>
     public object State { get => _state; init => _state = value ?? throw new ArgumentNullException(nameof(State), "A decision needs a state."); }
 
@@ -77,5 +95,5 @@ public sealed record Decision
     public bool Complete { get; init; }
 
     /// <summary>Whether applying the decision changes nothing (no state change, command, timer change or completion).</summary>
-    public bool IsNoOp => !StateChanged && Commands.IsEmpty && Schedule.IsEmpty && Cancel.IsEmpty && !Complete;
+    public bool IsNoOp => Unexpected is null && !StateChanged && Commands.IsEmpty && Schedule.IsEmpty && Cancel.IsEmpty && !Complete;
 }

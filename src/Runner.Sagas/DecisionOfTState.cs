@@ -24,6 +24,12 @@ public sealed class Decision<TState>
     {
     }
 
+    internal Decision(DecisionScope scope, TState state, string unexpected)
+        : this(scope, state, false, [], [], [], false)
+    {
+        Unexpected = unexpected;
+    }
+
     private Decision(
         DecisionScope scope,
         TState state,
@@ -60,6 +66,9 @@ public sealed class Decision<TState>
     /// <summary>Whether the decision completes the saga instance.</summary>
     public bool IsComplete { get; }
 
+    /// <summary>Why the event is not accepted (<see cref="SagaContext{TState}.Unexpected"/>); null for a decision to apply.</summary>
+    public string? Unexpected { get; }
+
     /// <summary>Adds a command to publish on <c>runner.cmd.&lt;tenant&gt;.&lt;commandType&gt;</c>.</summary>
     /// <param name="command">The command body; serialized as camelCase JSON.</param>
     /// <param name="commandType">The command type; defaults to the CLR type name of <paramref name="command"/>.</param>
@@ -68,6 +77,7 @@ public sealed class Decision<TState>
     public Decision<TState> Send(object command, string? commandType = null)
     {
         ArgumentNullException.ThrowIfNull(command);
+        RequireAccepted();
         var outgoing = new OutgoingCommand(commandType ?? command.GetType().Name, command);
         return With(commands: Commands.Add(outgoing));
     }
@@ -88,6 +98,7 @@ public sealed class Decision<TState>
     public Decision<TState> ScheduleAt(string timer, DateTimeOffset at, MissedFirePolicy policy = MissedFirePolicy.Fire)
     {
         _scope.RequireDeclaredTimer(timer, nameof(timer));
+        RequireAccepted();
         if (!Enum.IsDefined(policy)) throw new ArgumentOutOfRangeException(nameof(policy), policy, "Unknown missed-fire policy.");
         if (IsComplete)
         {
@@ -106,6 +117,7 @@ public sealed class Decision<TState>
     public Decision<TState> Cancel(string timer)
     {
         _scope.RequireDeclaredTimer(timer, nameof(timer));
+        RequireAccepted();
         return With(
             scheduled: ScheduledTimers.RemoveAll(t => t.Name == timer),
             cancelled: CancelledTimers.Contains(timer) ? CancelledTimers : CancelledTimers.Add(timer));
@@ -115,6 +127,7 @@ public sealed class Decision<TState>
     /// <exception cref="InvalidOperationException">The decision schedules timers.</exception>
     public Decision<TState> Complete()
     {
+        RequireAccepted();
         if (!ScheduledTimers.IsEmpty)
         {
             throw new InvalidOperationException(
@@ -124,7 +137,15 @@ public sealed class Decision<TState>
         return With(isComplete: true);
     }
 
-    internal Decision ToDecision() => new(State, StateChanged, Commands, ScheduledTimers, CancelledTimers, IsComplete);
+    internal Decision ToDecision() => Unexpected is { } reason
+        ? Decision.NotAccepted(State, reason)
+        : new(State, StateChanged, Commands, ScheduledTimers, CancelledTimers, IsComplete);
+
+    private void RequireAccepted()
+    {
+        if (Unexpected is not null)
+            throw new InvalidOperationException($"Saga '{_scope.SagaName}': a decision that does not accept its event ({Unexpected}) changes nothing.");
+    }
 
     private Decision<TState> With(
         ImmutableArray<OutgoingCommand>? commands = null,

@@ -35,4 +35,19 @@ public sealed class SagaContext<TState>
 
     /// <summary>A decision that keeps the current state (commands and timers may still be added).</summary>
     public Decision<TState> Stay() => new(_scope, _state, stateChanged: false);
+
+    /// <summary>
+    /// The event is not accepted in the current state (a <c>StockReserved</c> for an order not yet placed, say). Nothing
+    /// is applied and no dedupe marker is kept: the runtime parks the event on the dead-letter subject with
+    /// <paramref name="reason"/> (kind <c>UnexpectedEvent</c>), logs and counts it, so a gap in a saga's events is
+    /// visible, and the event can be sent again once its predecessors have arrived. Use <see cref="Stay"/> for events
+    /// the saga deliberately ignores.
+    /// </summary>
+    /// <param name="reason">Why, for the operator: e.g. <c>"StockReserved while the order is New"</c>.</param>
+    /// <exception cref="ArgumentException"><paramref name="reason"/> is empty.</exception>
+    public Decision<TState> Unexpected(string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return new Decision<TState>(_scope, _state, reason);
+    }
 }

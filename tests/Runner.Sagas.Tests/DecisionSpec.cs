@@ -38,6 +38,25 @@ public sealed class DecisionSpec
     }
 
     [Fact]
+    public void Unexpected_should_change_nothing_and_refuse_effects()
+    {
+        var unexpected = Context().Unexpected("Tagged while closed");
+        var decision = unexpected.ToDecision();
+
+        Assert.Equal("Tagged while closed", decision.Unexpected);
+        Assert.False(decision.StateChanged);
+        Assert.False(decision.IsNoOp); // not a silent no-op: the runtime parks and counts it
+        Assert.Empty(decision.Commands);
+        Assert.Throws<InvalidOperationException>(() => unexpected.Send(new Tagged("t")));
+        Assert.Throws<InvalidOperationException>(() => unexpected.Schedule("tick", TimeSpan.FromMinutes(1)));
+        Assert.Throws<InvalidOperationException>(() => unexpected.Cancel("tick"));
+        Assert.Throws<InvalidOperationException>(() => unexpected.Complete());
+        Assert.Throws<ArgumentException>(() => Context().Unexpected(" "));
+        Assert.Throws<ArgumentException>(() => Decision.NotAccepted(new object(), ""));
+        Assert.Null(Context().Stay().ToDecision().Unexpected);
+    }
+
+    [Fact]
     public void Stay_should_keep_the_state_and_transition_should_change_it()
     {
         var stay = Context().Stay().ToDecision();

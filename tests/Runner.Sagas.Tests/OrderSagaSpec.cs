@@ -125,23 +125,28 @@ public sealed class OrderSagaSpec
     }
 
     [Fact]
-    public void Order_saga_should_ignore_events_that_do_not_fit_the_status()
+    public void Order_saga_should_not_accept_events_that_do_not_fit_the_status()
     {
-        // Stock reserved before the order was placed: the instance exists, in its initial state, unchanged.
+        // Stock reserved before the order was placed: not accepted, and no instance is started for it.
         var early = _harness.Publish("StockReserved", new StockReserved("o-7"));
-        Assert.Equal(PublishOutcome.Applied, early.Outcome);
-        Assert.True(early.Decision!.IsNoOp);
-        Assert.Equal(OrderState.Initial, _harness.Instance("o-7").State<OrderState>());
+        Assert.Equal(PublishOutcome.Unexpected, early.Outcome);
+        Assert.Equal("StockReserved while the order is New", early.Decision!.Unexpected);
+        Assert.False(early.Decision.IsNoOp);
+        Assert.False(_harness.HasInstance("o-7"));
 
         _harness.Publish("OrderPlaced", new OrderPlaced("o-7", 5m));
         var paidTooEarly = _harness.Publish("PaymentCaptured", new PaymentCaptured("o-7"));
-        Assert.True(paidTooEarly.Decision!.IsNoOp);
+        Assert.Equal("PaymentCaptured while the order is AwaitingStock", paidTooEarly.Decision!.Unexpected);
         var placedTwice = _harness.Publish("OrderPlaced", new OrderPlaced("o-7", 500m));
-        Assert.True(placedTwice.Decision!.IsNoOp);
+        Assert.Equal("OrderPlaced while the order is AwaitingStock", placedTwice.Decision!.Unexpected);
+        var unavailableLate = _harness.Publish("StockReserved", new StockReserved("o-7"));
+        Assert.Equal(PublishOutcome.Applied, unavailableLate.Outcome);
+        Assert.Equal(PublishOutcome.Unexpected, _harness.Publish("StockUnavailable", new StockUnavailable("o-7")).Outcome);
 
         var order = _harness.Instance("o-7");
-        Assert.Equal(new OrderState(OrderStatus.AwaitingStock, "o-7", 5m), order.State<OrderState>());
-        Assert.Equal(["ReserveStock"], order.Commands.Select(c => c.CommandType));
+        Assert.Equal(new OrderState(OrderStatus.AwaitingPayment, "o-7", 5m), order.State<OrderState>());
+        Assert.Equal(["ReserveStock", "ChargePayment"], order.Commands.Select(c => c.CommandType));
+        Assert.Equal(["StockReserved", "PaymentCaptured", "OrderPlaced", "StockUnavailable"], _harness.Unexpected.Select(u => u.Event.EventType));
     }
 
     [Fact]

@@ -14,13 +14,20 @@ public enum PublishOutcome
 
     /// <summary>Its <c>Nats-Msg-Id</c> was published before; JetStream would drop it.</summary>
     Duplicate,
+
+    /// <summary>
+    /// The saga did not accept it in its instance's state (<see cref="SagaContext{TState}.Unexpected"/>): nothing applied;
+    /// the runtime would park it on the dead-letter subject. <see cref="PublishResult.Decision"/> says why.
+    /// </summary>
+    Unexpected,
 }
 
 /// <summary>The result of <see cref="SagaHarness.Publish"/>.</summary>
 /// <param name="Event">The event as the saga saw it.</param>
 /// <param name="Outcome">What happened.</param>
 /// <param name="Parse">The parse result (null for <see cref="PublishOutcome.Duplicate"/>).</param>
-/// <param name="Decision">The applied decision (only for <see cref="PublishOutcome.Applied"/>).</param>
+/// <param name="Decision">The applied decision (<see cref="PublishOutcome.Applied"/>), or the one that did not accept the event
+/// (<see cref="PublishOutcome.Unexpected"/>, with its <see cref="Decision.Unexpected"/> reason).</param>
 public sealed record PublishResult(IncomingEvent Event, PublishOutcome Outcome, ParseResult? Parse, Decision? Decision)
 {
     /// <summary>The correlation id, when the event parsed.</summary>

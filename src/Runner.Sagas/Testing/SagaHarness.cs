@@ -20,6 +20,7 @@ public sealed class SagaHarness
     private readonly Dictionary<string, SagaInstanceView> _instances = new(StringComparer.Ordinal);
     private readonly List<EmittedCommand> _commands = [];
     private readonly List<PublishResult> _rejections = [];
+    private readonly List<PublishResult> _unexpected = [];
     private readonly HashSet<string> _messageIds = new(StringComparer.Ordinal);
     private readonly string _tenant = "test";
     private ulong _streamSequence;
@@ -54,6 +55,12 @@ public sealed class SagaHarness
 
     /// <summary>Every rejected event, in order.</summary>
     public IReadOnlyList<PublishResult> Rejections => _rejections.AsReadOnly();
+
+    /// <summary>
+    /// Events the saga did not accept in the state of their instance (<see cref="SagaContext{TState}.Unexpected"/>), in
+    /// publish order: the runtime parks them on the dead-letter subject (kind <c>UnexpectedEvent</c>) and applies nothing.
+    /// </summary>
+    public IReadOnlyList<PublishResult> Unexpected => _unexpected.AsReadOnly();
 
     /// <summary>Every instance an event correlated to, ordered by correlation id.</summary>
     public IReadOnlyList<SagaInstanceView> Instances => [.. _instances.Values.OrderBy(i => i.CorrelationId, StringComparer.Ordinal)];
@@ -171,6 +178,14 @@ public sealed class SagaHarness
 
         var state = instance?.CurrentState ?? Saga.InitialState();
         var decision = Saga.Decide(state, ok.Event, Now);
+        if (decision.Unexpected is not null)
+        {
+            // Not applied: a new instance is not even started, as in the runtime (nothing is persisted).
+            var unexpected = new PublishResult(incoming, PublishOutcome.Unexpected, parse, decision);
+            _unexpected.Add(unexpected);
+            return unexpected;
+        }
+
         if (instance is null)
         {
             instance = new SagaInstanceView(ok.CorrelationId, state);
@@ -201,7 +216,8 @@ public sealed class SagaHarness
     {
         var decision = Saga.OnTimer(instance.CurrentState, timer.Name, Now);
         instance.RemoveTimer(timer);
-        Apply(instance, decision);
+        // A timer the state does not accept is dropped, as in the runtime.
+        if (decision.Unexpected is null) Apply(instance, decision);
         return new TimerFiring(instance.CorrelationId, timer, Now, decision);
     }
 
