@@ -16,6 +16,15 @@ public static class RunnerMetrics
     /// <summary>Events skipped because their dedupe marker existed.</summary>
     public static readonly Counter<long> EventsDuplicate = Meter.CreateCounter<long>("runner.events.duplicate");
 
+    /// <summary>Events a saga did not accept in its instance's state, or that reached a completed instance (parked; tags tenant, saga, kind).</summary>
+    public static readonly Counter<long> EventsUnexpected = Meter.CreateCounter<long>("runner.events.unexpected");
+
+    /// <summary>Attempts to apply an event again after it was not applied (storage error, timeout), in place and in order (tags tenant, saga).</summary>
+    public static readonly Counter<long> EventsRetried = Meter.CreateCounter<long>("runner.events.retried");
+
+    /// <summary>Consumers recreated at their first unapplied sequence so that unacked events come back before newer ones (tags tenant, saga).</summary>
+    public static readonly Counter<long> ConsumersRewound = Meter.CreateCounter<long>("runner.consumers.rewound");
+
     /// <summary>Events parked on the dead-letter subject (tags: tenant, saga, kind).</summary>
     public static readonly Counter<long> EventsDeadLettered = Meter.CreateCounter<long>("runner.events.dead_lettered");
 

@@ -44,6 +44,9 @@ public sealed record RuntimeSettings
     /// <summary>Finished replays a tenant's checkpoint journal keeps listed.</summary>
     public int ReplaysKept { get; init; } = 20;
 
+    /// <summary>Faults injected into the application of events (chaos testing; off by default).</summary>
+    public FaultInjection Faults { get; init; } = FaultInjection.None;
+
     /// <summary>Defaults of the embedded reference.conf.</summary>
     public static RuntimeSettings Default { get; } = new();
 
@@ -71,7 +74,13 @@ public sealed record RuntimeSettings
             ReplayStallTimeout = c.GetTimeSpan("replay.stall-timeout", TimeSpan.FromSeconds(30)),
             DryRunRetention = c.GetTimeSpan("replay.dry-run-retention", TimeSpan.FromMinutes(10)),
             ReplaysKept = c.GetInt("replay.finished-kept", 20),
+            Faults = new FaultInjection(
+                Rate(c, "fault-injection.apply-failure-rate"),
+                Rate(c, "fault-injection.slow-apply-rate"),
+                c.GetTimeSpan("fault-injection.slow-apply-delay", TimeSpan.Zero)),
         };
+        if (s.Faults.SlowApplyRate > 0 && s.Faults.SlowApplyDelay <= TimeSpan.Zero)
+            throw new ConfigurationException("runner.runtime.fault-injection.slow-apply-delay must be positive when slow-apply-rate is set.");
         if (s.SnapshotEvery < 1) throw new ConfigurationException($"runner.runtime.snapshot-every must be at least 1, not {s.SnapshotEvery}.");
         if (s.DedupeWindow < 1) throw new ConfigurationException($"runner.runtime.dedupe-window must be at least 1, not {s.DedupeWindow}.");
         if (s.PassivateAfter <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.passivate-after must be positive.");
@@ -81,6 +90,36 @@ public sealed record RuntimeSettings
         if (s.ReplaysKept < 1) throw new ConfigurationException("runner.runtime.replay.finished-kept must be at least 1.");
         return s;
     }
+
+    private static double Rate(Config c, string key)
+    {
+        var value = c.GetDouble(key, 0);
+        return value is >= 0 and <= 1 ? value : throw new ConfigurationException($"runner.runtime.{key} must be between 0 and 1, not {value}.");
+    }
+}
+
+/// <summary>
+/// Faults a node injects into the application of events, for the chaos suite: off (all zero) by default and in
+/// production. A failed application behaves as a storage write error does (the instance answers "not applied" and
+/// stops; its next incarnation recovers from the journal); a slow one persists at once but answers only after
+/// <see cref="SlowApplyDelay"/> (past the processing timeout, the consumer tries the event again).
+/// </summary>
+/// <param name="ApplyFailureRate">Fraction of event applications that fail.</param>
+/// <param name="SlowApplyRate">Fraction of event applications answered late.</param>
+/// <param name="SlowApplyDelay">How late.</param>
+public sealed record FaultInjection(double ApplyFailureRate, double SlowApplyRate, TimeSpan SlowApplyDelay)
+{
+    /// <summary>No faults.</summary>
+    public static FaultInjection None { get; } = new(0, 0, TimeSpan.Zero);
+
+    /// <summary>Whether any fault is injected.</summary>
+    public bool Enabled => ApplyFailureRate > 0 || SlowApplyRate > 0;
+
+    /// <summary>Draws whether this application fails.</summary>
+    public bool DrawFailure() => ApplyFailureRate > 0 && Random.Shared.NextDouble() < ApplyFailureRate;
+
+    /// <summary>Draws whether this application is answered late.</summary>
+    public bool DrawSlow() => SlowApplyRate > 0 && Random.Shared.NextDouble() < SlowApplyRate;
 }
 
 /// <summary>The runtime's notion of now; tests advance a manual clock.</summary>

@@ -38,6 +38,7 @@ public sealed class SagaActor : ReceivePersistentActor
     private readonly DedupeWindow _dedupe;
     private readonly List<(IActorRef ReplyTo, IEventOutcome Outcome)> _waiters = [];
     private bool _publishing;
+    private IActorRef _persisting = ActorRefs.Nobody;
 
     /// <summary>Creates the instance (tenant id and saga name already validated).</summary>
     public SagaActor(string tenant, ISagaDefinition saga, string correlationId, RuntimeSettings settings, IActorRef publisher,
@@ -96,6 +97,10 @@ public sealed class SagaActor : ReceivePersistentActor
     {
         // What is still pending is counted again by the next incarnation that recovers it.
         if (_outbox.Count > 0) RunnerMetrics.OutboxPending.Add(-_outbox.Count);
+        // Events applied whose commands are not yet acknowledged: their consumers try them again (a duplicate then, which
+        // the next incarnation answers once it has published the commands).
+        foreach (var (replyTo, _) in _waiters) replyTo.Tell(new NotApplied("the instance stopped before its commands were acknowledged"));
+        _waiters.Clear();
         base.PostStop();
     }
 
@@ -145,16 +150,83 @@ public sealed class SagaActor : ReceivePersistentActor
             return;
         }
 
+        if (decision.Unexpected is { } unexpected)
+        {
+            // Nothing is applied or recorded (no dedupe marker): the consumer parks the event with the reason.
+            Sender.Tell(new NotAccepted(unexpected));
+            return;
+        }
+
+        if (_settings.Faults.DrawFailure())
+        {
+            // As a failed journal write: nothing stored, the instance stops, its next incarnation recovers.
+            _log.Warning("Saga {0}: injected fault, {1} (stream seq {2}) not applied", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
+            StopForRecovery(Sender, "injected fault: the journal write failed");
+            return;
+        }
+
         var applied = ToApplied(key, d.Event.StreamSequence, d.Event.EventType, decision);
         var replyTo = Sender;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _persisting = replyTo;
         Persist(Tag(applied), _ =>
         {
+            _persisting = ActorRefs.Nobody;
             RunnerMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 new KeyValuePair<string, object?>("saga", _saga.Name));
             Apply(applied);
-            AfterPersist(applied, replyTo, new Applied(LastSequenceNr, applied.Outbox.Length));
+            var answerTo = replyTo;
+            if (_settings.Faults.DrawSlow())
+            {
+                // Applied now, answered late: past the processing timeout the consumer tries again and meets the dedupe marker.
+                Context.System.Scheduler.ScheduleTellOnce(_settings.Faults.SlowApplyDelay, replyTo, new Applied(LastSequenceNr, applied.Outbox.Length), Self);
+                answerTo = ActorRefs.Nobody;
+            }
+
+            AfterPersist(applied, answerTo, new Applied(LastSequenceNr, applied.Outbox.Length));
         });
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // The instance stops (its state in memory may be ahead of the journal); the consumer tries the event again.
+        Context.Parent.Tell(Passivate.Instance);
+        TellPersisting($"the journal write failed: {cause.Message}");
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        Context.Parent.Tell(Passivate.Instance);
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>
+    /// Stops this incarnation through its tenant (as passivation does), so that messages for the instance arriving
+    /// meanwhile wait for a fresh incarnation recovered from the journal instead of reaching a stopped actor.
+    /// </summary>
+    private void StopForRecovery(IActorRef replyTo, string reason)
+    {
+        // The tenant hears first, so that whatever its consumer sends next already waits for the new incarnation.
+        Context.Parent.Tell(Passivate.Instance);
+        replyTo.Tell(new NotApplied(reason));
+        Context.Stop(Self);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        TellPersisting($"the journal rejected the write: {cause.Message}");
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    private void TellPersisting(string reason)
+    {
+        if (_persisting.IsNobody()) return;
+        _persisting.Tell(new NotApplied(reason));
+        _persisting = ActorRefs.Nobody;
     }
 
     private void OnReset(ResetInstance r)
@@ -225,6 +297,11 @@ public sealed class SagaActor : ReceivePersistentActor
             if (decision is null)
             {
                 applied = new SagaApplied(key, 0, "failed:" + timer.Name, null, [], [], [timer.Name], false, now);
+            }
+            else if (decision.Unexpected is { } unexpected)
+            {
+                _log.Warning("Saga {0}: timer {1} is not accepted in the current state ({2}); it is dropped", PersistenceId, timer.Name, unexpected);
+                applied = new SagaApplied(key, 0, "unexpected:" + timer.Name, null, [], [], [timer.Name], false, now);
             }
             else
             {

@@ -23,7 +23,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly TenantServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (UniqueKillSwitch KillSwitch, Task Completion)> _pumps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PumpHandle> _pumps = new(StringComparer.Ordinal);
     private readonly List<Task> _pumpCompletions = [];
     private readonly HashSet<string> _paused = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _sampleGeneration = new(StringComparer.Ordinal);
@@ -187,7 +187,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
             return;
         }
 
-        foreach (var pump in _pumps.Values) pump.KillSwitch.Shutdown();
+        foreach (var pump in _pumps.Values) pump.Stop();
         var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
         var all = Task.WhenAll(_pumpCompletions);
         Task.WhenAny(all, Task.Delay(timeout))
@@ -211,8 +211,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void StartPump(ISagaDefinition saga, ReplayTracker? tracker)
     {
         _materializer ??= Context.Materializer();
-        var (killSwitch, completion) = new EventPump(_tenant, saga, _services, _services.Nats!, Self, _log, tracker).Run(_materializer, _checkpointCache);
-        _pumps[saga.Name] = (killSwitch, completion);
+        var pump = new EventPump(_tenant, saga, _services, _services.Nats!, Self, _log, tracker).Run(_materializer, _checkpointCache);
+        var completion = pump.Completion;
+        _pumps[saga.Name] = pump;
         // Consumers stopped by replays are done; a hand-off waits only for the ones that may still run.
         _pumpCompletions.RemoveAll(t => t.IsCompleted);
         _pumpCompletions.Add(completion);
@@ -236,7 +237,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         }
 
         // Its in-flight events finish (persisted, commands acknowledged, acked) before the consumer counts as stopped.
-        pump.KillSwitch.Shutdown();
+        pump.Stop();
         var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
         var saga = pause.Saga;
         Task.WhenAny(pump.Completion, Task.Delay(timeout)).ContinueWith(t => new SagaPaused(saga, t.Result == pump.Completion), TaskScheduler.Default)
@@ -337,7 +338,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// <inheritdoc />
     protected override void PostStop()
     {
-        foreach (var pump in _pumps.Values) pump.KillSwitch.Shutdown();
+        foreach (var pump in _pumps.Values) pump.Stop();
         _pumps.Clear();
         if (_running) _services.Custody.Stopped(_tenant);
         foreach (var saga in _services.Catalog.All) RunnerMetrics.SetLag(_tenant, saga.Name, null);

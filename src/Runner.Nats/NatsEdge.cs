@@ -1,7 +1,4 @@
 using System.Runtime.CompilerServices;
-using Akka;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -57,9 +54,10 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             Url = settings.Url,
             Name = settings.ClientName,
             MaxReconnectRetry = -1,
-            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
-            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            ReconnectWaitMin = settings.ReconnectWaitMin,
+            ReconnectWaitMax = settings.ReconnectWaitMax,
         });
+        _connection.ConnectionOpened += OnConnectionOpened;
         JetStream = new NatsJSContext(_connection);
     }
 
@@ -85,34 +83,6 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     /// <summary>Durable consumer name of a (tenant, saga).</summary>
     public static string ConsumerName(string tenant, string saga) => $"runner-{tenant}-{saga}";
 
-    /// <summary>
-    /// Returns the durable pull consumer of a (tenant, saga), creating it when missing: filtered on the tenant's
-    /// events only (one filter subject, see nats-server 2.9), starting after <paramref name="checkpoint"/> if given.
-    /// </summary>
-    public async Task<INatsJSConsumer> EnsureConsumerAsync(string tenant, string saga, ulong? checkpoint, CancellationToken cancellationToken)
-    {
-        var name = ConsumerName(tenant, saga);
-        try
-        {
-            return await JetStream.GetConsumerAsync(Settings.EventsStream, name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            var config = new ConsumerConfig(name)
-            {
-                FilterSubject = Settings.Subjects.TenantEvents(tenant),
-                AckPolicy = ConsumerConfigAckPolicy.Explicit,
-                AckWait = Settings.AckWait,
-                MaxAckPending = Math.Max(Settings.Parallelism * 4, Settings.PullBatch),
-                MaxDeliver = -1,
-                DeliverPolicy = checkpoint is > 0 ? ConsumerConfigDeliverPolicy.ByStartSequence : ConsumerConfigDeliverPolicy.All,
-                OptStartSeq = checkpoint is > 0 ? checkpoint.Value + 1 : 0,
-                Description = $"runner events of tenant {tenant} for saga {saga}",
-            };
-            return await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, config, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>Deletes the durable consumer of a (tenant, saga) if it exists (replay rewinds by recreating it).</summary>
     public async Task<bool> DeleteConsumerAsync(string tenant, string saga, CancellationToken cancellationToken)
     {
@@ -124,24 +94,6 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         {
             return false;
         }
-    }
-
-    /// <summary>
-    /// The events of a (tenant, saga) as a source that restarts with backoff on failure (NATS down, consumer
-    /// deleted). <paramref name="checkpoint"/> is asked on every (re)start, for consumers that must be recreated.
-    /// </summary>
-    public Source<INatsJSMsg<byte[]>, NotUsed> EventSource(string tenant, string saga, Func<ulong?> checkpoint) =>
-        RestartSource.WithBackoff(
-            () => Source.From(() => Consume(tenant, saga, checkpoint(), CancellationToken.None)),
-            RestartSettings.Create(Settings.MinBackoff, Settings.MaxBackoff, 0.2));
-
-    private async IAsyncEnumerable<INatsJSMsg<byte[]>> Consume(string tenant, string saga, ulong? checkpoint,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var consumer = await EnsureConsumerAsync(tenant, saga, checkpoint, cancellationToken).ConfigureAwait(false);
-        var opts = new NatsJSConsumeOpts { MaxMsgs = Settings.PullBatch };
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false))
-            yield return msg;
     }
 
     /// <summary>The first and last sequence of the events stream now (0, 0 when it is empty).</summary>
@@ -266,9 +218,12 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // An attempt made on a connection that is then lost waits for no PubAck: a reconnect ends it, and it is tried
+            // again at once (the same Nats-Msg-Id, so JetStream keeps one copy if the first one was stored after all).
+            var reconnect = NextReconnect;
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, reconnect);
                 timeout.CancelAfter(Settings.PublishTimeout);
                 var ack = await JetStream.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = msgId }, headers: headers,
                     cancellationToken: timeout.Token).ConfigureAwait(false);
@@ -280,16 +235,32 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ArgumentException)
             {
+                if (reconnect.IsCancellationRequested) continue;
                 // Logged on the first failure and then every tenth, so an outage is visible without flooding the log.
                 if (attempt % 10 == 1) LogPublishRetry(_logger, e, subject, msgId, attempt, delay);
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NextReconnect))
+                {
+                    try
+                    {
+                        await Task.Delay(delay, wait.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        // The connection is back: try at once.
+                    }
+                }
+
                 delay = TimeSpan.FromTicks(Math.Min(Settings.PublishMaxBackoff.Ticks, delay.Ticks * 2));
             }
         }
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _connection.ConnectionOpened -= OnConnectionOpened;
+        return _connection.DisposeAsync();
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing {Subject} ({MsgId}) failed (attempt {Attempt}); retrying in {Delay}")]
     private static partial void LogPublishRetry(ILogger logger, Exception exception, string subject, string msgId, int attempt, TimeSpan delay);

@@ -50,11 +50,20 @@ public sealed record NatsSettings
     /// <summary>JetStream AckWait.</summary>
     public TimeSpan AckWait { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Redelivery delay after a nak.</summary>
-    public TimeSpan NakDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>First delay before an event that was not applied is tried again (doubles up to <see cref="MaxBackoff"/>).</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Messages per pull.</summary>
     public int PullBatch { get; init; } = 256;
+
+    /// <summary>How long a pull request waits on the server (heartbeats at half of it).</summary>
+    public TimeSpan PullExpires { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Reconnect backoff lower bound.</summary>
+    public TimeSpan ReconnectWaitMin { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Reconnect backoff upper bound.</summary>
+    public TimeSpan ReconnectWaitMax { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Consumer restart backoff lower bound.</summary>
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
@@ -109,8 +118,11 @@ public sealed record NatsSettings
             Parallelism = Positive(c, "consumer.parallelism", c.GetInt("consumer.parallelism", 64)),
             ProcessingTimeout = c.GetTimeSpan("consumer.processing-timeout", TimeSpan.FromSeconds(10)),
             AckWait = c.GetTimeSpan("consumer.ack-wait", TimeSpan.FromSeconds(30)),
-            NakDelay = c.GetTimeSpan("consumer.nak-delay", TimeSpan.FromSeconds(1)),
+            RetryBackoff = c.GetTimeSpan("consumer.retry-backoff", TimeSpan.FromMilliseconds(200)),
             PullBatch = Positive(c, "consumer.pull-batch", c.GetInt("consumer.pull-batch", 256)),
+            PullExpires = c.GetTimeSpan("consumer.pull-expires", TimeSpan.FromSeconds(30)),
+            ReconnectWaitMin = c.GetTimeSpan("reconnect-wait.min", TimeSpan.FromMilliseconds(100)),
+            ReconnectWaitMax = c.GetTimeSpan("reconnect-wait.max", TimeSpan.FromSeconds(1)),
             MinBackoff = c.GetTimeSpan("consumer.min-backoff", TimeSpan.FromMilliseconds(200)),
             MaxBackoff = c.GetTimeSpan("consumer.max-backoff", TimeSpan.FromSeconds(5)),
             CheckpointInterval = c.GetTimeSpan("consumer.checkpoint-interval", TimeSpan.FromSeconds(1)),
@@ -119,6 +131,13 @@ public sealed record NatsSettings
             PublishMaxBackoff = c.GetTimeSpan("publish.max-backoff", TimeSpan.FromSeconds(5)),
             PublishTimeout = c.GetTimeSpan("publish.timeout", TimeSpan.FromSeconds(5)),
         };
+        if (settings.PullExpires < TimeSpan.FromSeconds(1))
+            throw new ConfigurationException($"runner.nats.consumer.pull-expires must be at least 1s, not {settings.PullExpires}.");
+        if (settings.RetryBackoff <= TimeSpan.Zero)
+            throw new ConfigurationException("runner.nats.consumer.retry-backoff must be positive.");
+        if (settings.ReconnectWaitMin <= TimeSpan.Zero || settings.ReconnectWaitMax < settings.ReconnectWaitMin)
+            throw new ConfigurationException(
+                $"runner.nats.reconnect-wait.min ({settings.ReconnectWaitMin}) must be positive and at most runner.nats.reconnect-wait.max ({settings.ReconnectWaitMax}).");
         if (settings.AckWait <= settings.ProcessingTimeout)
             throw new ConfigurationException(
                 $"runner.nats.consumer.ack-wait ({settings.AckWait}) must exceed runner.nats.consumer.processing-timeout ({settings.ProcessingTimeout}).");

@@ -54,12 +54,13 @@ public sealed class ReplaySimulationSpec
         Assert.True(simulation.NeedsBasis);
         simulation.Seed(Placed);
 
-        simulation.Apply(OrderPlaced("o-1", "m-1", 1), Now); // applied again, but the order saga stays: no command
+        simulation.Apply(OrderPlaced("o-1", "m-1", 1), Now); // decided again: the placed order does not accept it
         simulation.Apply(StockReserved("o-1", "m-2", 2), Now);
 
         var report = simulation.Report();
-        Assert.Equal(new ReplayCounts(2, 2, 0, 0, 0, 1), report.Counts);
+        Assert.Equal(new ReplayCounts(2, 1, 0, 1, 0, 1), report.Counts);
         Assert.Empty(report.Suppressed);
+        Assert.Equal("not accepted: OrderPlaced while the order is AwaitingStock", Assert.Single(report.Ignored).Detail);
         var command = Assert.Single(report.Commands);
         Assert.Equal((2UL, "StockReserved", "o-1", "ChargePayment"), (command.StreamSeq, command.EventType, command.CorrelationId, command.CommandType));
         Assert.Contains("\"orderId\":\"o-1\"", command.Payload, StringComparison.Ordinal);

@@ -72,6 +72,37 @@ public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(outp
     }
 
     [Fact]
+    public void SagaActor_should_answer_not_accepted_and_record_nothing_for_an_event_its_state_does_not_accept()
+    {
+        var tenant = StartTenant();
+        tenant.Tell(Event("StockReserved", new { orderId = "o-6" }, "m-6b"));
+        ExpectMsg<NotAccepted>(n => Assert.Equal("StockReserved while the order is New", n.Reason));
+        tenant.Tell(new GetSagaView("order", "o-6"));
+        ExpectMsg<SagaView>(v => Assert.Equal(0, v.SequenceNr));
+
+        // No dedupe marker was kept: once its predecessor is applied, the same event is accepted.
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-6", amount = 3m }, "m-6a"));
+        ExpectMsg<Applied>();
+        tenant.Tell(Event("StockReserved", new { orderId = "o-6" }, "m-6b"));
+        ExpectMsg<Applied>();
+        Assert.Equal(["ReserveStock", "ChargePayment"], Transport.CommandTypes("o-6"));
+    }
+
+    [Fact]
+    public void SagaActor_should_tell_waiting_consumers_when_it_stops_before_its_commands_are_acknowledged()
+    {
+        var tenant = StartTenant();
+        Transport.Hold();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "o-7", amount = 1m }, "m-7"));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // A hand-off or crash of the instance: the consumer hears at once that it must try again, not after its timeout.
+        Sys.Stop(tenant);
+        ExpectMsg<NotApplied>(n => Assert.Contains("stopped", n.Reason, StringComparison.Ordinal));
+        Transport.Release();
+    }
+
+    [Fact]
     public void SagaActor_should_republish_an_unacknowledged_outbox_entry_with_the_same_msg_id_after_a_crash()
     {
         var tenant = StartTenant("t-crash-1");
@@ -80,7 +111,11 @@ public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(outp
         // The view is answered once the event is persisted (commands wait while a persist is in flight): persisted, not published.
         tenant.Tell(new GetSagaView("order", "o-4"));
         ExpectMsg<SagaView>(v => Assert.Single(v.OutboxPending));
-        StopAndWait(tenant); // the node goes away before the PubAck; the NATS message is not acked
+        // The node goes away before the PubAck; the NATS message is not acked (its consumer hears "not applied").
+        Watch(tenant);
+        Sys.Stop(tenant);
+        ExpectMsg<NotApplied>();
+        ExpectTerminated(tenant);
 
         Transport.Release();
         var again = StartTenant("t-crash-2");

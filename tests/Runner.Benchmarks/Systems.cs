@@ -84,7 +84,7 @@ internal sealed class RunnerSystem(World world, string dataDir, string extraHoco
 
 /// <summary>
 /// The same I/O without Akka or persistence: per tenant one durable pull consumer configured as the runner's
-/// (<see cref="NatsEdge.EnsureConsumerAsync"/>), the same pull batch and parallelism; per event: parse the JSON,
+/// (<see cref="NatsEdge.StartAtFirstUnappliedAsync"/>), the same pull batch and parallelism; per event: parse the JSON,
 /// publish one command with a deterministic Nats-Msg-Id through <see cref="NatsEdge.PublishCommandAsync"/> and wait
 /// for its PubAck, then ack the event.
 /// </summary>
@@ -114,7 +114,7 @@ internal sealed class RawSystem(World world, IReadOnlyList<string> tenants) : IS
         await _edge.StartAsync(cancellationToken).ConfigureAwait(false); // the same streams as the node creates
         foreach (var tenant in tenants)
         {
-            var consumer = await _edge.EnsureConsumerAsync(tenant, "raw", null, cancellationToken).ConfigureAwait(false);
+            var (consumer, _) = await _edge.StartAtFirstUnappliedAsync(tenant, "raw", null, "start", cancellationToken).ConfigureAwait(false);
             _loops.Add(Task.Run(() => Loop(_edge, tenant, consumer, _stop.Token), CancellationToken.None));
         }
     }

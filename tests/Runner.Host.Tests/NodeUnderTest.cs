@@ -10,7 +10,7 @@ using Runner.TestKit;
 namespace Runner.Host.Tests;
 
 /// <summary>A command read back from the command stream.</summary>
-public sealed record ReadCommand(string Subject, string CommandType, string MsgId, string Json, ulong Sequence, string Node = "");
+public sealed record ReadCommand(string Subject, string CommandType, string MsgId, string Json, ulong Sequence, string Node = "", string Kind = "", string Reason = "");
 
 /// <summary>
 /// One scenario's world: a unique subject prefix and stream names on the shared nats-server, a data directory,
@@ -114,7 +114,9 @@ public sealed class Scenario : IAsyncDisposable
                 result.Add(new ReadCommand(subject, subject[(subject.LastIndexOf('.') + 1)..],
                     msg.Headers is { } h && h.TryGetValue(RunnerHeaders.MsgId, out var id) ? id.ToString() : "", Encoding.UTF8.GetString(msg.Data ?? []),
                     msg.Metadata?.Sequence.Stream ?? 0,
-                    msg.Headers is { } hn && hn.TryGetValue(RunnerHeaders.Node, out var node) ? node.ToString() : ""));
+                    msg.Headers is { } hn && hn.TryGetValue(RunnerHeaders.Node, out var node) ? node.ToString() : "",
+                    msg.Headers is { } hk && hk.TryGetValue(RunnerHeaders.DeadLetterKind, out var kind) ? kind.ToString() : "",
+                    msg.Headers is { } hr && hr.TryGetValue(RunnerHeaders.DeadLetterReason, out var reason) ? reason.ToString() : ""));
             }
 
             if (!until(result)) await Task.Delay(50).ConfigureAwait(false); // polling the stream for the condition

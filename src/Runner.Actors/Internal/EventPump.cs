@@ -11,14 +11,34 @@ using Runner.Sagas;
 namespace Runner.Actors.Internal;
 
 /// <summary>
-/// The consumption of one (tenant, saga): a JetStream pull consumer as an Akka.Streams source (restarted with
-/// backoff), bounded parallelism, and per message: parse and correlate, hand to the tenant (Ask, the edge of the
-/// actor system), then ack. Unparseable messages are parked on the dead-letter subject and acked; a timeout naks.
+/// The consumption of one (tenant, saga), which keeps the events of each saga instance in stream order, each applied
+/// once:
+/// <list type="bullet">
+/// <item>every (re)start of the JetStream consumer begins at its first unapplied event
+/// (<see cref="NatsEdge.ConsumeInOrderAsync"/>), so events delivered before a crash, a drain or a reconnect and never
+/// acked come back before newer ones, not after AckWait;</item>
+/// <item>within a run, an event goes to its instance only once the instance's previous event is resolved (applied,
+/// a duplicate, parked); an event that was not applied (storage error, timeout) is tried again in place with backoff,
+/// its message kept alive, while later events of that instance wait and other instances go on;</item>
+/// <item>nothing is nak'ed: an event left unacked when the consumption stops is the first one delivered again.</item>
+/// </list>
+/// Unparseable events and those no saga handles are parked on the dead-letter subject and acked, as are events the
+/// saga does not accept in the instance's state and events for a completed instance (outside a replay, which counts
+/// them instead).
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Cancelled by PumpHandle.Stop; the stream may observe the token after that, so it is not disposed.")]
 internal sealed class EventPump
 {
     /// <summary>Dead-letter saga token for events no saga handles (not a valid saga name, so it never collides).</summary>
     public const string UnroutedToken = "_unrouted";
+
+    /// <summary>Dead-letter kind of an event the saga does not accept in its instance's state.</summary>
+    public const string UnexpectedKind = "UnexpectedEvent";
+
+    /// <summary>Dead-letter kind of an event for a completed instance.</summary>
+    public const string AfterCompletionKind = "AfterCompletion";
+
+    private static readonly Task<bool> Resolved = Task.FromResult(true);
 
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
@@ -28,6 +48,9 @@ internal sealed class EventPump
     private readonly ILoggingAdapter _log;
     private readonly bool _reportsUnknownTypes;
     private readonly ReplayTracker? _tracker;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Task<bool>> _tails = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
 
     public EventPump(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef tenantActor, ILoggingAdapter log,
         ReplayTracker? tracker = null)
@@ -43,12 +66,24 @@ internal sealed class EventPump
         _reportsUnknownTypes = string.Equals(services.Catalog.All.Select(s => s.Name).Min(StringComparer.Ordinal), saga.Name, StringComparison.Ordinal);
     }
 
-    public (UniqueKillSwitch KillSwitch, Task<Done> Completion) Run(IMaterializer materializer, CheckpointCache checkpoints) =>
-        _nats.EventSource(_tenant, _saga.Name, () => checkpoints.Get(_saga.Name))
+    public PumpHandle Run(IMaterializer materializer, CheckpointCache checkpoints)
+    {
+        var (killSwitch, completion) = Source.From(() => _nats.ConsumeInOrderAsync(_tenant, _saga.Name, () => checkpoints.Get(_saga.Name), OnStarted,
+                _stopping.Token))
             .ViaMaterialized(KillSwitches.Single<INatsJSMsg<byte[]>>(), Keep.Right)
-            .SelectAsync(_nats.Settings.Parallelism, Process)
+            .SelectAsyncUnordered(_nats.Settings.Parallelism, Process)
             .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
             .Run(materializer);
+        return new PumpHandle(killSwitch, completion, _stopping);
+    }
+
+    private void OnStarted(ConsumerStart start)
+    {
+        if (!start.Rewound) return;
+        RunnerMetrics.ConsumersRewound.Add(1, Tags());
+        _log.Info("Tenant {0}, saga {1}: consumption restarts at stream seq {2} ({3}); {4} unacked event(s) come back first, in order", _tenant,
+            _saga.Name, start.StartSeq, start.Reason, start.AckPending);
+    }
 
     private async Task<NotUsed> Process(INatsJSMsg<byte[]> msg)
     {
@@ -58,14 +93,15 @@ internal sealed class EventPump
         }
         catch (Exception e)
         {
-            // Never fail the stream for one message: nak it and let JetStream redeliver.
-            _log.Warning(e, "Event {0} of {1}/{2} not processed; nak", msg.Subject, _tenant, _saga.Name);
-            await TryNak(msg).ConfigureAwait(false);
+            // Never fail the stream for one message, and never nak: the message stays unacked and is the first one
+            // delivered when the consumer restarts (or after AckWait).
+            _log.Warning(e, "Event {0} of {1}/{2} not processed; left unacked", msg.Subject, _tenant, _saga.Name);
         }
 
         return NotUsed.Instance;
     }
 
+    /// <remarks>Called in stream order; everything up to the instance's place in its chain runs before the first await.</remarks>
     private async Task Handle(INatsJSMsg<byte[]> msg)
     {
         var subjects = _nats.Settings.Subjects;
@@ -97,25 +133,104 @@ internal sealed class EventPump
         }
 
         var parsed = (ParseResult.Ok)result;
-        IEventOutcome outcome;
-        try
+        // Take this event's place behind the instance's previous one (synchronously, so places follow stream order).
+        var key = parsed.CorrelationId;
+        var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<bool> previous;
+        lock (_gate)
         {
-            outcome = await _tenantActor.Ask<IEventOutcome>(new DeliverEvent(_saga.Name, parsed.CorrelationId, incoming, parsed.Event),
-                _nats.Settings.ProcessingTimeout).ConfigureAwait(false);
-        }
-        catch (AskTimeoutException)
-        {
-            _log.Warning("Event {0} (seq {1}) of {2}/{3} not applied within {4}; nak", msg.Subject, seq, _tenant, _saga.Name,
-                _nats.Settings.ProcessingTimeout);
-            await TryNak(msg).ConfigureAwait(false);
-            return;
+            previous = _tails.GetValueOrDefault(key) ?? Resolved;
+            _tails[key] = mine.Task;
         }
 
+        var resolved = false;
+        try
+        {
+            if (!previous.IsCompleted) await KeepAliveWhile(previous, msg).ConfigureAwait(false);
+            // A predecessor left unresolved (the consumption is stopping) holds this one back too: both come back, in order.
+            resolved = await previous.ConfigureAwait(false)
+                       && await Apply(msg, seq, payload, new DeliverEvent(_saga.Name, key, incoming, parsed.Event)).ConfigureAwait(false);
+        }
+        finally
+        {
+            mine.TrySetResult(resolved);
+            lock (_gate)
+            {
+                if (_tails.TryGetValue(key, out var tail) && tail == mine.Task) _tails.Remove(key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Delivers the event to its instance until it is resolved, then finishes it (parks what must be parked) and acks it.
+    /// False when the consumption stops first: the event stays unacked and is delivered again when the consumer restarts.
+    /// </summary>
+    private async Task<bool> Apply(INatsJSMsg<byte[]> msg, ulong seq, byte[] payload, DeliverEvent deliver)
+    {
+        var settings = _nats.Settings;
+        var delay = settings.RetryBackoff;
+        for (var attempt = 1; ; attempt++)
+        {
+            IEventOutcome outcome;
+            try
+            {
+                outcome = await _tenantActor.Ask<IEventOutcome>(deliver, settings.ProcessingTimeout).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                outcome = new NotApplied($"not applied within {settings.ProcessingTimeout}");
+            }
+            catch (Exception e)
+            {
+                outcome = new NotApplied(e.Message);
+            }
+
+            if (outcome is not NotApplied notApplied)
+            {
+                await Finish(msg, seq, payload, deliver.CorrelationId, outcome).ConfigureAwait(false);
+                return true;
+            }
+
+            if (_stopping.IsCancellationRequested) return false;
+            RunnerMetrics.EventsRetried.Add(1, Tags());
+            if (attempt % 10 == 1)
+            {
+                _log.Warning("Event seq {0} of {1} not applied ({2}; attempt {3}); trying again in {4}, later events of the instance wait",
+                    seq, $"{_tenant}/{_saga.Name} instance {deliver.CorrelationId}", notApplied.Reason, attempt, delay);
+            }
+
+            await TryAckProgress(msg).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(settings.MaxBackoff.Ticks, delay.Ticks * 2));
+        }
+    }
+
+    private async Task Finish(INatsJSMsg<byte[]> msg, ulong seq, byte[] payload, string correlation, IEventOutcome outcome)
+    {
         _tracker?.Count(seq, outcome);
+        // Within a replay the saga meets events it has seen in other states; the replay counts them, nothing is parked.
+        var replayed = _tracker is { } tracker && seq <= tracker.TargetSeq;
         switch (outcome)
         {
             case HandlerFailed failed:
                 await Park(msg, seq, payload, "HandlerFailed", failed.Reason).ConfigureAwait(false);
+                break;
+            case NotAccepted notAccepted when !replayed:
+                RunnerMetrics.EventsUnexpected.Add(1, Tags(UnexpectedKind));
+                await Park(msg, seq, payload, UnexpectedKind, $"instance {correlation} of saga {_saga.Name} does not accept it: {notAccepted.Reason}")
+                    .ConfigureAwait(false);
+                break;
+            case IgnoredCompleted when !replayed:
+                RunnerMetrics.EventsUnexpected.Add(1, Tags(AfterCompletionKind));
+                await Park(msg, seq, payload, AfterCompletionKind, $"instance {correlation} of saga {_saga.Name} is completed").ConfigureAwait(false);
                 break;
             case Applied:
                 RunnerMetrics.EventsApplied.Add(1, Tags());
@@ -126,6 +241,26 @@ internal sealed class EventPump
         }
 
         await msg.AckAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for <paramref name="work"/>, telling JetStream the message is in progress so that AckWait does not run out meanwhile.</summary>
+    private async Task KeepAliveWhile(Task work, INatsJSMsg<byte[]> msg)
+    {
+        var every = _nats.Settings.AckWait / 3;
+        while (await Task.WhenAny(work, Task.Delay(every)).ConfigureAwait(false) != work) await TryAckProgress(msg).ConfigureAwait(false);
+    }
+
+    private async Task TryAckProgress(INatsJSMsg<byte[]> msg)
+    {
+        try
+        {
+            await msg.AckProgressAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Not fatal: at worst JetStream delivers the message again after AckWait, and the copy waits its turn.
+            _log.Debug("In-progress ack of {0} failed: {1}", msg.Subject, e.Message);
+        }
     }
 
     /// <summary>A JetStream message as the saga library sees it (headers, <c>Nats-Msg-Id</c>, stream sequence, timestamp).</summary>
@@ -142,25 +277,32 @@ internal sealed class EventPump
     private async Task Park(INatsJSMsg<byte[]> msg, ulong seq, byte[] payload, string kind, string reason, string? sagaToken = null)
     {
         var token = sagaToken ?? _saga.Name;
-        _log.Warning("Parking event {0} (seq {1}) of tenant {2} on the dead-letter subject {3}: {4}", msg.Subject, seq, _tenant, token, reason);
+        _log.Warning("Parking event {0} (seq {1}) of tenant {2} on the dead-letter subject {3} ({4}): {5}", msg.Subject, seq, _tenant, token, kind, reason);
         await _nats.PublishDeadLetterAsync(_tenant, token, kind, reason, msg.Subject, seq, payload, msg.Headers, CancellationToken.None)
             .ConfigureAwait(false);
         RunnerMetrics.EventsDeadLettered.Add(1, new KeyValuePair<string, object?>("tenant", _tenant), new KeyValuePair<string, object?>("saga", _saga.Name),
             new KeyValuePair<string, object?>("kind", kind));
     }
 
-    private async Task TryNak(INatsJSMsg<byte[]> msg)
-    {
-        try
-        {
-            await msg.NakAsync(new AckOpts { NakDelay = _nats.Settings.NakDelay }).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            _log.Debug("Nak failed ({0}); the message is redelivered after AckWait", e.Message);
-        }
-    }
-
     private KeyValuePair<string, object?>[] Tags() =>
         [new("tenant", _tenant), new("saga", _saga.Name)];
+
+    private KeyValuePair<string, object?>[] Tags(string kind) =>
+        [new("tenant", _tenant), new("saga", _saga.Name), new("kind", kind)];
+}
+
+/// <summary>A running consumption: <see cref="Stop"/> ends it; <see cref="Completion"/> completes once its in-flight events are finished or left.</summary>
+internal sealed class PumpHandle(UniqueKillSwitch killSwitch, Task completion, CancellationTokenSource stopping)
+{
+    public Task Completion { get; } = completion;
+
+    /// <summary>
+    /// Stops pulling. Events being applied finish (applied, commands acknowledged, acked); events waiting for a retry or
+    /// behind an unresolved one are left unacked, to be delivered first when the consumption starts again.
+    /// </summary>
+    public void Stop()
+    {
+        stopping.Cancel();
+        killSwitch.Shutdown();
+    }
 }

@@ -33,7 +33,7 @@ internal sealed class ReplayTracker(ulong targetSeq)
             case Duplicate:
                 Interlocked.Increment(ref _duplicates);
                 break;
-            case IgnoredCompleted:
+            case IgnoredCompleted or NotAccepted:
                 Interlocked.Increment(ref _ignored);
                 break;
             case HandlerFailed:

@@ -38,7 +38,11 @@ public sealed record SagaView(
     public DateTimeOffset? CompletedAt { get; init; }
 }
 
-/// <summary>Outcome of a <see cref="DeliverEvent"/>: the consumer acks on every outcome but <see cref="HandlerFailed"/> (parked first).</summary>
+/// <summary>
+/// Outcome of a <see cref="DeliverEvent"/>. The consumer acks the event after every outcome but <see cref="NotApplied"/>
+/// (tried again in place); <see cref="HandlerFailed"/>, <see cref="NotAccepted"/> and <see cref="IgnoredCompleted"/>
+/// park it on the dead-letter subject first (outside a replay).
+/// </summary>
 public interface IEventOutcome;
 
 /// <summary>The event was applied and persisted (and its commands acknowledged by JetStream).</summary>
@@ -51,7 +55,7 @@ public sealed record Duplicate(string DedupeKey) : IEventOutcome
 {
 }
 
-/// <summary>The instance is completed; the event is ignored.</summary>
+/// <summary>The instance is completed; the event is not applied (the consumer parks it, kind <c>AfterCompletion</c>).</summary>
 public sealed record IgnoredCompleted : IEventOutcome
 {
     /// <summary>The instance.</summary>
@@ -60,6 +64,18 @@ public sealed record IgnoredCompleted : IEventOutcome
 
 /// <summary>The saga's decide function threw; the event goes to the dead-letter subject.</summary>
 public sealed record HandlerFailed(string Reason) : IEventOutcome;
+
+/// <summary>
+/// The saga does not accept the event in the instance's state (<c>ctx.Unexpected</c>): nothing was applied or recorded
+/// (no dedupe marker), and the consumer parks it (kind <c>UnexpectedEvent</c>) with the saga's reason.
+/// </summary>
+public sealed record NotAccepted(string Reason) : IEventOutcome;
+
+/// <summary>
+/// The event was not applied this time (a storage error, the instance stopped before it answered): the consumer tries
+/// it again in place, and later events of the instance wait for it.
+/// </summary>
+public sealed record NotApplied(string Reason) : IEventOutcome;
 
 /// <summary>Commands to publish for a saga instance (to the tenant's outbox publisher).</summary>
 internal sealed record PublishCommands(string Saga, string CorrelationId, ImmutableArray<OutboxEntry> Entries);

@@ -15,7 +15,7 @@ namespace Runner.Actors.Replay;
 /// <param name="Payload">Its JSON.</param>
 public sealed record DryRunCommand(ulong StreamSeq, string EventType, string CorrelationId, string CommandType, string Payload);
 
-/// <summary>An event a replay would not apply (dry run): suppressed by dedupe, ignored by a completed instance, or parked.</summary>
+/// <summary>An event a replay would not apply (dry run): suppressed by dedupe, ignored (a completed instance, or not accepted in its state), or parked.</summary>
 /// <param name="StreamSeq">Its stream sequence.</param>
 /// <param name="EventType">Its type.</param>
 /// <param name="CorrelationId">The instance, when it correlates.</param>
@@ -27,7 +27,7 @@ public sealed record DryRunEvent(ulong StreamSeq, string EventType, string? Corr
 /// <param name="Instances">Instances the replayed events reach.</param>
 /// <param name="Commands">Commands that would be re-emitted (the first <see cref="ReplaySimulation.Kept"/>).</param>
 /// <param name="Suppressed">Events dedupe would suppress (the first ones).</param>
-/// <param name="Ignored">Events completed instances would ignore (the first ones).</param>
+/// <param name="Ignored">Events completed instances would ignore, or instances would not accept in their state (the first ones).</param>
 /// <param name="DeadLettered">Events that would be parked (the first ones).</param>
 /// <param name="Truncated">Whether a list was cut at <see cref="ReplaySimulation.Kept"/>.</param>
 public sealed record DryRunReport(
@@ -130,6 +130,14 @@ internal sealed class ReplaySimulation(ISagaDefinition saga, string mode, int de
             _deadLetteredCount++;
             Keep(_deadLettered, new DryRunEvent(incoming.StreamSequence, incoming.EventType, ok.CorrelationId,
                 $"HandlerFailed: {saga.Name} decide threw {e.GetType().Name}: {e.Message}"));
+            return;
+        }
+
+        if (decision.Unexpected is { } unexpected)
+        {
+            // As in the runtime during a replay: not applied, no dedupe marker, counted as ignored.
+            _ignoredCount++;
+            Keep(_ignored, new DryRunEvent(incoming.StreamSequence, incoming.EventType, ok.CorrelationId, "not accepted: " + unexpected));
             return;
         }
 
