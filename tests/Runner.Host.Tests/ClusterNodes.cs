@@ -40,7 +40,7 @@ public sealed class ClusterNodes : IAsyncDisposable
     {
         if (!_env.TryGetValue(shardId, out var env))
         {
-            env = NodeProcess.Environment(_s, _nats, _hocon);
+            env = NodeEnvironment.For(_s, _nats, _hocon);
             env["RUNNER_SHARD_ID"] = shardId;
             env["RUNNER_PORT"] = _ports.Dequeue().ToString(CultureInfo.InvariantCulture);
             env["RUNNER_SEED_NODES"] = "127.0.0.1:" + _seedPort.ToString(CultureInfo.InvariantCulture);

@@ -17,7 +17,7 @@ public sealed class CrashSpec(NatsServerFixture nats) : IClassFixture<NatsServer
     public async Task A_node_killed_with_sigkill_mid_burst_should_apply_every_event_exactly_once()
     {
         await using var s = new Scenario(nats);
-        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
+        var env = NodeEnvironment.For(s, nats, "runner.samples.order.payment-timeout = 1h");
         var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
         try
         {

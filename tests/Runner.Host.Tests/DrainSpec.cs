@@ -12,7 +12,7 @@ public sealed class DrainSpec(NatsServerFixture nats) : IClassFixture<NatsServer
     public async Task Post_admin_drain_should_hand_off_every_tenant_with_a_complete_receipt_and_exit_0()
     {
         await using var s = new Scenario(nats);
-        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
+        var env = NodeEnvironment.For(s, nats, "runner.samples.order.payment-timeout = 1h");
         await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
         await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"d-1","amount":3}""", "drain-1");
         await s.PublishAsync("acme", "StockReserved", """{"orderId":"d-1"}""", "drain-2");
@@ -47,7 +47,7 @@ public sealed class DrainSpec(NatsServerFixture nats) : IClassFixture<NatsServer
     public async Task Sigterm_should_drain_the_node_and_exit_0()
     {
         await using var s = new Scenario(nats);
-        var env = NodeProcess.Environment(s, nats, "");
+        var env = NodeEnvironment.For(s, nats, "");
         await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
         await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"t-1","amount":3}""", "term-1");
         await s.CommandsAsync("acme", c => c.Count >= 1, TimeSpan.FromSeconds(60));

@@ -43,7 +43,7 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
     public async Task Runnerctl_should_show_cluster_regions_tenants_set_placement_and_drain_a_node()
     {
         await using var s = new Scenario(nats);
-        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
+        var env = NodeEnvironment.For(s, nats, "runner.samples.order.payment-timeout = 1h");
         env["RUNNER_ADMIN_TOKEN"] = Token;
         await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
         var at = "127.0.0.1:" + env["RUNNER_ADMIN_PORT"];
@@ -92,7 +92,7 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
     /// <summary>A node process (payment timeout 1 h) with orders c-1 and c-2 placed for tenant acme; its admin endpoint.</summary>
     private async Task<(NodeProcess Node, string At)> StartNodeWithTwoOrdersAsync(Scenario s)
     {
-        var env = NodeProcess.Environment(s, nats, "runner.samples.order.payment-timeout = 1h");
+        var env = NodeEnvironment.For(s, nats, "runner.samples.order.payment-timeout = 1h");
         var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
         await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-1","amount":3}""", "ctl-1");
         await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"c-2","amount":5}""", "ctl-2");
@@ -234,7 +234,7 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
     public async Task Runnerctl_cluster_leave_should_make_the_node_leave_and_exit_0()
     {
         await using var s = new Scenario(nats);
-        var env = NodeProcess.Environment(s, nats, "");
+        var env = NodeEnvironment.For(s, nats, "");
         await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
         var leave = await Ctl("127.0.0.1:" + env["RUNNER_ADMIN_PORT"], "cluster", "leave");
         Assert.Equal(0, leave.Code);
