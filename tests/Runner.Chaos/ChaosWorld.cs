@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Net;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using Runner.TestKit;
+
+namespace Runner.Chaos;
+
+/// <summary>
+/// One scenario's world on 127.0.0.1: its own nats-server (random port, store in a temporary directory), node
+/// processes configured by environment only (each with its own ports and LMDB directory, kept across restarts), and a
+/// client connection for the load and the reader. Everything it starts it ends by pid; logs go to its directory.
+/// </summary>
+internal sealed class ChaosWorld : IAsyncDisposable
+{
+    private readonly ChaosOptions _options;
+    private readonly string _hocon;
+    private readonly Dictionary<string, Dictionary<string, string>> _env = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodeProcess> _running = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+    private int? _seedPort;
+
+    public ChaosWorld(string name, ChaosOptions options, string extraHocon = "")
+    {
+        _options = options;
+        Name = name;
+        Dir = Path.Combine(options.WorkDirectory ?? Path.GetTempPath(), $"runner-chaos-{name}-{Guid.NewGuid():N}"[..40]);
+        Directory.CreateDirectory(Dir);
+        _hocon = $$"""
+            runner.samples.order.payment-timeout = 1h
+            runner.nats.consumer { min-backoff = 100ms, max-backoff = 1s }
+            akka.cluster.split-brain-resolver.stable-after = 3s
+            {{extraHocon}}
+            """;
+        Nats = new NatsServerFixture();
+        Client = new NatsConnection(NatsOpts.Default with
+        {
+            Url = Nats.Url,
+            Name = "chaos-" + name,
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(50),
+            ReconnectWaitMax = TimeSpan.FromMilliseconds(250),
+        });
+        Js = new NatsJSContext(Client);
+    }
+
+    public string Name { get; }
+
+    public string Dir { get; }
+
+    public NatsServerFixture Nats { get; }
+
+    public NatsConnection Client { get; }
+
+    public INatsJSContext Js { get; }
+
+    public const string EventsStream = "RUNNER_EVENTS";
+    public const string CommandsStream = "RUNNER_COMMANDS";
+    public const string DeadLetterStream = "RUNNER_DLQ";
+
+    /// <summary>Name of the placement bucket nodes started with <c>placementBucket</c> watch.</summary>
+    public const string PlacementBucket = "runner-chaos-placement";
+
+    /// <summary>Nodes running now, in the order they were first started.</summary>
+    public IReadOnlyList<string> Running => [.. _order.Where(_running.ContainsKey)];
+
+    public NodeProcess Node(string shardId) => _running[shardId];
+
+    /// <summary>Starts node <paramref name="shardId"/> (a restart reuses its ports and data directory).</summary>
+    public async Task<NodeProcess> StartNodeAsync(string shardId, bool cluster = false, bool placementBucket = false)
+    {
+        if (!_env.TryGetValue(shardId, out var env))
+        {
+            var conf = Path.Combine(Dir, shardId + ".conf");
+            await File.WriteAllTextAsync(conf, _hocon).ConfigureAwait(false);
+            var port = NatsServerFixture.FreePort();
+            env = new Dictionary<string, string>
+            {
+                ["RUNNER_NATS_URL"] = Nats.Url,
+                ["RUNNER_DATA_DIR"] = Path.Combine(Dir, shardId, "lmdb"),
+                ["RUNNER_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                ["RUNNER_SHARD_ID"] = shardId,
+                ["RUNNER_ADMIN_PORT"] = NatsServerFixture.FreePort().ToString(CultureInfo.InvariantCulture),
+                ["RUNNER_CONFIG"] = conf,
+                ["RUNNER_LOG_LEVEL"] = "INFO",
+            };
+            if (cluster)
+            {
+                _seedPort ??= port;
+                env["RUNNER_SEED_NODES"] = "127.0.0.1:" + _seedPort.Value.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (placementBucket) env["RUNNER_TENANT_PLACEMENT_BUCKET"] = PlacementBucket;
+            _env[shardId] = env;
+            _order.Add(shardId);
+        }
+
+        var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+        _running[shardId] = node;
+        return node;
+    }
+
+    public AdminEndpoint Admin(string shardId) =>
+        new(int.Parse(_env[shardId]["RUNNER_ADMIN_PORT"], CultureInfo.InvariantCulture), timeout: TimeSpan.FromMinutes(3));
+
+    /// <summary>SIGKILL by pid; its output goes to its log file.</summary>
+    public async Task KillNodeAsync(string shardId)
+    {
+        var node = _running[shardId];
+        await node.KillAsync().ConfigureAwait(false);
+        await EndedAsync(shardId, node, "killed with SIGKILL").ConfigureAwait(false);
+    }
+
+    /// <summary>Drains the node through its admin endpoint and waits for its exit code.</summary>
+    public async Task<(HttpStatusCode Status, int ExitCode)> DrainNodeAsync(string shardId)
+    {
+        var node = _running[shardId];
+        HttpStatusCode status;
+        using (var admin = Admin(shardId))
+            (status, _) = await admin.PostAsync("/admin/drain?wait=true", "{}").ConfigureAwait(false);
+        var exit = await node.ExitCodeAsync(TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+        await EndedAsync(shardId, node, $"drained (HTTP {(int)status}), exit {exit}").ConfigureAwait(false);
+        return (status, exit);
+    }
+
+    private async Task EndedAsync(string shardId, NodeProcess node, string how)
+    {
+        _running.Remove(shardId);
+        await File.AppendAllTextAsync(LogOf(shardId), node.Output + $"\n===== {how} =====\n").ConfigureAwait(false);
+        await node.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public string LogOf(string shardId) => Path.Combine(Dir, shardId + ".log");
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (shardId, node) in _running.ToList())
+        {
+            await node.KillAsync().ConfigureAwait(false);
+            await EndedAsync(shardId, node, "stopped at the end of the scenario").ConfigureAwait(false);
+        }
+
+        await Client.DisposeAsync().ConfigureAwait(false);
+        await Nats.DisposeAsync().ConfigureAwait(false);
+        if (_options.Keep) Console.WriteLine($"chaos: kept {Dir}");
+        else
+        {
+            try
+            {
+                Directory.Delete(Dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort
+            }
+        }
+    }
+}

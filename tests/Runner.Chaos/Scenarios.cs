@@ -1,0 +1,285 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Akka.Configuration;
+using NATS.Client.KeyValueStore;
+using Runner.Host;
+using Runner.Nats;
+
+namespace Runner.Chaos;
+
+/// <summary>The result of one scenario: its line and whether it passed.</summary>
+internal sealed record ScenarioResult(string Name, bool Passed, string Line);
+
+/// <summary>The scenarios. Each builds its own world, runs bounded in count and time, and judges with the ledger.</summary>
+internal sealed class Scenarios(ChaosOptions options)
+{
+    private static readonly string[] ThreeTenants = ["t1", "t2", "t3"];
+    private readonly Random _random = new(options.Seed);
+
+    private bool Quick => options.Quick;
+
+    public Task<ScenarioResult> RunAsync(string name, CancellationToken cancellationToken) => name switch
+    {
+        "kill9" => Kill9Async(cancellationToken),
+        "nats-restart" => NatsRestartAsync(cancellationToken),
+        "nak-storm" => NakStormAsync(cancellationToken),
+        "drain" => DrainAsync(cancellationToken),
+        "move" => MoveAsync(cancellationToken),
+        "poison" => PoisonAsync(cancellationToken),
+        _ => throw new ArgumentException($"unknown scenario {name}", nameof(name)),
+    };
+
+    /// <summary>SIGKILL of the node at random moments under load, restarted at once on the same data directory.</summary>
+    private async Task<ScenarioResult> Kill9Async(CancellationToken ct)
+    {
+        var kills = Quick ? 3 : 20;
+        var orders = Quick ? 1200 : 7500;
+        var clock = Stopwatch.StartNew();
+        await using var world = new ChaosWorld("kill9", options);
+        await world.StartNodeAsync("n1");
+        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
+        var loading = load.RunAsync(ct);
+        var lastKill = Stopwatch.StartNew();
+        for (var k = 0; k < kills; k++)
+        {
+            var gap = TimeSpan.FromMilliseconds(_random.Next(3000, 10_001));
+            var wait = gap - lastKill.Elapsed;
+            await Task.Delay(wait > TimeSpan.FromMilliseconds(500) ? wait : TimeSpan.FromMilliseconds(500), ct); // a kill at a random moment
+            lastKill.Restart();
+            await world.KillNodeAsync("n1");
+            await world.StartNodeAsync("n1");
+        }
+
+        await loading;
+        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
+        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        return Result("kill9", v, settled, clock, $"kills={kills}");
+    }
+
+    /// <summary>nats-server killed and restarted on its store under load; consumption must resume within 2 s.</summary>
+    private async Task<ScenarioResult> NatsRestartAsync(CancellationToken ct)
+    {
+        var restarts = Quick ? 2 : 5;
+        var orders = Quick ? 1200 : 6000;
+        var clock = Stopwatch.StartNew();
+        await using var world = new ChaosWorld("nats-restart", options);
+        await world.StartNodeAsync("n1");
+        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
+        var loading = load.RunAsync(ct);
+        var outages = new List<(DateTimeOffset Killed, DateTimeOffset Ready)>();
+        for (var r = 0; r < restarts; r++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(_random.Next(Quick ? 2000 : 5000, Quick ? 4001 : 9001)), ct); // a restart at a random moment
+            var killed = DateTimeOffset.UtcNow;
+            await world.Nats.RestartAsync(TimeSpan.FromSeconds(2), kill: true);
+            outages.Add((killed, DateTimeOffset.UtcNow));
+        }
+
+        await loading;
+        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
+        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+
+        // Per outage and tenant: from the server being back to the first command of an order placed after that (its
+        // ReserveStock needs the tenant's consumption to run again).
+        var commands = await Ledger.ReadAsync(world.Js, ChaosWorld.CommandsStream, ct);
+        var reserved = commands.Where(c => c.Type == "ReserveStock").GroupBy(c => c.Correlation).ToDictionary(g => g.Key, g => g.Min(c => c.At));
+        var resumes = new List<double>();
+        foreach (var (_, ready) in outages)
+        {
+            foreach (var tenant in ThreeTenants)
+            {
+                var first = load.Orders.Where(o => o.Tenant == tenant && o.AckedAt[0] >= ready && reserved.ContainsKey(o.Id))
+                    .Select(o => reserved[o.Id]).DefaultIfEmpty().Min();
+                if (first != default) resumes.Add((first - ready).TotalSeconds);
+            }
+        }
+
+        var p99 = Percentile(resumes, 0.99);
+        var resumed = resumes.Count == outages.Count * ThreeTenants.Length && p99 <= 2.0;
+        return Result("nats-restart", v, settled && resumed, clock,
+            $"restarts={restarts}", $"resume-p99-s={p99.ToString("0.00", CultureInfo.InvariantCulture)}",
+            $"resume-max-s={(resumes.Count == 0 ? "n/a" : resumes.Max().ToString("0.00", CultureInfo.InvariantCulture))}");
+    }
+
+    /// <summary>5 % of the applications fail as storage errors do, 1 % are answered past the processing timeout.</summary>
+    private async Task<ScenarioResult> NakStormAsync(CancellationToken ct)
+    {
+        var orders = Quick ? 1200 : 6000;
+        var clock = Stopwatch.StartNew();
+        await using var world = new ChaosWorld("nak-storm", options, """
+            runner.runtime.fault-injection { apply-failure-rate = 0.05, slow-apply-rate = 0.01, slow-apply-delay = 3s }
+            runner.nats.consumer.processing-timeout = 2s
+            """);
+        await world.StartNodeAsync("n1");
+        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
+        await load.RunAsync(ct);
+        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
+        var retried = await MetricAsync(world, "n1", "runner_events_retried");
+        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        // The faults must have happened for the run to mean anything.
+        return Result("nak-storm", v, settled && retried > 0, clock, $"retried={retried}");
+    }
+
+    /// <summary>A node of three drained through its admin endpoint under load; its tenants go on elsewhere.</summary>
+    private async Task<ScenarioResult> DrainAsync(CancellationToken ct)
+    {
+        var orders = Quick ? 1500 : 6000;
+        var clock = Stopwatch.StartNew();
+        await using var world = new ChaosWorld("drain", options, """
+            akka.cluster.sharding.rebalance-interval = 500ms
+            runner.nats.consumer.ack-wait = 60s
+            """);
+        foreach (var n in new[] { "n1", "n2", "n3" }) await world.StartNodeAsync(n, cluster: true);
+        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
+        var loading = load.RunAsync(ct);
+        await Task.Delay(TimeSpan.FromSeconds(Quick ? 4 : 15), ct); // under load for a while first
+
+        // The node that runs the most tenants.
+        var target = "";
+        var most = -1;
+        foreach (var n in world.Running)
+        {
+            using var admin = world.Admin(n);
+            var (_, body) = await admin.GetAsync("/admin/tenants");
+            var here = body.GetProperty("tenants").EnumerateArray().Count(t => t.GetProperty("runningHere").GetBoolean());
+            if (here > most) (target, most) = (n, here);
+        }
+
+        var (status, exit) = await world.DrainNodeAsync(target);
+        await loading;
+        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
+        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        var latency = await MaxLatencyAsync(world, load, ct);
+        // An event that waited for JetStream's AckWait (60 s here) to come back would show as a latency above 30 s.
+        var passed = settled && status == HttpStatusCode.OK && exit == 0 && latency < 30;
+        return Result("drain", v, passed, clock, $"drained={target}", $"tenants-moved={most}", $"drain-http={(int)status}", $"exit={exit}",
+            $"max-latency-s={latency.ToString("0.00", CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>Every tenant's placement changed twice under load (NATS KV placement, three nodes).</summary>
+    private async Task<ScenarioResult> MoveAsync(CancellationToken ct)
+    {
+        var orders = Quick ? 1500 : 6000;
+        var clock = Stopwatch.StartNew();
+        await using var world = new ChaosWorld("move", options, "akka.cluster.sharding.rebalance-interval = 500ms");
+        var kv = new NatsKVContext(world.Js);
+        var bucket = await kv.CreateStoreAsync(new NatsKVConfig(ChaosWorld.PlacementBucket) { History = 1, Storage = NatsKVStorageType.File }, ct);
+        string[] nodes = ["n1", "n2", "n3"];
+        for (var i = 0; i < ThreeTenants.Length; i++) await bucket.PutAsync(ThreeTenants[i], nodes[i], cancellationToken: ct);
+        foreach (var n in nodes) await world.StartNodeAsync(n, cluster: true, placementBucket: true);
+
+        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
+        var loading = load.RunAsync(ct);
+        var moves = 0;
+        for (var round = 1; round <= 2; round++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Quick ? 4 : 15), ct); // under load between the rounds of moves
+            for (var i = 0; i < ThreeTenants.Length; i++)
+            {
+                await bucket.PutAsync(ThreeTenants[i], nodes[(i + round) % nodes.Length], cancellationToken: ct);
+                moves++;
+            }
+        }
+
+        await loading;
+        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
+        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        // Each tenant's last commands came from the node the second round placed it on: the moves happened.
+        var commands = await Ledger.ReadAsync(world.Js, ChaosWorld.CommandsStream, ct);
+        var landed = ThreeTenants.Select((t, i) => commands.Where(c => c.Tenant == t).MaxBy(c => c.Seq)?.Node == nodes[(i + 2) % nodes.Length]).Count(x => x);
+        return Result("move", v, settled && landed == ThreeTenants.Length, clock, $"moves={moves}", $"landed={landed}/{ThreeTenants.Length}");
+    }
+
+    /// <summary>Malformed events for one tenant mixed into the backlog of two others: all parked, the others barely slower.</summary>
+    private async Task<ScenarioResult> PoisonAsync(CancellationToken ct)
+    {
+        var ordersPerTenant = Quick ? 1000 : 2000;
+        var poison = Quick ? 250 : 1000;
+        var clock = Stopwatch.StartNew();
+        var (baseline, _) = await BacklogRunAsync("poison-baseline", ordersPerTenant, 0, ct);
+        var (flood, v) = await BacklogRunAsync("poison-flood", ordersPerTenant, poison, ct);
+        var ratio = flood.Rate / baseline.Rate;
+        var passed = flood.Settled && baseline.Settled && flood.Parked == poison && flood.ParkedWithReason == poison && ratio >= 0.8;
+        return Result("poison", v, passed, clock, $"poison={poison}", $"parked={flood.Parked}",
+            $"rate-baseline={baseline.Rate.ToString("0", CultureInfo.InvariantCulture)}",
+            $"rate-flood={flood.Rate.ToString("0", CultureInfo.InvariantCulture)}", $"ratio={ratio.ToString("0.00", CultureInfo.InvariantCulture)}");
+    }
+
+    private sealed record BacklogRun(double Rate, bool Settled, int Parked, int ParkedWithReason);
+
+    /// <summary>
+    /// Publishes a backlog (two tenants' orders, and poison for a third) before the node starts, then measures how fast
+    /// the node turns the two tenants' events into commands (first to last command, by the stream's timestamps).
+    /// </summary>
+    private async Task<(BacklogRun Run, Verdict Verdict)> BacklogRunAsync(string name, int ordersPerTenant, int poison, CancellationToken ct)
+    {
+        string[] tenants = ["t1", "t2"];
+        await using var world = new ChaosWorld(name, options);
+        var settings = NatsSettings.Create(ConfigurationFactory.ParseString($"runner.nats.url = \"{world.Nats.Url}\"").WithFallback(RunnerConfiguration.Defaults()));
+        await StreamProvisioner.EnsureAsync(world.Js, settings, ct);
+        var load = new OrderLoad(world.Js, tenants, ordersPerTenant * tenants.Length, 1_000_000);
+        await Task.WhenAll(load.RunAsync(ct), OrderLoad.PublishPoisonAsync(world.Js, "t3", poison, ct));
+        await world.StartNodeAsync("n1");
+        // Settled when the two tenants' commands are all there and every consumer, the poisoned tenant's too, is done.
+        var settled = await Ledger.WaitSettledAsync(world.Js, poison > 0 ? [.. tenants, "t3"] : tenants, load.Orders.Count * 3, Settle, ct);
+        var deadLetters = await Ledger.ReadAsync(world.Js, ChaosWorld.DeadLetterStream, ct);
+        var commands = (await Ledger.ReadAsync(world.Js, ChaosWorld.CommandsStream, ct)).Where(c => tenants.Contains(c.Tenant)).ToList();
+        var span = commands.Count < 2 ? 0 : (commands.Max(c => c.At) - commands.Min(c => c.At)).TotalSeconds;
+        var v = await Ledger.JudgeAsync(world, load, tenants.ToHashSet(), ct);
+        var parked = deadLetters.Where(d => d.Tenant == "t3").ToList();
+        return (new BacklogRun(span > 0 ? commands.Count / span : 0, settled, parked.Count, parked.Count(p => p.Reason.Length > 0)), v);
+    }
+
+    private TimeSpan Settle => Quick ? TimeSpan.FromSeconds(90) : TimeSpan.FromMinutes(5);
+
+    /// <summary>The longest time from an event's PubAck to the command it causes, over every order.</summary>
+    private static async Task<double> MaxLatencyAsync(ChaosWorld world, OrderLoad load, CancellationToken ct)
+    {
+        var commands = await Ledger.ReadAsync(world.Js, ChaosWorld.CommandsStream, ct);
+        var at = commands.GroupBy(c => (c.Correlation, c.Type)).ToDictionary(g => g.Key, g => g.Min(c => c.At));
+        var max = 0.0;
+        foreach (var order in load.Orders.Where(o => o.Complete))
+        {
+            for (var e = 0; e < 3; e++)
+            {
+                if (at.TryGetValue((order.Id, OrderLoad.CommandTypes[e]), out var t)) max = Math.Max(max, (t - order.AckedAt[e]).TotalSeconds);
+            }
+        }
+
+        return max;
+    }
+
+    private static async Task<long> MetricAsync(ChaosWorld world, string node, string name)
+    {
+        using var admin = world.Admin(node);
+        var (_, body) = await admin.GetAsync("/metrics");
+        var text = body.ValueKind == JsonValueKind.String ? body.GetString() ?? "" : body.ToString();
+        return text.Split('\n')
+            .Where(l => l.StartsWith(name, StringComparison.Ordinal) && !l.StartsWith('#'))
+            .Select(l => l[(l.LastIndexOf(' ') + 1)..])
+            .Sum(v => (long)double.Parse(v, CultureInfo.InvariantCulture));
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        if (values.Count == 0) return double.NaN;
+        var sorted = values.Order().ToList();
+        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    }
+
+    private ScenarioResult Result(string name, Verdict v, bool passed, Stopwatch clock, params string[] extra)
+    {
+        var ok = passed && v.Clean;
+        var line = new StringBuilder($"chaos: scenario={name}");
+        foreach (var e in extra.Take(1)) line.Append(' ').Append(e);
+        line.Append(CultureInfo.InvariantCulture,
+            $" events={v.Events} commands={v.Commands} lost={v.Lost} dup={v.Dup} out-of-order={v.OutOfOrder}");
+        foreach (var e in extra.Skip(1)) line.Append(' ').Append(e);
+        line.Append(CultureInfo.InvariantCulture,
+            $" dup-msgid={v.DupByMsgId} unexpected={v.Unexpected} quick={Quick.ToString().ToLowerInvariant()} seed={options.Seed} seconds={clock.Elapsed.TotalSeconds:0} result={(ok ? "pass" : "fail")}");
+        return new ScenarioResult(name, ok, line.ToString());
+    }
+}
