@@ -191,7 +191,9 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
             }).ConfigureAwait(false);
         }
 
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = 1000 }).ConfigureAwait(false))
+        // A reconnect ends this run (the server may have forgotten the pull requests); the source restarts it at once.
+        var opts = new NatsJSConsumeOpts { MaxMsgs = 1000 };
+        await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: _nats.NextReconnect).ConfigureAwait(false))
             yield return msg;
     }
 

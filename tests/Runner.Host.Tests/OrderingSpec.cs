@@ -157,6 +157,26 @@ public sealed class OrderingSpec(NatsServerFixture nats) : IClassFixture<NatsSer
         Assert.Equal(10, commands.Select(c => c.MsgId).Distinct().Count());
     }
 
+    [Fact]
+    public async Task A_consumer_deleted_under_load_should_be_recreated_at_the_checkpoint_without_loss_or_duplicates()
+    {
+        await using var s = new Scenario(nats, "runner.samples.order.payment-timeout = 1h");
+        await s.StartNodeAsync();
+        for (var o = 0; o < 40; o++) await s.PublishAsync("acme", "OrderPlaced", Order($"d-{o}", "OrderPlaced"), $"d-{o}");
+        await s.CommandsAsync("acme", c => c.Count >= 10);
+
+        // An operator (or a replay gone wrong) deletes the consumer while events flow.
+        Assert.True(await s.Js.DeleteConsumerAsync(s.EventsStream, NatsEdge.ConsumerName("acme", "order")));
+        for (var o = 0; o < 40; o++) await s.PublishAsync("acme", "StockReserved", Order($"d-{o}", "StockReserved"), $"d-{o}-r");
+
+        var commands = await s.CommandsAsync("acme", c => c.Count >= 80);
+        Assert.Equal(80, commands.Count);
+        Assert.Equal(80, commands.Select(c => c.MsgId).Distinct().Count());
+        Assert.All(Enumerable.Range(0, 40), o => Assert.Equal(["ReserveStock", "ChargePayment"],
+            commands.Where(c => c.Json.Contains($"\"d-{o}\"", StringComparison.Ordinal)).Select(c => c.CommandType)));
+        Assert.Empty(await s.DeadLettersAsync("acme", _ => false, TimeSpan.FromSeconds(1)));
+    }
+
     private static async Task PublishRetryingAsync(Scenario s, string order)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
