@@ -43,6 +43,8 @@ internal sealed class RunnerSystem(World world, string dataDir, string extraHoco
         runner.nats.subject-prefix = "{{world.Prefix}}"
         runner.nats.streams { events = "{{world.EventsStream}}", commands = "{{world.CommandsStream}}", dead-letters = "{{world.DeadLetterStream}}" }
         runner.node { hostname = "127.0.0.1", port = {{FreePort()}}, shard-id = "{{world.Prefix}}" }
+        # Each scenario's node owns its tenants' custody records: buckets of its own, as its streams are.
+        runner.custody { homes-bucket = "{{world.Prefix}}-homes", state-bucket = "{{world.Prefix}}-state" }
         akka.persistence.journal.lmdb.data-dir = "{{dataDir}}"
         akka.persistence.snapshot-store.lmdb.data-dir = "{{dataDir}}"
         akka.loglevel = WARNING
