@@ -53,9 +53,7 @@ internal sealed class Scenarios(ChaosOptions options)
             await world.StartNodeAsync("n1");
         }
 
-        await loading;
-        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
-        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        var (v, settled) = await FinishAsync(world, load, loading, ct);
         return Result("kill9", v, settled, clock, $"kills={kills}");
     }
 
@@ -78,9 +76,7 @@ internal sealed class Scenarios(ChaosOptions options)
             outages.Add((killed, DateTimeOffset.UtcNow));
         }
 
-        await loading;
-        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
-        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        var (v, settled) = await FinishAsync(world, load, loading, ct);
 
         // Per outage and tenant: from the server being back to the first command of an order placed after that (its
         // ReserveStock needs the tenant's consumption to run again).
@@ -115,10 +111,8 @@ internal sealed class Scenarios(ChaosOptions options)
             """);
         await world.StartNodeAsync("n1");
         var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
-        await load.RunAsync(ct);
-        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
+        var (v, settled) = await FinishAsync(world, load, load.RunAsync(ct), ct);
         var retried = await MetricAsync(world, "n1", "runner_events_retried");
-        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
         // The faults must have happened for the run to mean anything.
         return Result("nak-storm", v, settled && retried > 0, clock, $"retried={retried}");
     }
@@ -149,9 +143,7 @@ internal sealed class Scenarios(ChaosOptions options)
         }
 
         var (status, exit) = await world.DrainNodeAsync(target);
-        await loading;
-        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
-        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        var (v, settled) = await FinishAsync(world, load, loading, ct);
         var latency = await MaxLatencyAsync(world, load, ct);
         // An event that waited for JetStream's AckWait (60 s here) to come back would show as a latency above 30 s.
         var passed = settled && status == HttpStatusCode.OK && exit == 0 && latency < 30;
@@ -184,9 +176,7 @@ internal sealed class Scenarios(ChaosOptions options)
             }
         }
 
-        await loading;
-        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
-        var v = await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct);
+        var (v, settled) = await FinishAsync(world, load, loading, ct);
         // Each tenant's last commands came from the node the second round placed it on: the moves happened.
         var commands = await Ledger.ReadAsync(world.Js, ChaosWorld.CommandsStream, ct);
         var landed = ThreeTenants.Select((t, i) => commands.Where(c => c.Tenant == t).MaxBy(c => c.Seq)?.Node == nodes[(i + 2) % nodes.Length]).Count(x => x);
@@ -196,13 +186,13 @@ internal sealed class Scenarios(ChaosOptions options)
     /// <summary>
     /// Malformed events for one tenant mixed into the backlog of two others: all parked, the others barely slower. One
     /// node, one process, phases run one after the other by placing their tenants (a tenant placed nowhere is not
-    /// consumed, so each phase's backlog waits in the stream until its turn): a warm-up, a baseline, the flood (two
-    /// tenants' orders and a third tenant's poison), and a second baseline. The flood phase's rate of the two tenants is
-    /// compared with the mean of the baselines.
+    /// consumed, so each phase's backlog waits in the stream until its turn): a warm-up, then three baselines (two
+    /// tenants' orders) alternating with two floods (the same, plus a third tenant's poison). The floods' mean rate of
+    /// the two tenants is compared with the baselines' mean.
     /// </summary>
     private async Task<ScenarioResult> PoisonAsync(CancellationToken ct)
     {
-        var ordersPerTenant = Quick ? 600 : 2000;
+        var ordersPerTenant = Quick ? 800 : 2000;
         var poison = Quick ? 250 : 1000;
         var clock = Stopwatch.StartNew();
         await using var world = new ChaosWorld("poison", options);
@@ -211,45 +201,61 @@ internal sealed class Scenarios(ChaosOptions options)
         var settings = NatsSettings.Create(ConfigurationFactory.ParseString($"runner.nats.url = \"{world.Nats.Url}\"").WithFallback(RunnerConfiguration.Defaults()));
         await StreamProvisioner.EnsureAsync(world.Js, settings, ct);
 
-        (string Name, string[] Tenants, OrderLoad Load)[] phases =
-        [
-            ("warm-up", ["w1", "w2"], new OrderLoad(world.Js, ["w1", "w2"], Math.Max(200, ordersPerTenant / 4) * 2, 1_000_000)),
-            ("baseline", ["a1", "a2"], new OrderLoad(world.Js, ["a1", "a2"], ordersPerTenant * 2, 1_000_000)),
-            ("flood", ["f1", "f2"], new OrderLoad(world.Js, ["f1", "f2"], ordersPerTenant * 2, 1_000_000)),
-            ("baseline-again", ["b1", "b2"], new OrderLoad(world.Js, ["b1", "b2"], ordersPerTenant * 2, 1_000_000)),
-        ];
+        // Baselines and floods alternate (the noise of a shared machine falls on both); each phase has tenants of its own.
+        var phases = new List<(string Name, string[] Tenants, string? Poisoned, OrderLoad Load)>
+        {
+            ("warm-up", ["w1", "w2"], null, new OrderLoad(world.Js, ["w1", "w2"], Math.Max(200, ordersPerTenant / 4) * 2, 1_000_000)),
+        };
+        for (var i = 1; i <= 5; i++)
+        {
+            string[] tenants = [$"r{i}a", $"r{i}b"];
+            phases.Add((i % 2 == 0 ? "flood" : "baseline", tenants, i % 2 == 0 ? $"p{i}" : null,
+                new OrderLoad(world.Js, tenants, ordersPerTenant * 2, 1_000_000)));
+        }
+
         foreach (var phase in phases)
         {
-            if (phase.Name == "flood") await Task.WhenAll(phase.Load.RunAsync(ct), OrderLoad.PublishPoisonAsync(world.Js, "p1", poison, ct));
+            if (phase.Poisoned is { } poisoned) await Task.WhenAll(phase.Load.RunAsync(ct), OrderLoad.PublishPoisonAsync(world.Js, poisoned, poison, ct));
             else await phase.Load.RunAsync(ct);
         }
 
         await world.StartNodeAsync("n1", placementBucket: true);
-        var rates = new Dictionary<string, double>(StringComparer.Ordinal);
+        var rates = new List<(string Name, double Rate)>();
         var settled = true;
         long expected = 0;
-        foreach (var (name, tenants, load) in phases)
+        foreach (var (name, tenants, poisoned, load) in phases)
         {
-            var placed = name == "flood" ? [.. tenants, "p1"] : tenants;
+            string[] placed = poisoned is null ? tenants : [.. tenants, poisoned];
             foreach (var tenant in placed) await bucket.PutAsync(tenant, "n1", cancellationToken: ct);
             expected += load.Orders.Count * 3;
             settled &= await Ledger.WaitSettledAsync(world.Js, placed, expected, Settle, ct);
             var commands = (await Ledger.ReadAsync(world.Js, ChaosWorld.CommandsStream, ct)).Where(c => tenants.Contains(c.Tenant)).ToList();
             var span = commands.Count < 2 ? 0 : (commands.Max(c => c.At) - commands.Min(c => c.At)).TotalSeconds;
-            rates[name] = span > 0 ? commands.Count / span : 0;
+            rates.Add((name, span > 0 ? commands.Count / span : 0));
         }
 
         var verdicts = new List<Verdict>();
-        foreach (var (_, tenants, load) in phases) verdicts.Add(await Ledger.JudgeAsync(world, load, tenants.ToHashSet(), ct));
+        foreach (var (_, tenants, _, load) in phases) verdicts.Add(await Ledger.JudgeAsync(world, load, tenants.ToHashSet(), ct));
         var v = verdicts.Aggregate((x, y) => new Verdict(x.Events + y.Events, x.Commands + y.Commands, x.Lost + y.Lost, x.Dup + y.Dup,
             x.DupByMsgId + y.DupByMsgId, x.OutOfOrder + y.OutOfOrder, x.Unexpected + y.Unexpected, x.Parked + y.Parked));
-        var parked = (await Ledger.ReadAsync(world.Js, ChaosWorld.DeadLetterStream, ct)).Where(d => d.Tenant == "p1").ToList();
-        var baseline = (rates["baseline"] + rates["baseline-again"]) / 2;
-        var ratio = rates["flood"] / baseline;
-        var passed = settled && parked.Count == poison && parked.All(p => p.Reason.Length > 0) && ratio >= 0.8;
-        return Result("poison", v, passed, clock, $"poison={poison}", $"parked={parked.Count}",
+        var poisonedTenants = phases.Where(p => p.Poisoned is not null).Select(p => p.Poisoned!).ToHashSet();
+        var parked = (await Ledger.ReadAsync(world.Js, ChaosWorld.DeadLetterStream, ct)).Where(d => poisonedTenants.Contains(d.Tenant)).ToList();
+        var baseline = rates.Where(r => r.Name == "baseline").Average(r => r.Rate);
+        var flood = rates.Where(r => r.Name == "flood").Average(r => r.Rate);
+        var ratio = flood / baseline;
+        var poisonTotal = poison * poisonedTenants.Count;
+        var passed = settled && parked.Count == poisonTotal && parked.All(p => p.Reason.Length > 0) && ratio >= 0.8;
+        return Result("poison", v, passed, clock, $"poison={poison}", $"floods={poisonedTenants.Count}", $"parked={parked.Count}/{poisonTotal}",
             $"rate-baseline={baseline.ToString("0", CultureInfo.InvariantCulture)}",
-            $"rate-flood={rates["flood"].ToString("0", CultureInfo.InvariantCulture)}", $"ratio={ratio.ToString("0.00", CultureInfo.InvariantCulture)}");
+            $"rate-flood={flood.ToString("0", CultureInfo.InvariantCulture)}", $"ratio={ratio.ToString("0.00", CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>Waits for the load to be published and its effects to settle, then judges them.</summary>
+    private async Task<(Verdict Verdict, bool Settled)> FinishAsync(ChaosWorld world, OrderLoad load, Task loading, CancellationToken ct)
+    {
+        await loading;
+        var settled = await Ledger.WaitSettledAsync(world.Js, ThreeTenants, load.Orders.Count * 3, Settle, ct);
+        return (await Ledger.JudgeAsync(world, load, ThreeTenants.ToHashSet(), ct), settled);
     }
 
     private TimeSpan Settle => Quick ? TimeSpan.FromSeconds(90) : TimeSpan.FromMinutes(5);

@@ -51,6 +51,9 @@ internal sealed class EventPump
     private readonly object _gate = new();
     private readonly Dictionary<string, Task<bool>> _tails = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private static readonly TimeSpan ParkLogInterval = TimeSpan.FromSeconds(5);
+    private DateTime _lastParkLog = DateTime.MinValue;
+    private long _parkedUnlogged;
 
     public EventPump(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef tenantActor, ILoggingAdapter log,
         ReplayTracker? tracker = null)
@@ -68,8 +71,11 @@ internal sealed class EventPump
 
     public PumpHandle Run(IMaterializer materializer, CheckpointCache checkpoints)
     {
-        var (killSwitch, completion) = Source.From(() => _nats.ConsumeInOrderAsync(_tenant, _saga.Name, () => checkpoints.Get(_saga.Name), OnStarted,
-                _stopping.Token))
+        var settings = _nats.Settings;
+        // The consumption restarts by itself (errors, reconnects); the restart source is the net for anything it lets through.
+        var (killSwitch, completion) = RestartSource.WithBackoff(
+                () => Source.From(() => _nats.ConsumeInOrderAsync(_tenant, _saga.Name, () => checkpoints.Get(_saga.Name), OnStarted, _stopping.Token)),
+                RestartSettings.Create(settings.MinBackoff, settings.MaxBackoff, 0.2))
             .ViaMaterialized(KillSwitches.Single<INatsJSMsg<byte[]>>(), Keep.Right)
             .SelectAsyncUnordered(_nats.Settings.Parallelism, Process)
             .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
@@ -146,9 +152,12 @@ internal sealed class EventPump
         var resolved = false;
         try
         {
-            if (!previous.IsCompleted) await KeepAliveWhile(previous, msg).ConfigureAwait(false);
+            var waited = !previous.IsCompleted;
+            if (waited) await KeepAliveWhile(previous, msg).ConfigureAwait(false);
             // A predecessor left unresolved (the consumption is stopping) holds this one back too: both come back, in order.
+            // One that waited and finds the consumption stopping is not started: it comes back first at the next start.
             resolved = await previous.ConfigureAwait(false)
+                       && !(waited && _stopping.IsCancellationRequested)
                        && await Apply(msg, seq, payload, new DeliverEvent(_saga.Name, key, incoming, parsed.Event)).ConfigureAwait(false);
         }
         finally
@@ -277,7 +286,31 @@ internal sealed class EventPump
     private async Task Park(INatsJSMsg<byte[]> msg, ulong seq, byte[] payload, string kind, string reason, string? sagaToken = null)
     {
         var token = sagaToken ?? _saga.Name;
-        _log.Warning("Parking event {0} (seq {1}) of tenant {2} on the dead-letter subject {3} ({4}): {5}", msg.Subject, seq, _tenant, token, kind, reason);
+        // A flood of bad events must not become a flood of log lines: the first one, then one line per interval with how
+        // many more were parked (each one is on the dead-letter subject with its reason, and counted).
+        long more;
+        lock (_gate)
+        {
+            var now = DateTime.UtcNow;
+            more = _parkedUnlogged;
+            if (now - _lastParkLog < ParkLogInterval)
+            {
+                _parkedUnlogged++;
+                more = -1;
+            }
+            else
+            {
+                _lastParkLog = now;
+                _parkedUnlogged = 0;
+            }
+        }
+
+        if (more >= 0)
+        {
+            _log.Warning("Parking event {0} of tenant {1} on the dead-letter subject {2} ({3}): {4}", $"{msg.Subject} (seq {seq})", _tenant, token, kind,
+                more > 0 ? $"{reason} ({more} more event(s) of {_tenant}/{_saga.Name} parked since the last such line)" : reason);
+        }
+
         await _nats.PublishDeadLetterAsync(_tenant, token, kind, reason, msg.Subject, seq, payload, msg.Headers, CancellationToken.None)
             .ConfigureAwait(false);
         RunnerMetrics.EventsDeadLettered.Add(1, new KeyValuePair<string, object?>("tenant", _tenant), new KeyValuePair<string, object?>("saga", _saga.Name),
