@@ -93,6 +93,8 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
         };
         foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", _storeDir })
             psi.ArgumentList.Add(a);
+        int startedAt;
+        lock (_output) startedAt = _output.Length; // this run's "ready", not the one of the run before a restart
         _process = Process.Start(psi) ?? throw new InvalidOperationException("nats-server did not start");
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -103,7 +105,7 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited) throw new InvalidOperationException($"nats-server exited with {_process.ExitCode}:\n{Output}");
-            if (Output.Contains("Server is ready", StringComparison.Ordinal) && CanConnect()) return;
+            if (Output.IndexOf("Server is ready", startedAt, StringComparison.Ordinal) >= 0 && CanConnect()) return;
             Thread.Sleep(20); // waiting for an external process to listen: a bounded poll of a condition
         }
 
