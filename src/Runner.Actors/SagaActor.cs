@@ -101,6 +101,7 @@ public sealed class SagaActor : ReceivePersistentActor
         // the next incarnation answers once it has published the commands).
         foreach (var (replyTo, _) in _waiters) replyTo.Tell(new NotApplied("the instance stopped before its commands were acknowledged"));
         _waiters.Clear();
+        TellPersisting("the instance stopped while its write was in flight");
         base.PostStop();
     }
 

@@ -94,7 +94,9 @@ public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(outp
         var tenant = StartTenant();
         Transport.Hold();
         tenant.Tell(Event("OrderPlaced", new { orderId = "o-7", amount = 1m }, "m-7"));
-        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        // Answered once the event is persisted (commands wait while a persist is in flight): applied, not yet published.
+        tenant.Tell(new GetSagaView("order", "o-7"));
+        ExpectMsg<SagaView>(v => Assert.Single(v.OutboxPending));
 
         // A hand-off or crash of the instance: the consumer hears at once that it must try again, not after its timeout.
         Sys.Stop(tenant);
