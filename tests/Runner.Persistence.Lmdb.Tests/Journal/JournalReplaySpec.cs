@@ -58,18 +58,11 @@ public sealed class JournalReplaySpec(ITestOutputHelper output)
     }
 }
 
-/// <summary>Specs that measure the memory of the whole process; they run alone.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class MemorySpecs
-{
-    public const string Name = "memory";
-}
-
 /// <summary>
 /// A journal of 64 MiB (4,000 events of 16 KiB) is recovered holding one replay batch (10 events) at a time, not the
 /// journal: the replay loop of the journal is measured directly, then a persistent actor recovers it all.
 /// </summary>
-[Collection(MemorySpecs.Name)]
+[Collection(ProcessWideSpecs.Name)]
 public sealed class JournalLargeRecoverySpec(ITestOutputHelper output)
     : JournalSpecBase(output, "akka.persistence.journal.lmdb.replay-batch-size = 10")
 {
