@@ -26,12 +26,12 @@ one_run() { # $1 = run number, $2 = --load or empty
 export -f one_run
 export out
 
+summary() { grep -Eo 'Passed: +[0-9]+.*Duration: [^-]+' "$out/run-$1.log" | tr -s ' ' || true; }
 for i in $(seq 1 "$runs"); do
-  start=$(date +%s)
   if ${REPEAT_WRAP:-} bash -c 'one_run "$@"' _ "$i" "$load"; then
-    echo "run $i passed in $(($(date +%s) - start)) s $(grep -Eo 'Passed: +[0-9]+' "$out/run-$i.log" | tr -s ' ')"
+    echo "run $i passed: $(summary "$i")"
   else
-    echo "run $i FAILED after $(($(date +%s) - start)) s (output: $out/run-$i.log)"
+    echo "run $i FAILED (output: $out/run-$i.log)"
     grep -E '^\s+Failed ' "$out/run-$i.log" || tail -n 30 "$out/run-$i.log"
     exit 1
   fi
