@@ -2,13 +2,13 @@
 # Runs the persistence specs RUNS times in a row (default 30) and stops at the first failed run, keeping its console
 # output and TRX under artifacts/persistence-repeat/. With --load, two busy loops (one per core of a 2-core machine)
 # run during each run and are ended by pid after it. REPEAT_WRAP, when set, prefixes each run (e.g. a lock command
-# that serializes heavy jobs on a shared machine).
+# that serializes heavy jobs on a shared machine); REPEAT_OUT changes the output directory.
 #   bash tests/Runner.Persistence.Lmdb.Tests/repeat.sh [RUNS] [--load]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-30}
 load=${2:-}
-out=artifacts/persistence-repeat
+out=${REPEAT_OUT:-artifacts/persistence-repeat}
 rm -rf "$out"
 mkdir -p "$out"
 ${REPEAT_WRAP:-} dotnet build tests/Runner.Persistence.Lmdb.Tests -c Release -v q -nologo >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
