@@ -34,6 +34,11 @@ internal sealed partial class RunnerStartup(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Akka's scheduler starts on first use, and that first call blocks its thread until a thread-pool work item has
+        // run. Started here, before any tenant exists, its first use is never a burst of recovering sagas that parks
+        // the pool's threads on that wait.
+        system.Scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, static () => { });
+
         LogConnecting(logger, node.ShardId, nats.Settings.Url);
         await nats.StartAsync(cancellationToken).ConfigureAwait(false);
 

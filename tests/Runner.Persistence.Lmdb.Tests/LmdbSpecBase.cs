@@ -14,6 +14,7 @@ public abstract class LmdbSpecBase : Akka.TestKit.Xunit2.TestKit
         : base(Config(dir.Path, extraHocon), output: output)
     {
         Dir = dir;
+        TestSystems.WarmUp(Sys);
     }
 
     protected LmdbSpecBase(ITestOutputHelper output, string extraHocon = "")

@@ -134,16 +134,19 @@ internal sealed partial class LmdbStore
         return result;
     });
 
-    /// <summary>Persistence ids with internal id greater than <paramref name="afterId"/>, in creation order.</summary>
-    internal List<(ulong Id, string Name)> ReadPersistenceIds(ulong afterId, int limit) => Read(tx =>
+    /// <summary>Persistence ids with internal id in (<paramref name="afterId"/>, <paramref name="lastId"/>], in creation order.</summary>
+    internal List<(ulong Id, string Name)> ReadPersistenceIds(ulong afterId, ulong lastId, int limit) => Read(tx =>
     {
         var result = new List<(ulong, string)>();
+        if (afterId >= lastId) return result;
         using var cursor = tx.CreateCursor(PidNames);
         var rc = cursor.SetRange(Keys.U64(afterId + 1));
         var (grc, key, value) = rc == MDBResultCode.Success ? cursor.GetCurrent() : (rc, default, default);
         while (grc == MDBResultCode.Success && result.Count < limit)
         {
-            result.Add((Keys.ReadU64(key.AsSpan()), System.Text.Encoding.UTF8.GetString(value.AsSpan())));
+            var id = Keys.ReadU64(key.AsSpan());
+            if (id > lastId) break;
+            result.Add((id, System.Text.Encoding.UTF8.GetString(value.AsSpan())));
             (grc, key, value) = cursor.Next();
         }
 

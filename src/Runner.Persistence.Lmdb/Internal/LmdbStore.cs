@@ -105,6 +105,14 @@ internal sealed partial class LmdbStore : IDisposable
     /// <summary>Highest ordering committed so far.</summary>
     public long MaxOrdering => Read(tx => (long)ReadCounter(tx, MetaKeys.Ordering));
 
+    /// <summary>Internal id of the persistence id allocated last (0 when none): current queries of ids stop there.</summary>
+    public ulong LastPersistenceIdKey => Read(tx => ReadCounter(tx, MetaKeys.PidId));
+
+    /// <summary>Read transactions open right now (none outlives the call that opened it).</summary>
+    public int OpenReadTransactions => Volatile.Read(ref _openReads);
+
+    private int _openReads;
+
     /// <summary>Runs <paramref name="op"/> inside the next group-committed write transaction.</summary>
     public Task<T> WriteAsync<T>(Func<WriteContext, T> op)
     {
@@ -126,6 +134,7 @@ internal sealed partial class LmdbStore : IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         _resizeLock.EnterReadLock();
+        Interlocked.Increment(ref _openReads);
         try
         {
             using var tx = _env.BeginTransaction(TransactionBeginFlags.ReadOnly);
@@ -133,6 +142,7 @@ internal sealed partial class LmdbStore : IDisposable
         }
         finally
         {
+            Interlocked.Decrement(ref _openReads);
             _resizeLock.ExitReadLock();
         }
     }

@@ -85,24 +85,31 @@ public sealed class LmdbJournal : AsyncWriteJournal
         Action<IPersistentRepresentation> recoveryCallback)
     {
         var chunk = _store.Settings.ReplayBatchSize;
-        return Task.Run(() =>
-        {
-            var remaining = max;
-            var next = fromSequenceNr;
-            while (remaining > 0 && next <= toSequenceNr)
-            {
-                var limit = (int)Math.Min(remaining, chunk);
-                var events = _store.ReadEvents(persistenceId, next, toSequenceNr, limit);
-                foreach (var e in events)
-                {
-                    recoveryCallback(_codec.ToPersistent(e));
-                    next = e.SequenceNr + 1;
-                }
+        return Task.Run(() => Replay(_store, _codec.ToPersistent, persistenceId, fromSequenceNr, toSequenceNr, max, chunk, recoveryCallback));
+    }
 
-                remaining -= events.Count;
-                if (events.Count < limit) break;
+    /// <summary>
+    /// Hands the events of [from, to] (at most <paramref name="max"/>) to <paramref name="callback"/> in order, reading
+    /// <paramref name="chunk"/> events per read transaction: a journal of any size is replayed holding one chunk.
+    /// </summary>
+    internal static void Replay(LmdbStore store, Func<StoredEvent, IPersistentRepresentation> toPersistent, string persistenceId,
+        long from, long to, long max, int chunk, Action<IPersistentRepresentation> callback)
+    {
+        var remaining = max;
+        var next = from;
+        while (remaining > 0 && next <= to)
+        {
+            var limit = (int)Math.Min(remaining, chunk);
+            var events = store.ReadEvents(persistenceId, next, to, limit);
+            foreach (var e in events)
+            {
+                callback(toPersistent(e));
+                next = e.SequenceNr + 1;
             }
-        });
+
+            remaining -= events.Count;
+            if (events.Count < limit) break;
+        }
     }
 
     /// <inheritdoc />

@@ -3,7 +3,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence.Query;
 using Akka.Streams.Dsl;
-using Akka.Util;
 using Runner.Persistence.Lmdb.Internal;
 
 namespace Runner.Persistence.Lmdb.Query;
@@ -64,44 +63,14 @@ public sealed class LmdbReadJournal :
     /// <inheritdoc />
     public Source<EventEnvelope, NotUsed> CurrentEventsByTag(string tag, Offset offset) => ByTag(tag, offset, live: false);
 
-    private sealed record Cursor(long Next, long Last, bool Started);
-
     private Source<string, NotUsed> PersistenceIdsSource(bool live) =>
-        Source.UnfoldAsync<Cursor, IReadOnlyList<string>>(new Cursor(0, 0, false), async c =>
-        {
-            while (true)
-            {
-                var signal = Store.WhenWritten;
-                var ids = Store.ReadPersistenceIds((ulong)c.Next, _buffer);
-                if (ids.Count > 0)
-                    return Option<(Cursor, IReadOnlyList<string>)>.Create((c with { Next = (long)ids[^1].Id }, ids.Select(i => i.Name).ToList()));
-                if (!live) return Option<(Cursor, IReadOnlyList<string>)>.None;
-                await Wait(signal).ConfigureAwait(false);
-            }
-        }).SelectMany(ids => ids);
+        Paged(live ? "persistenceIds" : "currentPersistenceIds", () => new PersistenceIdsReader(Store, _buffer, live), live);
 
     private Source<EventEnvelope, NotUsed> ByPersistenceId(string persistenceId, long from, long to, bool live)
     {
         ArgumentException.ThrowIfNullOrEmpty(persistenceId);
-        return Source.UnfoldAsync<Cursor, IReadOnlyList<EventEnvelope>>(new Cursor(Math.Max(from, 0), to, false), async c =>
-        {
-            if (!c.Started && !live) c = c with { Last = Math.Min(c.Last, Store.ReadHighestSequenceNr(persistenceId)), Started = true };
-            while (c.Next <= c.Last)
-            {
-                var signal = Store.WhenWritten;
-                var events = Store.ReadEvents(persistenceId, c.Next, c.Last, _buffer);
-                if (events.Count > 0)
-                {
-                    var envelopes = events.Select(Envelope).ToList();
-                    return Option<(Cursor, IReadOnlyList<EventEnvelope>)>.Create((c with { Next = events[^1].SequenceNr + 1 }, envelopes));
-                }
-
-                if (!live) break;
-                await Wait(signal).ConfigureAwait(false);
-            }
-
-            return Option<(Cursor, IReadOnlyList<EventEnvelope>)>.None;
-        }).SelectMany(e => e);
+        return Paged(live ? "eventsByPersistenceId" : "currentEventsByPersistenceId",
+            () => new EventsByPersistenceIdReader(Store, Envelope, _buffer, persistenceId, from, to, live), live);
     }
 
     private Source<EventEnvelope, NotUsed> ByTag(string tag, Offset offset, bool live)
@@ -110,29 +79,15 @@ public sealed class LmdbReadJournal :
         var start = offset switch
         {
             null or NoOffset => 1L,
-            Sequence s => s.Value + 1, // offsets are exclusive
+            Sequence s => s.Value == long.MaxValue ? long.MaxValue : Math.Max(s.Value, 0) + 1, // offsets are exclusive
             _ => throw new ArgumentException($"LMDB read journal supports NoOffset and Sequence offsets, not {offset.GetType().Name}", nameof(offset)),
         };
-        return Source.UnfoldAsync<Cursor, IReadOnlyList<EventEnvelope>>(new Cursor(start, long.MaxValue, false), async c =>
-        {
-            if (!c.Started && !live) c = c with { Last = Store.MaxOrdering, Started = true };
-            while (c.Next <= c.Last)
-            {
-                var signal = Store.WhenWritten;
-                var events = Store.ReadEventsByTag(tag, c.Next, c.Last, _buffer);
-                if (events.Count > 0)
-                {
-                    var envelopes = events.Select(Envelope).ToList();
-                    return Option<(Cursor, IReadOnlyList<EventEnvelope>)>.Create((c with { Next = events[^1].Record.Ordering + 1 }, envelopes));
-                }
-
-                if (!live) break;
-                await Wait(signal).ConfigureAwait(false);
-            }
-
-            return Option<(Cursor, IReadOnlyList<EventEnvelope>)>.None;
-        }).SelectMany(e => e);
+        return Paged(live ? "eventsByTag" : "currentEventsByTag",
+            () => new EventsByTagReader(Store, Envelope, _buffer, tag, start, live), live);
     }
+
+    private Source<T, NotUsed> Paged<T>(string name, Func<IPageReader<T>> open, bool live) =>
+        Source.FromGraph(new PagedSource<T>(name, open, live ? () => Store.WhenWritten : null, _refresh));
 
     private EventEnvelope Envelope(StoredEvent e)
     {
@@ -140,8 +95,6 @@ public sealed class LmdbReadJournal :
         var payload = Codec.Deserialize(e.PersistenceId, e.SequenceNr, r.SerializerId, r.Manifest, r.Payload);
         return new EventEnvelope(new Sequence(r.Ordering), e.PersistenceId, e.SequenceNr, payload, r.Timestamp, r.Tags.ToArray());
     }
-
-    private Task<Task> Wait(Task signal) => Task.WhenAny(signal, Task.Delay(_refresh));
 }
 
 /// <summary>Creates <see cref="LmdbReadJournal"/> for <c>PersistenceQuery</c>.</summary>

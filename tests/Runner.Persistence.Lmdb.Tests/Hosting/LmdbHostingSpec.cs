@@ -44,7 +44,11 @@ public sealed class LmdbHostingSpec(ITestOutputHelper output) : Akka.TestKit.Xun
 
     private static IHost BuildHost(Action<AkkaConfigurationBuilder> configure) =>
         Host.CreateDefaultBuilder()
-            .ConfigureServices(services => services.AddAkka("sys", configure))
+            .ConfigureServices(services => services.AddAkka("sys", akka =>
+            {
+                configure(akka);
+                akka.AddStartup((system, _) => TestSystems.WarmUp(system));
+            }))
             .Build();
 
     private static LmdbStorageOptions Storage(TempDirectory dir) => new() { DataDirectory = dir.Path, Durability = LmdbDurability.NoSync };

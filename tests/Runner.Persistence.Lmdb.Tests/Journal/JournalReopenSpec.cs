@@ -16,7 +16,7 @@ public sealed class JournalReopenSpec : IDisposable
     public void Dispose() => _dir.Dispose();
 
     private ActorSystem NewSystem(string name) =>
-        ActorSystem.Create(name, LmdbSpecBase.Config(_dir.Path, "akka.persistence.journal.lmdb { map-size = 64KiB }"));
+        TestSystems.Create(name, LmdbSpecBase.Config(_dir.Path, "akka.persistence.journal.lmdb { map-size = 64KiB }"));
 
     [Fact]
     public async Task Journal_should_recover_a_grown_map_and_the_highest_sequence_number_after_reopening()

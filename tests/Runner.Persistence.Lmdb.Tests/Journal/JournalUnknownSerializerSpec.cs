@@ -43,7 +43,7 @@ internal static class UnreadableEvents
     /// <summary>Writes a string (1) and an <see cref="Opaque"/> (2) in a system that has the Opaque serializer, then terminates it.</summary>
     public static async Task WriteInOtherSystem(string dataDir, string persistenceId)
     {
-        var writer = ActorSystem.Create("writer", LmdbSpecBase.Config(dataDir, TestSerializers.Hocon));
+        var writer = TestSystems.Create("writer", LmdbSpecBase.Config(dataDir, TestSerializers.Hocon));
         try
         {
             var actor = writer.ActorOf(Props.Create(() => new Recorder(persistenceId, ActorRefs.Nobody)));

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence.Query;
+using Akka.Streams.Dsl;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -23,6 +24,57 @@ public sealed class EventsByPersistenceIdSpec(ITestOutputHelper output) : QueryS
     {
         Setup("a");
         Assert.Equal(["a-1", "a-2", "a-3"], await CurrentEvents("a", 0, long.MaxValue));
+    }
+
+    [Fact]
+    public void CurrentEventsByPersistenceId_should_complete_right_after_the_last_event_on_exact_demand()
+    {
+        Setup("a");
+        var probe = RunToProbe(ReadJournal.CurrentEventsByPersistenceId("a", 0, long.MaxValue).Select(e => e.Event));
+        probe.Request(2).ExpectNext("a-1", "a-2");
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        probe.Request(1).ExpectNext("a-3");
+        probe.ExpectComplete();
+    }
+
+    [Fact]
+    public void CurrentEventsByPersistenceId_should_complete_on_exact_demand_within_from_and_to()
+    {
+        Setup("b", 5);
+        var probe = RunToProbe(ReadJournal.CurrentEventsByPersistenceId("b", 2, 4).Select(e => e.Event));
+        probe.Request(3).ExpectNext("b-2", "b-3", "b-4");
+        probe.ExpectComplete();
+    }
+
+    [Fact]
+    public void CurrentEventsByPersistenceId_should_complete_on_exact_demand_after_a_partial_delete()
+    {
+        var h = Setup("h");
+        DeleteTo(h, 2);
+        var probe = RunToProbe(ReadJournal.CurrentEventsByPersistenceId("h", 0, long.MaxValue).Select(e => e.Event));
+        probe.Request(1).ExpectNext("h-3");
+        probe.ExpectComplete();
+    }
+
+    [Fact]
+    public void CurrentEventsByPersistenceId_should_complete_without_demand_when_nothing_is_left()
+    {
+        var g = Setup("g");
+        DeleteTo(g, 3);
+        RunToProbe(ReadJournal.CurrentEventsByPersistenceId("g", 0, long.MaxValue)).ExpectSubscriptionAndComplete();
+        RunToProbe(ReadJournal.CurrentEventsByPersistenceId("never", 0, long.MaxValue)).ExpectSubscriptionAndComplete();
+        RunToProbe(ReadJournal.CurrentEventsByPersistenceId("g", 3, 2)).ExpectSubscriptionAndComplete();
+    }
+
+    [Fact]
+    public async Task CurrentEventsByPersistenceId_should_continue_after_the_kept_highest_sequence_number_when_all_was_deleted()
+    {
+        var g = Setup("g");
+        DeleteTo(g, 3);
+        Write(g, "g-4"); // the highest sequence number (3) survived the delete: the next event is 4
+
+        var envelopes = await RunToEnd(ReadJournal.CurrentEventsByPersistenceId("g", 0, long.MaxValue));
+        Assert.Equal([(4L, (object)"g-4")], envelopes.Select(e => (e.SequenceNr, e.Event)));
     }
 
     [Fact]

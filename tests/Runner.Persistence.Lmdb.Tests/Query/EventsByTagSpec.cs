@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence.Journal;
 using Akka.Persistence.Query;
+using Akka.Streams.Dsl;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -57,6 +58,75 @@ public sealed class EventsByTagSpec(ITestOutputHelper output) : QuerySpecBase(ou
         Assert.Equal([("b", 1L, (object)"a black car")], Keys(await CurrentByTag("black", Offset.NoOffset())));
         // A Sequence(0) offset means "from the beginning" as well.
         Assert.Equal(Green, Keys(await CurrentByTag("green", Offset.Sequence(0))));
+    }
+
+    [Fact]
+    public void CurrentEventsByTag_should_complete_right_after_the_last_event_on_exact_demand()
+    {
+        var writer = Writer("many");
+        var events = Enumerable.Range(1, 150).Select(i => $"blue {i}").ToArray();
+        foreach (var e in events) writer.Tell(e);
+        ReceiveN(events.Length, QueryTimeout);
+
+        var probe = RunToProbe(ReadJournal.CurrentEventsByTag("blue", Offset.NoOffset()).Select(e => e.Event));
+        probe.Request(150);
+        Assert.Equal(events, probe.ExpectNextN(150, QueryTimeout));
+        probe.ExpectComplete();
+    }
+
+    [Fact]
+    public void CurrentEventsByTag_should_complete_on_exact_demand_after_a_Sequence_offset()
+    {
+        WriteFruit();
+        var all = RunToProbe(ReadJournal.CurrentEventsByTag("green", Offset.NoOffset()));
+        all.Request(4);
+        var envelopes = all.ExpectNextN(4).ToList();
+        all.ExpectComplete();
+
+        var rest = RunToProbe(ReadJournal.CurrentEventsByTag("green", envelopes[1].Offset));
+        rest.Request(2);
+        Assert.Equal(Green[2..], Keys(rest.ExpectNextN(2)));
+        rest.ExpectComplete();
+
+        RunToProbe(ReadJournal.CurrentEventsByTag("green", envelopes[^1].Offset)).ExpectSubscriptionAndComplete();
+    }
+
+    [Fact]
+    public void CurrentEventsByTag_should_complete_without_demand_on_an_empty_journal()
+    {
+        RunToProbe(ReadJournal.CurrentEventsByTag("green", Offset.NoOffset())).ExpectSubscriptionAndComplete();
+    }
+
+    [Fact]
+    public void EventsByTag_should_keep_the_order_of_events_written_in_one_atomic_write_with_several_tags()
+    {
+        var live = RunLive(ReadJournal.EventsByTag("green", Offset.NoOffset()));
+        WriteAtomically(Writer("aw"), "green black one", "blue green two", "black blue three");
+
+        var green = RunToProbe(ReadJournal.CurrentEventsByTag("green", Offset.NoOffset()));
+        var black = RunToProbe(ReadJournal.CurrentEventsByTag("black", Offset.NoOffset()));
+        var blue = RunToProbe(ReadJournal.CurrentEventsByTag("blue", Offset.NoOffset()));
+        var byTag = new[] { green, black, blue }.Select(p =>
+        {
+            p.Request(2);
+            var two = p.ExpectNextN(2).ToList();
+            p.ExpectComplete();
+            return two;
+        }).ToArray();
+
+        Assert.Equal([("aw", 1L, (object)"green black one"), ("aw", 2L, "blue green two")], Keys(byTag[0]));
+        Assert.Equal([("aw", 1L, (object)"green black one"), ("aw", 3L, "black blue three")], Keys(byTag[1]));
+        Assert.Equal([("aw", 2L, (object)"blue green two"), ("aw", 3L, "black blue three")], Keys(byTag[2]));
+
+        // One offset per event, the same under each of its tags, increasing in the order of the AtomicWrite.
+        var offsets = byTag.SelectMany(t => t).GroupBy(e => e.SequenceNr).OrderBy(g => g.Key)
+            .Select(g => Assert.Single(g.Select(OrderingOf).Distinct())).ToList();
+        Assert.Equal(offsets.Order(), offsets);
+        Assert.Equal(3, offsets.Distinct().Count());
+        Assert.Equal(["black", "green"], byTag[0][0].Tags.Order(StringComparer.Ordinal));
+
+        ExpectEnvelope(live, "aw", 1, "green black one");
+        ExpectEnvelope(live, "aw", 2, "blue green two");
     }
 
     [Fact]

@@ -19,6 +19,39 @@ public sealed class PersistenceIdsSpec(ITestOutputHelper output) : QuerySpecBase
     public async Task CurrentPersistenceIds_should_complete_empty_on_an_empty_journal()
     {
         Assert.Empty(await RunToEnd(ReadJournal.CurrentPersistenceIds()));
+        // Without any demand: an empty result needs none.
+        RunToProbe(ReadJournal.CurrentPersistenceIds()).ExpectSubscriptionAndComplete();
+    }
+
+    [Fact]
+    public void CurrentPersistenceIds_should_complete_right_after_the_last_id_on_exact_demand()
+    {
+        Setup("a", 1);
+        Setup("b", 1);
+        Setup("c", 1);
+
+        var probe = RunToProbe(ReadJournal.CurrentPersistenceIds());
+        probe.Request(3);
+        Assert.Equal(["a", "b", "c"], probe.ExpectNextN(3).Order(StringComparer.Ordinal));
+        probe.ExpectComplete();
+    }
+
+    [Fact]
+    public void CurrentPersistenceIds_should_not_emit_ids_created_after_it_started()
+    {
+        Setup("a", 1);
+        Setup("b", 1);
+
+        var probe = RunToProbe(ReadJournal.CurrentPersistenceIds());
+        probe.Request(1);
+        var first = probe.ExpectNext();
+
+        Setup("c", 1); // after the query started, before it read past "a"
+
+        probe.Request(5);
+        var second = probe.ExpectNext();
+        probe.ExpectComplete();
+        Assert.Equal(["a", "b"], new[] { first, second }.Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Akka.Persistence.Journal;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Akka.Streams.TestKit;
 using Akka.TestKit;
 using Runner.Persistence.Lmdb.Query;
 using Xunit.Abstractions;
@@ -64,6 +65,16 @@ public abstract class QuerySpecBase : LmdbSpecBase
     {
         writer.Tell(new QueryTestActor.DeleteTo(toSequenceNr));
         ExpectMsg($"{toSequenceNr}-deleted");
+    }
+
+    /// <summary>Runs a query into a subscriber probe that requests only what the spec asks for.</summary>
+    protected TestSubscriber.Probe<T> RunToProbe<T>(Source<T, NotUsed> source) => source.RunWith(this.SinkProbe<T>(), Materializer);
+
+    /// <summary>Persists <paramref name="events"/> with PersistAll: one AtomicWrite.</summary>
+    protected void WriteAtomically(IActorRef writer, params string[] events)
+    {
+        writer.Tell(new QueryTestActor.PersistBatch(events));
+        ExpectMsg(string.Join(",", events) + "-done");
     }
 
     /// <summary>Runs a finite query to completion.</summary>
@@ -135,6 +146,8 @@ public sealed class QueryTestActor : ReceivePersistentActor
 {
     public sealed record DeleteTo(long ToSequenceNr);
 
+    public sealed record PersistBatch(IReadOnlyList<string> Events);
+
     private IActorRef? _deleteRequester;
 
     public static Props Props(string persistenceId) => Akka.Actor.Props.Create(() => new QueryTestActor(persistenceId));
@@ -145,6 +158,14 @@ public sealed class QueryTestActor : ReceivePersistentActor
         Recover<object>(_ => { });
         Command<string>(s => Persist(s, e => Sender.Tell(e + "-done")));
         Command<Tagged>(t => Persist(t, e => Sender.Tell(e.Payload + "-done")));
+        Command<PersistBatch>(b =>
+        {
+            var left = b.Events.Count;
+            PersistAll(b.Events, _ =>
+            {
+                if (--left == 0) Sender.Tell(string.Join(",", b.Events) + "-done");
+            });
+        });
         Command<DeleteTo>(d =>
         {
             _deleteRequester = Sender;

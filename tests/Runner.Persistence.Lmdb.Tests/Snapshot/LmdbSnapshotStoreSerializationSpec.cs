@@ -86,7 +86,7 @@ public sealed class LmdbSnapshotStoreSerializationSpec(ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
 
-        var writer = ActorSystem.Create("writer", ConfigurationFactory.ParseString(Bindings).WithFallback(Config(dir.Path)));
+        var writer = TestSystems.Create("writer", ConfigurationFactory.ParseString(Bindings).WithFallback(Config(dir.Path)));
         try
         {
             var probe = CreateTestProbe(writer);
@@ -100,7 +100,7 @@ public sealed class LmdbSnapshotStoreSerializationSpec(ITestOutputHelper output)
             await writer.Terminate();
         }
 
-        var reader = ActorSystem.Create("reader", Config(dir.Path));
+        var reader = TestSystems.Create("reader", Config(dir.Path));
         try
         {
             var probe = CreateTestProbe(reader);
