@@ -176,15 +176,16 @@ public sealed class SagaActor : ReceivePersistentActor
             RunnerMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 new KeyValuePair<string, object?>("saga", _saga.Name));
             Apply(applied);
+            var outcome = new Applied(LastSequenceNr, applied.Outbox.Length);
             var answerTo = replyTo;
             if (_settings.Faults.DrawSlow())
             {
                 // Applied now, answered late: past the processing timeout the consumer tries again and meets the dedupe marker.
-                Context.System.Scheduler.ScheduleTellOnce(_settings.Faults.SlowApplyDelay, replyTo, new Applied(LastSequenceNr, applied.Outbox.Length), Self);
+                Context.System.Scheduler.ScheduleTellOnce(_settings.Faults.SlowApplyDelay, replyTo, outcome, Self);
                 answerTo = ActorRefs.Nobody;
             }
 
-            AfterPersist(applied, answerTo, new Applied(LastSequenceNr, applied.Outbox.Length));
+            AfterPersist(applied, answerTo, outcome);
         });
     }
 

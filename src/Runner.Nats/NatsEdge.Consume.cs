@@ -116,18 +116,7 @@ public sealed partial class NatsEdge
                 }
             }
 
-            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NextReconnect))
-            {
-                try
-                {
-                    await Task.Delay(delay, wait.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Stopped, or reconnected: try at once.
-                }
-            }
-
+            await DelayOrReconnectAsync(delay, cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(Settings.MaxBackoff.Ticks, delay.Ticks * 2));
         }
     }
@@ -170,6 +159,20 @@ public sealed partial class NatsEdge
         var pending = info?.NumAckPending ?? 0;
         if (existing is not null) LogConsumerRewound(_logger, name, start, reason, pending, info!.Delivered?.StreamSeq ?? 0, floor);
         return (created, new ConsumerStart(name, start, existing is not null, floor, pending, reason));
+    }
+
+    /// <summary>Waits <paramref name="delay"/>, or less when the connection comes back or <paramref name="cancellationToken"/> fires.</summary>
+    private async Task DelayOrReconnectAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NextReconnect);
+        try
+        {
+            await Task.Delay(delay, wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped, or reconnected: the caller goes on at once.
+        }
     }
 
     private ConsumerConfig ConsumerConfigFor(string tenant, string saga, ulong start) => new(ConsumerName(tenant, saga))

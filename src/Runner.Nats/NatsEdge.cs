@@ -238,18 +238,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
                 if (reconnect.IsCancellationRequested) continue;
                 // Logged on the first failure and then every tenth, so an outage is visible without flooding the log.
                 if (attempt % 10 == 1) LogPublishRetry(_logger, e, subject, msgId, attempt, delay);
-                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NextReconnect))
-                {
-                    try
-                    {
-                        await Task.Delay(delay, wait.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        // The connection is back: try at once.
-                    }
-                }
-
+                await DelayOrReconnectAsync(delay, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(Settings.PublishMaxBackoff.Ticks, delay.Ticks * 2));
             }
         }

@@ -39,9 +39,7 @@ internal sealed class Scenarios(ChaosOptions options)
         var orders = Quick ? 1200 : 7500;
         var clock = Stopwatch.StartNew();
         await using var world = new ChaosWorld("kill9", options);
-        await world.StartNodeAsync("n1");
-        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
-        var loading = load.RunAsync(ct);
+        var (load, loading) = await OneNodeUnderLoadAsync(world, orders, ct);
         var lastKill = Stopwatch.StartNew();
         for (var k = 0; k < kills; k++)
         {
@@ -64,9 +62,7 @@ internal sealed class Scenarios(ChaosOptions options)
         var orders = Quick ? 1200 : 6000;
         var clock = Stopwatch.StartNew();
         await using var world = new ChaosWorld("nats-restart", options);
-        await world.StartNodeAsync("n1");
-        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
-        var loading = load.RunAsync(ct);
+        var (load, loading) = await OneNodeUnderLoadAsync(world, orders, ct);
         var outages = new List<(DateTimeOffset Killed, DateTimeOffset Ready)>();
         for (var r = 0; r < restarts; r++)
         {
@@ -109,9 +105,8 @@ internal sealed class Scenarios(ChaosOptions options)
             runner.runtime.fault-injection { apply-failure-rate = 0.05, slow-apply-rate = 0.01, slow-apply-delay = 3s }
             runner.nats.consumer.processing-timeout = 2s
             """);
-        await world.StartNodeAsync("n1");
-        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
-        var (v, settled) = await FinishAsync(world, load, load.RunAsync(ct), ct);
+        var (load, loading) = await OneNodeUnderLoadAsync(world, orders, ct);
+        var (v, settled) = await FinishAsync(world, load, loading, ct);
         var retried = await MetricAsync(world, "n1", "runner_events_retried");
         // The faults must have happened for the run to mean anything.
         return Result("nak-storm", v, settled && retried > 0, clock, $"retried={retried}");
@@ -248,6 +243,14 @@ internal sealed class Scenarios(ChaosOptions options)
         return Result("poison", v, passed, clock, $"poison={poison}", $"floods={poisonedTenants.Count}", $"parked={parked.Count}/{poisonTotal}",
             $"rate-baseline={baseline.ToString("0", CultureInfo.InvariantCulture)}",
             $"rate-flood={flood.ToString("0", CultureInfo.InvariantCulture)}", $"ratio={ratio.ToString("0.00", CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>Starts node n1 and the order load at 300 events/s on three tenants.</summary>
+    private static async Task<(OrderLoad Load, Task Loading)> OneNodeUnderLoadAsync(ChaosWorld world, int orders, CancellationToken ct)
+    {
+        await world.StartNodeAsync("n1");
+        var load = new OrderLoad(world.Js, ThreeTenants, orders, 300);
+        return (load, load.RunAsync(ct));
     }
 
     /// <summary>Waits for the load to be published and its effects to settle, then judges them.</summary>
