@@ -32,7 +32,7 @@ public static class RunnerMetrics
     public static readonly Counter<long> CommandsPublished = Meter.CreateCounter<long>("runner.commands.published");
 
     private static int _unplaced;
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string Saga), long> Lags = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string Saga), Internal.ConsumptionProgress> Consumptions = new();
 
     /// <summary>Time from a saga's decision to its event being durable in the journal, in milliseconds (tags: saga).</summary>
     public static readonly Histogram<double> PersistLatency = Meter.CreateHistogram<double>("runner.persist.latency", "ms");
@@ -43,17 +43,30 @@ public static class RunnerMetrics
     /// <summary>Tenants handed off by this node (moves, drains; tags: tenant).</summary>
     public static readonly Counter<long> Handoffs = Meter.CreateCounter<long>("runner.tenants.handoffs");
 
-    /// <summary>Events of each (tenant, saga) consumer not yet applied and acked, as last sampled.</summary>
+    /// <summary>Events of each (tenant, saga) consumption on this node not yet applied and acked (tags: tenant, saga).</summary>
     public static readonly ObservableGauge<long> ConsumerLag = Meter.CreateObservableGauge("runner.consumer.lag", () =>
-        Lags.Select(kv => new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("tenant", kv.Key.Tenant),
-            new KeyValuePair<string, object?>("saga", kv.Key.Saga))));
+        Consumption().Select(v => new Measurement<long>((long)v.Lag, Tags(v))));
 
-    /// <summary>Records a consumer's lag; null forgets it (the tenant left this node).</summary>
-    public static void SetLag(string tenant, string saga, long? lag)
-    {
-        if (lag is { } value) Lags[(tenant, saga)] = value;
-        else Lags.TryRemove((tenant, saga), out _);
-    }
+    /// <summary>
+    /// Seconds the applied position of each (tenant, saga) consumption has not moved while events waited or its consumer
+    /// was not running; 0 when idle (tags: tenant, saga).
+    /// </summary>
+    public static readonly ObservableGauge<double> ConsumerSecondsSinceProgress = Meter.CreateObservableGauge("runner.consumer.seconds_since_progress", () =>
+        Consumption().Select(v => new Measurement<double>(Math.Round(v.SinceProgress.TotalSeconds, 3), Tags(v))));
+
+    /// <summary>Consumptions restarted after their consumer went silent (lost server or pull, leader change; tags: tenant, saga).</summary>
+    public static readonly Counter<long> ConsumersRestarted = Meter.CreateCounter<long>("runner.consumers.restarted");
+
+    /// <summary>Where every (tenant, saga) consumption on this node stands now.</summary>
+    public static IReadOnlyList<ConsumerProgressView> Consumption() =>
+        [.. Consumptions.Values.Select(p => p.View()).OrderBy(v => v.Tenant, StringComparer.Ordinal).ThenBy(v => v.Saga, StringComparer.Ordinal)];
+
+    internal static void Track(Internal.ConsumptionProgress progress) => Consumptions[(progress.Tenant, progress.Saga)] = progress;
+
+    internal static void Untrack(Internal.ConsumptionProgress progress) =>
+        ((ICollection<KeyValuePair<(string, string), Internal.ConsumptionProgress>>)Consumptions).Remove(new((progress.Tenant, progress.Saga), progress));
+
+    private static KeyValuePair<string, object?>[] Tags(ConsumerProgressView v) => [new("tenant", v.Tenant), new("saga", v.Saga)];
 
     /// <summary>Tenants this node knows that placement puts nowhere, or on a node that is not up (not run anywhere).</summary>
     public static readonly ObservableGauge<int> UnplacedTenants =
@@ -71,3 +84,17 @@ public static class RunnerMetrics
     /// <summary>Subjects with an invalid tenant token seen at intake.</summary>
     public static readonly Counter<long> InvalidTenants = Meter.CreateCounter<long>("runner.intake.invalid_tenant");
 }
+
+/// <summary>
+/// Where a (tenant, saga) consumption on this node stands.
+/// </summary>
+/// <param name="Tenant">The tenant.</param>
+/// <param name="Saga">The saga.</param>
+/// <param name="Consumer">The durable consumer in use.</param>
+/// <param name="AppliedSeq">Stream sequence up to which every event of the tenant is applied and acked (its checkpoint).</param>
+/// <param name="Lag">Events delivered and not yet finished plus those the consumer reported undelivered after the last delivery.</param>
+/// <param name="Running">Whether a consumer is delivering now (false while it restarts after a lost server, pull or connection).</param>
+/// <param name="SinceProgress">How long the applied position has not moved while events waited or the consumer was not running (zero when idle).</param>
+/// <param name="Reason">Why the consumer last (re)started or stopped.</param>
+public sealed record ConsumerProgressView(string Tenant, string Saga, string Consumer, ulong AppliedSeq, ulong Lag, bool Running, TimeSpan SinceProgress,
+    string Reason);

@@ -26,7 +26,8 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly Dictionary<string, PumpHandle> _pumps = new(StringComparer.Ordinal);
     private readonly List<Task> _pumpCompletions = [];
     private readonly HashSet<string> _paused = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _sampleGeneration = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong> _checkpointed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> _stallWarned = new(StringComparer.Ordinal);
     private bool _consuming;
     private IMaterializer? _materializer;
     private bool _handingOff;
@@ -57,13 +58,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<Start>(_ => Sender.Tell(new Started(_tenant)));
         Receive<CustodyOutcome>(OnCustody);
         Receive<AcquireCustody>(_ => Acquire());
-        Receive<CheckpointTick>(_ => SampleCheckpoints());
-        Receive<SampledCheckpoint>(c =>
-        {
-            // A sample taken before its saga was paused for a replay belongs to the consumer the replay deletes.
-            if (!_paused.Contains(c.Saga) && _sampleGeneration.GetValueOrDefault(c.Saga) == c.Generation)
-                _checkpoints.Tell(new CheckpointAdvanced(c.Saga, c.AckFloor));
-        });
+        Receive<CheckpointTick>(_ => RecordProgress());
         Receive<Status.Failure>(_ => { });
         Receive<NotUsed>(_ => { });
         Receive<CheckpointsRecovered>(OnCheckpointsRecovered);
@@ -79,6 +74,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<PumpsStopped>(p =>
         {
             _inFlightFinished = p.Finished;
+            RecordProgress(); // the last applied positions go with the tenant's state
             StopChildren();
         });
         Receive<SagaStopReport>(r =>
@@ -214,6 +210,8 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         var pump = new EventPump(_tenant, saga, _services, _services.Nats!, Self, _log, tracker).Run(_materializer, _checkpointCache);
         var completion = pump.Completion;
         _pumps[saga.Name] = pump;
+        _checkpointed[saga.Name] = _checkpointCache.Get(saga.Name) ?? 0;
+        RunnerMetrics.Track(pump.Progress);
         // Consumers stopped by replays are done; a hand-off waits only for the ones that may still run.
         _pumpCompletions.RemoveAll(t => t.IsCompleted);
         _pumpCompletions.Add(completion);
@@ -229,12 +227,14 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void OnPauseSaga(PauseSaga pause)
     {
         _paused.Add(pause.Saga);
-        _sampleGeneration[pause.Saga] = _sampleGeneration.GetValueOrDefault(pause.Saga) + 1;
         if (!_pumps.Remove(pause.Saga, out var pump))
         {
             Sender.Tell(new SagaPaused(pause.Saga, true));
             return;
         }
+
+        // The replay owns the saga's checkpoint now: this consumption's position is not written any more.
+        RunnerMetrics.Untrack(pump.Progress);
 
         // Its in-flight events finish (persisted, commands acknowledged, acked) before the consumer counts as stopped.
         pump.Stop();
@@ -338,10 +338,14 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// <inheritdoc />
     protected override void PostStop()
     {
-        foreach (var pump in _pumps.Values) pump.Stop();
+        foreach (var pump in _pumps.Values)
+        {
+            pump.Stop();
+            RunnerMetrics.Untrack(pump.Progress);
+        }
+
         _pumps.Clear();
         if (_running) _services.Custody.Stopped(_tenant);
-        foreach (var saga in _services.Catalog.All) RunnerMetrics.SetLag(_tenant, saga.Name, null);
         base.PostStop();
     }
 
@@ -469,22 +473,35 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         foreach (var (message, sender) in buffer) Self.Tell(message, sender);
     }
 
-    private void SampleCheckpoints()
+    /// <summary>
+    /// Writes each consumption's applied position as its checkpoint when it moved (the checkpoint, not the consumer, is
+    /// the truth a recreated consumer starts after), and warns about a consumption with events waiting, or no running
+    /// consumer, whose position has not moved for longer than <c>runner.nats.consumer.stall-warning-after</c>.
+    /// </summary>
+    private void RecordProgress()
     {
         if (_services.Nats is not { } nats) return;
-        foreach (var saga in _services.Catalog.All)
+        var now = DateTime.UtcNow;
+        foreach (var (saga, pump) in _pumps)
         {
-            var name = saga.Name;
-            var tenant = _tenant;
-            if (_paused.Contains(name)) continue;
-            var generation = _sampleGeneration.GetValueOrDefault(name);
-            nats.ConsumerStateAsync(_tenant, name, CancellationToken.None).PipeTo(Self,
-                success: state =>
-                {
-                    if (state is { } s) RunnerMetrics.SetLag(tenant, name, (long)s.Lag);
-                    return state is { AckFloor: > 0 } st ? new SampledCheckpoint(name, st.AckFloor, generation) : (object)NotUsed.Instance;
-                },
-                failure: e => new Status.Failure(e));
+            var floor = pump.Progress.Floor;
+            if (floor > _checkpointed.GetValueOrDefault(saga))
+            {
+                _checkpointed[saga] = floor;
+                _checkpoints.Tell(new CheckpointAdvanced(saga, floor));
+            }
+
+            var view = pump.Progress.View();
+            if (view.SinceProgress < nats.Settings.StallWarningAfter)
+            {
+                if (_stallWarned.Remove(saga)) _log.Info("Tenant {0}, saga {1}: consuming again after a stall (applied up to stream seq {2})", _tenant, saga, floor);
+                continue;
+            }
+
+            if (_stallWarned.TryGetValue(saga, out var warned) && now - warned < nats.Settings.StallWarningAfter) continue;
+            _stallWarned[saga] = now;
+            _log.Warning("Tenant {0}, saga {1} stalled: {2}", _tenant, saga, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"applied nothing for {view.SinceProgress.TotalSeconds:0}s with {view.Lag} event(s) waiting; consumer {view.Consumer} {(view.Running ? "running" : "not running")} ({view.Reason}); applied up to stream seq {floor}"));
         }
     }
 
@@ -527,8 +544,6 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     /// <param name="Consumers">Running consumers.</param>
     /// <param name="Status">running, acquiring custody, not running (and why), handing off.</param>
     public sealed record TenantView(string Tenant, int ActiveSagas, int Consumers, string Status);
-
-    private sealed record SampledCheckpoint(string Saga, ulong AckFloor, int Generation);
 
     private sealed record CustodyOutcome(CustodyDecision? Decision, Exception? Error);
 

@@ -99,6 +99,23 @@ internal static partial class Cli
                 foreach (var t in doc.GetProperty("tenants").EnumerateArray()) TenantRow(table, t);
                 return (table, null);
             }).ConfigureAwait(false)),
+            Verb("lag", "lag and progress of every tenant consumed on this node (answers while NATS is down)", async (_, c) =>
+                await c.ShowAsync("/admin/consumers", doc =>
+                {
+                    var table = new Table().AddColumns("tenant", "saga", "consumer", "applied seq", "lag", "running", "since progress", "stalled", "reason");
+                    var stalled = 0;
+                    foreach (var t in doc.GetProperty("consumers").EnumerateArray())
+                    {
+                        var isStalled = t.GetProperty("stalled").GetBoolean();
+                        if (isStalled) stalled++;
+                        table.AddRow(Str(t, "tenant"), Str(t, "saga"), Str(t, "consumer"), Str(t, "appliedSeq"), Str(t, "lag"),
+                            t.GetProperty("running").GetBoolean() ? "yes" : "NO",
+                            t.GetProperty("secondsSinceProgress").GetDouble().ToString("0.0", CultureInfo.InvariantCulture) + "s",
+                            isStalled ? "STALLED" : "no", Str(t, "reason"));
+                    }
+
+                    return (table, stalled == 0 ? null : $"{stalled} consumption(s) stalled longer than {doc.GetProperty("stallWarningAfterSeconds").GetDouble()}s");
+                }).ConfigureAwait(false)),
         };
         var tenantArg = new Argument<string>("tenant");
         var tenantShow = Verb("show", "one tenant", async (p, c) =>

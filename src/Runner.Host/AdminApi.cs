@@ -63,6 +63,7 @@ internal static class AdminApi
             return Results.Json(new { leaving = cluster.SelfAddress.ToString() }, statusCode: StatusCodes.Status202Accepted);
         });
         admin.MapGet("/regions", Regions);
+        admin.MapGet("/consumers", Consumers);
         admin.MapGet("/drain", (DrainReport report) => Results.Json(report.ToJson()));
     }
 
@@ -212,6 +213,31 @@ internal static class AdminApi
         });
     }
 
+    /// <summary>
+    /// Where every (tenant, saga) consumption on this node stands, from the node's own bookkeeping (no NATS call, so it
+    /// answers while a NATS server is down): applied position, lag, running, seconds since progress, stalled.
+    /// </summary>
+    private static IResult Consumers(NatsEdge nats)
+    {
+        var stallAfter = nats.Settings.StallWarningAfter;
+        return Results.Json(new
+        {
+            stallWarningAfterSeconds = stallAfter.TotalSeconds,
+            consumers = RunnerMetrics.Consumption().Select(c => new
+            {
+                tenant = c.Tenant,
+                saga = c.Saga,
+                consumer = c.Consumer,
+                appliedSeq = c.AppliedSeq,
+                lag = c.Lag,
+                running = c.Running,
+                secondsSinceProgress = Math.Round(c.SinceProgress.TotalSeconds, 3),
+                stalled = c.SinceProgress >= stallAfter,
+                reason = c.Reason,
+            }),
+        });
+    }
+
     private static IResult Ready(ActorSystem system, NatsEdge nats)
     {
         var cluster = Cluster.Get(system);
@@ -354,7 +380,7 @@ internal static class AdminApi
         {
             try
             {
-                var consumer = await view.Nats.JetStream.GetConsumerAsync(view.Nats.Settings.EventsStream, NatsEdge.ConsumerName(tenant, saga), ct)
+                var consumer = await view.Nats.JetStream.GetConsumerAsync(view.Nats.Settings.EventsStream, view.Nats.ActiveConsumer(tenant, saga), ct)
                     .ConfigureAwait(false);
                 lag[saga] = consumer.Info.NumPending + (ulong)Math.Max(0, consumer.Info.NumAckPending);
             }

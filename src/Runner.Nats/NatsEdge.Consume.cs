@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
@@ -17,6 +18,8 @@ public sealed record ConsumerStart(string Consumer, ulong StartSeq, bool Rewound
 
 public sealed partial class NatsEdge
 {
+    private readonly ConcurrentDictionary<string, string> _active = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _served = new(StringComparer.Ordinal);
     private CancellationTokenSource _reconnects = new();
     private int _connectionsOpened;
 
@@ -36,27 +39,23 @@ public sealed partial class NatsEdge
     /// The events of a (tenant, saga) in stream order, from its first unapplied event: every (re)start of consumption
     /// (the first, after an error, after a reconnect) goes through <see cref="StartAtFirstUnappliedAsync"/>, so events
     /// that were delivered and not acked come back before any newer one instead of after JetStream's AckWait. Errors
-    /// restart it with backoff; a reconnect restarts it at once. It ends only when <paramref name="cancellationToken"/>
-    /// fires.
+    /// restart it with backoff; a reconnect restarts it at once, and so does silence: no message and no idle heartbeat
+    /// for twice <see cref="NatsSettings.IdleHeartbeat"/> (the consumer's server is gone, or the pull was lost when the
+    /// consumer or stream changed leader), a leadership change or no responders. It ends only when
+    /// <paramref name="cancellationToken"/> fires.
     /// </summary>
     /// <param name="tenant">The tenant.</param>
     /// <param name="saga">The saga.</param>
     /// <param name="checkpoint">The tenant's durable checkpoint of the saga, asked on every (re)start.</param>
     /// <param name="started">Told where each (re)start began.</param>
     /// <param name="cancellationToken">Stops the consumption.</param>
+    /// <param name="interrupted">Told when delivery stopped and why (it restarts by itself).</param>
     public async IAsyncEnumerable<INatsJSMsg<byte[]>> ConsumeInOrderAsync(string tenant, string saga, Func<ulong?> checkpoint,
-        Action<ConsumerStart>? started, [EnumeratorCancellation] CancellationToken cancellationToken)
+        Action<ConsumerStart>? started, [EnumeratorCancellation] CancellationToken cancellationToken, Action<string>? interrupted = null)
     {
-        var name = ConsumerName(tenant, saga);
+        var key = Key(tenant, saga);
         var delay = Settings.MinBackoff;
         var reason = "start";
-        var opts = new NatsJSConsumeOpts
-        {
-            MaxMsgs = Settings.PullBatch,
-            Expires = Settings.PullExpires,
-            // The client's own limit: heartbeats at most every 30 s.
-            IdleHeartbeat = TimeSpan.FromTicks(Math.Min(Settings.PullExpires.Ticks / 2, TimeSpan.FromSeconds(30).Ticks)),
-        };
         while (!cancellationToken.IsCancellationRequested)
         {
             var reconnect = NextReconnect;
@@ -69,13 +68,34 @@ public sealed partial class NatsEdge
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                LogConsumerStartFailed(_logger, e, name, delay);
+                LogConsumerStartFailed(_logger, e, ActiveConsumer(tenant, saga), delay);
                 reason = "error: " + e.Message;
+                interrupted?.Invoke("could not start: " + e.Message);
             }
 
             if (consumer is not null)
             {
                 using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, reconnect);
+                string? silence = null;
+                var opts = new NatsJSConsumeOpts
+                {
+                    MaxMsgs = Settings.PullBatch,
+                    Expires = Settings.PullExpires,
+                    IdleHeartbeat = Settings.IdleHeartbeat,
+                    NotificationHandler = (notification, _) =>
+                    {
+                        // The client would pull again on the same consumer; a lost server or moved leader needs a fresh start.
+                        var why = notification switch
+                        {
+                            NatsJSTimeoutNotification => $"no message or heartbeat for {Settings.IdleHeartbeat * 2}",
+                            NatsJSLeadershipChangeNotification => "the consumer changed leader",
+                            NatsJSNoRespondersNotification => "no server answered the pull",
+                            _ => null,
+                        };
+                        if (why is not null && Interlocked.CompareExchange(ref silence, why, null) is null) run.Cancel();
+                        return Task.CompletedTask;
+                    },
+                };
                 var messages = consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: run.Token).GetAsyncEnumerator(run.Token);
                 try
                 {
@@ -88,12 +108,12 @@ public sealed partial class NatsEdge
                         }
                         catch (OperationCanceledException) when (run.IsCancellationRequested)
                         {
-                            // Stopped, or the connection came back: restarted below.
+                            // Stopped, reconnected or silent: restarted below.
                         }
                         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                         {
                             reason = "error: " + e.Message;
-                            LogConsumeFailed(_logger, e, name);
+                            LogConsumeFailed(_logger, e, key);
                         }
 
                         if (next is null) break;
@@ -107,11 +127,13 @@ public sealed partial class NatsEdge
                 }
 
                 if (cancellationToken.IsCancellationRequested) yield break;
-                if (reconnect.IsCancellationRequested)
+                interrupted?.Invoke(Volatile.Read(ref silence) ?? (reconnect.IsCancellationRequested ? "reconnected" : reason));
+                if (reconnect.IsCancellationRequested || Volatile.Read(ref silence) is not null)
                 {
                     // The server may have forgotten our pull requests and holds deliveries we never received: start again
                     // at the first unapplied event, now.
-                    reason = "reconnected";
+                    reason = Volatile.Read(ref silence) is { } why && !reconnect.IsCancellationRequested ? why : "reconnected";
+                    if (!reconnect.IsCancellationRequested) LogConsumerSilent(_logger, consumer.Info.Name, reason);
                     continue;
                 }
             }
@@ -122,44 +144,104 @@ public sealed partial class NatsEdge
     }
 
     /// <summary>
-    /// Makes the durable consumer of a (tenant, saga) deliver its first unapplied event next. A consumer with nothing
-    /// delivered-but-unacked and no pull request waiting (nothing can come back out of order) is kept as it is.
-    /// Otherwise it is deleted and created again at its ack floor + 1 (or after <paramref name="checkpoint"/>, the
-    /// tenant's durable checkpoint, when that is further or the consumer is gone): JetStream would hand out newer
-    /// events at once and redeliver the unacked ones only after AckWait, so an instance could see its events out of
-    /// order. Events after the floor that were applied already are recognised by their dedupe markers.
+    /// Makes a durable consumer of a (tenant, saga) deliver its first unapplied event next. A consumer with nothing
+    /// delivered-but-unacked, no pull request waiting and nothing delivered short of <paramref name="checkpoint"/> is
+    /// kept as it is. Otherwise it is deleted and created again at its ack floor + 1 (or after
+    /// <paramref name="checkpoint"/>, the tenant's durable checkpoint, when that is further or the consumer is gone):
+    /// JetStream would hand out newer events at once and redeliver the unacked ones only after AckWait, so an instance
+    /// could see its events out of order. Events after the floor that were applied already are recognised by their
+    /// dedupe markers.
+    /// <para>
+    /// A consumer whose info does not come within <see cref="NatsSettings.ApiTimeout"/> after it served this node is
+    /// unreachable: at one replica, its server is down. The consumption then moves to the (tenant, saga)'s other
+    /// consumer name, created (by whichever server leads JetStream's metadata) on a live server after the checkpoint.
+    /// </para>
     /// </summary>
     public async Task<(INatsJSConsumer Consumer, ConsumerStart Start)> StartAtFirstUnappliedAsync(string tenant, string saga, ulong? checkpoint,
         string reason, CancellationToken cancellationToken)
     {
-        var name = ConsumerName(tenant, saga);
+        var key = Key(tenant, saga);
+        var name = ActiveConsumer(tenant, saga);
+        var known = _served.ContainsKey(name);
         INatsJSConsumer? existing = null;
+        var unreachable = false;
         try
         {
-            existing = await JetStream.GetConsumerAsync(Settings.EventsStream, name, cancellationToken).ConfigureAwait(false);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(Settings.ApiTimeout);
+            existing = await JetStream.GetConsumerAsync(Settings.EventsStream, name, timeout.Token).ConfigureAwait(false);
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
             // Created below.
         }
+        catch (Exception e) when (known && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
+                                      or NatsJSApiException { Error.Code: 503 } or NatsJSException)
+        {
+            unreachable = true;
+        }
+
+        var start = (checkpoint ?? 0) + 1;
+        if (unreachable)
+        {
+            var other = OtherName(tenant, saga, name);
+            LogConsumerUnreachable(_logger, name, Settings.ApiTimeout, other, start, reason);
+            _active[key] = other;
+            _served.TryRemove(name, out _);
+            await DeleteQuietlyAsync(other, cancellationToken).ConfigureAwait(false);
+            var moved = await CreateAsync(tenant, saga, other, start, cancellationToken).ConfigureAwait(false);
+            return (moved, new ConsumerStart(other, start, true, 0, 0, $"{reason}; {name} unreachable"));
+        }
 
         var info = existing?.Info;
         var floor = info?.AckFloor?.StreamSeq ?? 0;
-        if (existing is not null && info is { NumAckPending: 0, NumWaiting: 0 } && Matches(info.Config, tenant))
+        var delivered = info?.Delivered?.StreamSeq ?? 0;
+        if (existing is not null && info is { NumAckPending: 0, NumWaiting: 0 } && delivered >= (checkpoint ?? 0) && Matches(info.Config, tenant))
         {
-            var next = (info.Delivered?.StreamSeq ?? 0) + 1;
-            LogConsumerReused(_logger, name, next, reason);
-            return (existing, new ConsumerStart(name, next, false, floor, 0, reason));
+            LogConsumerReused(_logger, name, delivered + 1, reason);
+            _served[name] = true;
+            return (existing, new ConsumerStart(name, delivered + 1, false, floor, 0, reason));
         }
 
-        var start = Math.Max(floor, checkpoint ?? 0) + 1;
+        start = Math.Max(floor, checkpoint ?? 0) + 1;
         if (existing is not null) await JetStream.DeleteConsumerAsync(Settings.EventsStream, name, cancellationToken).ConfigureAwait(false);
-        var created = await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, start), cancellationToken)
-            .ConfigureAwait(false);
+        var created = await CreateAsync(tenant, saga, name, start, cancellationToken).ConfigureAwait(false);
         var pending = info?.NumAckPending ?? 0;
-        if (existing is not null) LogConsumerRewound(_logger, name, start, reason, pending, info!.Delivered?.StreamSeq ?? 0, floor);
+        if (existing is not null) LogConsumerRewound(_logger, name, start, reason, pending, delivered, floor);
         return (created, new ConsumerStart(name, start, existing is not null, floor, pending, reason));
     }
+
+    /// <summary>The name of the consumer this node uses now for a (tenant, saga).</summary>
+    public string ActiveConsumer(string tenant, string saga) => _active.GetValueOrDefault(Key(tenant, saga)) ?? ConsumerName(tenant, saga);
+
+    /// <summary>The other of a (tenant, saga)'s two consumer names (used when the one in use is unreachable).</summary>
+    private static string OtherName(string tenant, string saga, string name) =>
+        name == ConsumerName(tenant, saga) ? StandbyConsumerName(tenant, saga) : ConsumerName(tenant, saga);
+
+    private async Task<INatsJSConsumer> CreateAsync(string tenant, string saga, string name, ulong start, CancellationToken cancellationToken)
+    {
+        var created = await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, name, start), cancellationToken)
+            .ConfigureAwait(false);
+        _served[name] = true;
+        return created;
+    }
+
+    private async Task DeleteQuietlyAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(Settings.ApiTimeout);
+            await JetStream.DeleteConsumerAsync(Settings.EventsStream, name, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Gone, or on a server that is down too: the create below replaces its configuration either way.
+            LogDeleteSkipped(_logger, name, e.Message);
+        }
+    }
+
+    private static string Key(string tenant, string saga) => tenant + "/" + saga;
 
     /// <summary>Waits <paramref name="delay"/>, or less when the connection comes back or <paramref name="cancellationToken"/> fires.</summary>
     private async Task DelayOrReconnectAsync(TimeSpan delay, CancellationToken cancellationToken)
@@ -175,7 +257,7 @@ public sealed partial class NatsEdge
         }
     }
 
-    private ConsumerConfig ConsumerConfigFor(string tenant, string saga, ulong start) => new(ConsumerName(tenant, saga))
+    private ConsumerConfig ConsumerConfigFor(string tenant, string saga, string name, ulong start) => new(name)
     {
         FilterSubject = Settings.Subjects.TenantEvents(tenant),
         AckPolicy = ConsumerConfigAckPolicy.Explicit,
@@ -204,6 +286,16 @@ public sealed partial class NatsEdge
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer {Consumer} stopped delivering; restarting it at its first unapplied event")]
     private static partial void LogConsumeFailed(ILogger logger, Exception exception, string consumer);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer {Consumer} not deleted before its name is used again: {Error}")]
+    private static partial void LogDeleteSkipped(ILogger logger, string consumer, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer {Consumer} went silent ({Reason}); restarting it at its first unapplied event")]
+    private static partial void LogConsumerSilent(ILogger logger, string consumer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Consumer {Consumer} did not answer within {Timeout} ({Reason}): its server is down; consumption moves to consumer {Other} at stream seq {Start} (the checkpoint + 1)")]
+    private static partial void LogConsumerUnreachable(ILogger logger, string consumer, TimeSpan timeout, string other, ulong start, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer {Consumer} resumes at stream seq {Next} as it was ({Reason}): nothing unacked")]
     private static partial void LogConsumerReused(ILogger logger, string consumer, ulong next, string reason);

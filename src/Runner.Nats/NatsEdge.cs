@@ -83,12 +83,27 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     /// <summary>Durable consumer name of a (tenant, saga).</summary>
     public static string ConsumerName(string tenant, string saga) => $"runner-{tenant}-{saga}";
 
-    /// <summary>Deletes the durable consumer of a (tenant, saga) if it exists (replay rewinds by recreating it).</summary>
+    /// <summary>
+    /// The second durable consumer name of a (tenant, saga), used while the server of the first one is down (and the
+    /// other way round). Tenant and saga names are lowercase, so it never equals another pair's name.
+    /// </summary>
+    public static string StandbyConsumerName(string tenant, string saga) => ConsumerName(tenant, saga) + "-B";
+
+    /// <summary>Deletes the durable consumers of a (tenant, saga) if they exist (replay rewinds by recreating one).</summary>
     public async Task<bool> DeleteConsumerAsync(string tenant, string saga, CancellationToken cancellationToken)
+    {
+        var active = ActiveConsumer(tenant, saga);
+        var deleted = await DeleteIfExistsAsync(active, cancellationToken).ConfigureAwait(false);
+        // The other name may hold a stale consumer from an earlier failover; a server that is down keeps it until it returns.
+        await DeleteQuietlyAsync(OtherName(tenant, saga, active), cancellationToken).ConfigureAwait(false);
+        return deleted;
+    }
+
+    private async Task<bool> DeleteIfExistsAsync(string name, CancellationToken cancellationToken)
     {
         try
         {
-            return await JetStream.DeleteConsumerAsync(Settings.EventsStream, ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
+            return await JetStream.DeleteConsumerAsync(Settings.EventsStream, name, cancellationToken).ConfigureAwait(false);
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
@@ -161,7 +176,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     {
         try
         {
-            var consumer = await JetStream.GetConsumerAsync(Settings.EventsStream, ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
+            var consumer = await JetStream.GetConsumerAsync(Settings.EventsStream, ActiveConsumer(tenant, saga), cancellationToken).ConfigureAwait(false);
             return (consumer.Info.AckFloor?.StreamSeq ?? 0, consumer.Info.NumPending, (ulong)Math.Max(0, consumer.Info.NumAckPending));
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)

@@ -71,7 +71,19 @@ public sealed record NatsSettings
     /// <summary>Consumer restart backoff upper bound.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Checkpoint sampling interval.</summary>
+    /// <summary>
+    /// Idle heartbeat of each pull: the server sends one this often while a pull waits, and a consumption that hears
+    /// nothing (message or heartbeat) for twice this long restarts (its consumer's server is gone or lost the pull).
+    /// </summary>
+    public TimeSpan IdleHeartbeat { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest wait for a JetStream API answer about a consumer (info, create, delete) before it counts as unreachable.</summary>
+    public TimeSpan ApiTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A (tenant, saga) with events waiting and no progress for longer than this is logged as stalled.</summary>
+    public TimeSpan StallWarningAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often each consumption's applied position is recorded as its checkpoint.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Concurrent publishes per tenant.</summary>
@@ -126,6 +138,9 @@ public sealed record NatsSettings
             MinBackoff = c.GetTimeSpan("consumer.min-backoff", TimeSpan.FromMilliseconds(200)),
             MaxBackoff = c.GetTimeSpan("consumer.max-backoff", TimeSpan.FromSeconds(5)),
             CheckpointInterval = c.GetTimeSpan("consumer.checkpoint-interval", TimeSpan.FromSeconds(1)),
+            IdleHeartbeat = c.GetTimeSpan("consumer.idle-heartbeat", TimeSpan.FromMilliseconds(500)),
+            ApiTimeout = c.GetTimeSpan("consumer.api-timeout", TimeSpan.FromSeconds(2)),
+            StallWarningAfter = c.GetTimeSpan("consumer.stall-warning-after", TimeSpan.FromSeconds(10)),
             PublishParallelism = Positive(c, "publish.parallelism", c.GetInt("publish.parallelism", 32)),
             PublishMinBackoff = c.GetTimeSpan("publish.min-backoff", TimeSpan.FromMilliseconds(100)),
             PublishMaxBackoff = c.GetTimeSpan("publish.max-backoff", TimeSpan.FromSeconds(5)),
@@ -133,6 +148,14 @@ public sealed record NatsSettings
         };
         if (settings.PullExpires < TimeSpan.FromSeconds(1))
             throw new ConfigurationException($"runner.nats.consumer.pull-expires must be at least 1s, not {settings.PullExpires}.");
+        if (settings.IdleHeartbeat < TimeSpan.FromMilliseconds(500) || settings.IdleHeartbeat > TimeSpan.FromSeconds(30)
+            || settings.IdleHeartbeat.Ticks * 2 > settings.PullExpires.Ticks)
+            throw new ConfigurationException(
+                $"runner.nats.consumer.idle-heartbeat must be between 500ms and 30s and at most half of pull-expires ({settings.PullExpires}), not {settings.IdleHeartbeat}.");
+        if (settings.ApiTimeout <= TimeSpan.Zero)
+            throw new ConfigurationException("runner.nats.consumer.api-timeout must be positive.");
+        if (settings.StallWarningAfter <= TimeSpan.Zero)
+            throw new ConfigurationException("runner.nats.consumer.stall-warning-after must be positive.");
         if (settings.RetryBackoff <= TimeSpan.Zero)
             throw new ConfigurationException("runner.nats.consumer.retry-backoff must be positive.");
         if (settings.ReconnectWaitMin <= TimeSpan.Zero || settings.ReconnectWaitMax < settings.ReconnectWaitMin)

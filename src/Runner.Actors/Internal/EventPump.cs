@@ -60,6 +60,7 @@ internal sealed class EventPump
     {
         _tracker = tracker;
         _tenant = tenant;
+        Progress = new ConsumptionProgress(tenant, saga.Name, TimeProvider.System);
         _saga = saga;
         _services = services;
         _nats = nats;
@@ -69,22 +70,33 @@ internal sealed class EventPump
         _reportsUnknownTypes = string.Equals(services.Catalog.All.Select(s => s.Name).Min(StringComparer.Ordinal), saga.Name, StringComparison.Ordinal);
     }
 
+    /// <summary>Where this consumption stands (applied position, lag, running, last progress).</summary>
+    public ConsumptionProgress Progress { get; }
+
     public PumpHandle Run(IMaterializer materializer, CheckpointCache checkpoints)
     {
         var settings = _nats.Settings;
         // The consumption restarts by itself (errors, reconnects); the restart source is the net for anything it lets through.
         var (killSwitch, completion) = RestartSource.WithBackoff(
-                () => Source.From(() => _nats.ConsumeInOrderAsync(_tenant, _saga.Name, () => checkpoints.Get(_saga.Name), OnStarted, _stopping.Token)),
+                () => Source.From(() => _nats.ConsumeInOrderAsync(_tenant, _saga.Name, () => checkpoints.Get(_saga.Name), OnStarted, _stopping.Token,
+                    OnInterrupted)),
                 RestartSettings.Create(settings.MinBackoff, settings.MaxBackoff, 0.2))
             .ViaMaterialized(KillSwitches.Single<INatsJSMsg<byte[]>>(), Keep.Right)
             .SelectAsyncUnordered(_nats.Settings.Parallelism, Process)
             .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
             .Run(materializer);
-        return new PumpHandle(killSwitch, completion, _stopping);
+        return new PumpHandle(killSwitch, completion, _stopping, Progress);
+    }
+
+    private void OnInterrupted(string reason)
+    {
+        Progress.Interrupted(reason);
+        RunnerMetrics.ConsumersRestarted.Add(1, Tags());
     }
 
     private void OnStarted(ConsumerStart start)
     {
+        Progress.Started(start.Consumer, start.StartSeq, start.Reason);
         if (!start.Rewound) return;
         RunnerMetrics.ConsumersRewound.Add(1, Tags());
         _log.Info("Tenant {0}, saga {1}: consumption restarts at stream seq {2} ({3}); {4} unacked event(s) come back first, in order", _tenant,
@@ -93,9 +105,11 @@ internal sealed class EventPump
 
     private async Task<NotUsed> Process(INatsJSMsg<byte[]> msg)
     {
+        var seq = msg.Metadata?.Sequence.Stream ?? 0;
+        Progress.Delivered(seq, msg.Metadata?.NumPending ?? 0);
         try
         {
-            await Handle(msg).ConfigureAwait(false);
+            if (await Handle(msg).ConfigureAwait(false)) Progress.Finished(seq);
         }
         catch (Exception e)
         {
@@ -107,14 +121,15 @@ internal sealed class EventPump
         return NotUsed.Instance;
     }
 
+    /// <summary>Handles one event; true when it is finished (applied or parked, and acked), false when it is left unacked.</summary>
     /// <remarks>Called in stream order; everything up to the instance's place in its chain runs before the first await.</remarks>
-    private async Task Handle(INatsJSMsg<byte[]> msg)
+    private async Task<bool> Handle(INatsJSMsg<byte[]> msg)
     {
         var subjects = _nats.Settings.Subjects;
         if (!subjects.TryParseEvent(msg.Subject, out var tenant, out var eventType) || tenant != _tenant)
         {
             await msg.AckAsync().ConfigureAwait(false); // not ours (cannot happen with the filter)
-            return;
+            return true;
         }
 
         var seq = msg.Metadata?.Sequence.Stream ?? 0;
@@ -125,7 +140,7 @@ internal sealed class EventPump
                 await Park(msg, seq, payload, nameof(RejectionKind.UnknownEventType), $"no saga handles event type '{eventType}'", UnroutedToken)
                     .ConfigureAwait(false);
             await msg.AckAsync().ConfigureAwait(false);
-            return;
+            return true;
         }
 
         var incoming = ToIncoming(msg, tenant, eventType, _services.Clock.Now);
@@ -135,7 +150,7 @@ internal sealed class EventPump
             await Park(msg, seq, payload, rejected.Kind.ToString(), rejected.Reason).ConfigureAwait(false);
             _tracker?.CountDeadLettered(seq);
             await msg.AckAsync().ConfigureAwait(false);
-            return;
+            return true;
         }
 
         var parsed = (ParseResult.Ok)result;
@@ -168,6 +183,8 @@ internal sealed class EventPump
                 if (_tails.TryGetValue(key, out var tail) && tail == mine.Task) _tails.Remove(key);
             }
         }
+
+        return resolved;
     }
 
     /// <summary>
@@ -325,9 +342,12 @@ internal sealed class EventPump
 }
 
 /// <summary>A running consumption: <see cref="Stop"/> ends it; <see cref="Completion"/> completes once its in-flight events are finished or left.</summary>
-internal sealed class PumpHandle(UniqueKillSwitch killSwitch, Task completion, CancellationTokenSource stopping)
+internal sealed class PumpHandle(UniqueKillSwitch killSwitch, Task completion, CancellationTokenSource stopping, ConsumptionProgress progress)
 {
     public Task Completion { get; } = completion;
+
+    /// <summary>Where the consumption stands.</summary>
+    public ConsumptionProgress Progress { get; } = progress;
 
     /// <summary>
     /// Stops pulling. Events being applied finish (applied, commands acknowledged, acked); events waiting for a retry or
