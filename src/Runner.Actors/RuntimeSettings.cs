@@ -26,6 +26,12 @@ public sealed record RuntimeSettings
     /// <summary>Redispatch interval of an unconfirmed due timer.</summary>
     public TimeSpan TimerRedispatch { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long an applied event's answer waits for the PubAck of its commands before the instance records that it has
+    /// commands still to publish (so the tenant's schedule index wakes it after a crash or move) and answers anyway.
+    /// </summary>
+    public TimeSpan OutboxAckAfter { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Read journal plugin id the schedule index follows.</summary>
     public string QueryPlugin { get; init; } = "akka.persistence.query.journal.lmdb";
 
@@ -68,6 +74,7 @@ public sealed record RuntimeSettings
             TimerTick = c.GetTimeSpan("timer-tick", TimeSpan.FromMilliseconds(500)),
             MissedFireTolerance = c.GetTimeSpan("missed-fire-tolerance", TimeSpan.FromSeconds(5)),
             TimerRedispatch = c.GetTimeSpan("timer-redispatch", TimeSpan.FromSeconds(5)),
+            OutboxAckAfter = c.GetTimeSpan("outbox-ack-after", TimeSpan.FromMilliseconds(250)),
             QueryPlugin = c.GetString("query-plugin", "akka.persistence.query.journal.lmdb"),
             ScheduleSnapshotEvery = c.GetInt("schedule-snapshot-every", 500),
             ReplayResetParallelism = c.GetInt("replay.reset-parallelism", 32),
@@ -83,6 +90,7 @@ public sealed record RuntimeSettings
             throw new ConfigurationException("runner.runtime.fault-injection.slow-apply-delay must be positive when slow-apply-rate is set.");
         if (s.SnapshotEvery < 1) throw new ConfigurationException($"runner.runtime.snapshot-every must be at least 1, not {s.SnapshotEvery}.");
         if (s.DedupeWindow < 1) throw new ConfigurationException($"runner.runtime.dedupe-window must be at least 1, not {s.DedupeWindow}.");
+        if (s.OutboxAckAfter <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.outbox-ack-after must be positive.");
         if (s.PassivateAfter <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.passivate-after must be positive.");
         if (s.TimerTick <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.timer-tick must be positive.");
         if (s.ReplayResetParallelism < 1) throw new ConfigurationException("runner.runtime.replay.reset-parallelism must be at least 1.");

@@ -18,7 +18,7 @@ namespace Runner.Actors;
 /// acked only when every effect is durable somewhere. Timer changes reach the tenant's schedule index through
 /// their event's tag.
 /// </summary>
-public sealed class SagaActor : ReceivePersistentActor
+public sealed class SagaActor : ReceivePersistentActor, IWithTimers
 {
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
@@ -38,6 +38,7 @@ public sealed class SagaActor : ReceivePersistentActor
     private readonly DedupeWindow _dedupe;
     private readonly List<(IActorRef ReplyTo, IEventOutcome Outcome)> _waiters = [];
     private bool _publishing;
+    private bool _overdue;
     private IActorRef _persisting = ActorRefs.Nobody;
 
     /// <summary>Creates the instance (tenant id and saga name already validated).</summary>
@@ -60,10 +61,13 @@ public sealed class SagaActor : ReceivePersistentActor
         Recover<OutboxDelivered>(Apply);
         Recover<SagaReset>(Apply);
         Recover<DedupeForgotten>(Apply);
+        Recover<OutboxOverdue>(e => _overdue = e.Pending);
 
         Command<DeliverEvent>(OnDeliver);
         Command<TimerDue>(OnTimerDue);
         Command<CommandsPublished>(OnPublished);
+        Command<OutboxGrace>(_ => OnOutboxGrace());
+        Command<OutboxDue>(_ => OnOutboxDue());
         Command<GetSagaView>(_ => Sender.Tell(View()));
         Command<GetReplayBasis>(_ => Sender.Tell(new ReplayBasis(_correlation, _state, _completed, [.. _dedupe.Items])));
         Command<ResetInstance>(OnReset);
@@ -80,6 +84,9 @@ public sealed class SagaActor : ReceivePersistentActor
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Purging {0} failed", PersistenceId));
     }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Persistence id of an instance: <c>saga|&lt;tenant&gt;|&lt;saga&gt;|&lt;correlation&gt;</c>.</summary>
     public static string PersistenceIdFor(string tenant, string saga, string correlationId) => $"saga|{tenant}|{saga}|{correlationId}";
@@ -417,22 +424,65 @@ public sealed class SagaActor : ReceivePersistentActor
         _publisher.Tell(new PublishCommands(_saga.Name, _correlation, [.. _outbox]));
     }
 
+    /// <summary>
+    /// Answers for an applied event once its commands are acknowledged, or at once when the instance has recorded that it
+    /// has commands to publish (the schedule index then wakes it after a crash or a move). Otherwise the answer waits, at
+    /// most <see cref="RuntimeSettings.OutboxAckAfter"/>: a commands stream without a leader must not hold up the events.
+    /// </summary>
     private void HoldOrReply(IActorRef replyTo, IEventOutcome outcome)
     {
-        if (_outbox.Count == 0) replyTo.Tell(outcome);
-        else _waiters.Add((replyTo, outcome));
+        if (_outbox.Count == 0 || _overdue)
+        {
+            replyTo.Tell(outcome);
+            return;
+        }
+
+        _waiters.Add((replyTo, outcome));
+        if (!Timers.IsTimerActive(nameof(OutboxGrace))) Timers.StartSingleTimer(nameof(OutboxGrace), OutboxGrace.Instance, _settings.OutboxAckAfter);
     }
 
     private void ReleaseWaiters()
     {
-        if (_outbox.Count > 0 || _waiters.Count == 0) return;
+        if (_outbox.Count > 0) return;
         foreach (var (replyTo, outcome) in _waiters) replyTo.Tell(outcome);
         _waiters.Clear();
+        if (_overdue) RecordOutboxOverdue(false);
+    }
+
+    /// <summary>Commands still unacknowledged after the grace time: record that (durably, tagged for the index), then answer.</summary>
+    private void OnOutboxGrace()
+    {
+        if (_outbox.Count == 0 || _waiters.Count == 0 || _overdue) return;
+        RecordOutboxOverdue(true);
+    }
+
+    /// <summary>The schedule index knows this instance has commands to publish: publish them (or tell the index there are none).</summary>
+    private void OnOutboxDue()
+    {
+        if (_outbox.Count > 0) PublishPending();
+        else RecordOutboxOverdue(false);
+    }
+
+    private void RecordOutboxOverdue(bool pending)
+    {
+        _overdue = pending;
+        PersistAsync(new Tagged(new OutboxOverdue(pending, _clock.Now), [ScheduleIndexActor.TagFor(_tenant)]), _ =>
+        {
+            if (!pending) return;
+            // Durable now: the events waiting for these commands are answered and acked; the commands go out when acknowledged.
+            foreach (var (replyTo, outcome) in _waiters) replyTo.Tell(outcome);
+            _waiters.Clear();
+        });
     }
 
     private void MaybePassivate()
     {
         if (_outbox.Count == 0 && _waiters.Count == 0) Context.Parent.Tell(Passivate.Instance);
+    }
+
+    private sealed record OutboxGrace
+    {
+        public static OutboxGrace Instance { get; } = new();
     }
 
     private SagaSnapshot Snapshot() => new(

@@ -17,7 +17,9 @@ namespace Runner.Actors;
 /// <c>timers|&lt;tenant&gt;</c> through the read journal (live, woken on every local commit), and persists only
 /// snapshots of its view with the offset reached. A timer change is therefore exactly as durable as the saga
 /// event that carries it, without a second write on the event's path; after a crash the index catches up from
-/// its last snapshot. On every tick it sends <see cref="TimerDue"/> for due timers to the tenant.
+/// its last snapshot. On every tick it sends <see cref="TimerDue"/> for due timers to the tenant, and
+/// <see cref="OutboxDue"/> for instances that recorded commands still to publish (<see cref="OutboxOverdue"/>), so
+/// that those go out after a crash or a move without waiting for the instance's next event.
 /// </summary>
 internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
 {
@@ -27,6 +29,7 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<(string Saga, string Correlation), ImmutableArray<TimerEntry>> _instances = [];
     private readonly Dictionary<(string, string, string, DateTimeOffset), DateTimeOffset> _dispatched = [];
+    private readonly Dictionary<(string Saga, string Correlation), DateTimeOffset> _outboxPending = [];
     private long _offset;
     private int _sinceSnapshot;
     private UniqueKillSwitch? _follow;
@@ -41,6 +44,12 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         {
             var snapshot = (ScheduleSnapshot)o.Snapshot;
             foreach (var t in snapshot.Instances) Apply(t);
+            foreach (var key in snapshot.OutboxPending ?? [])
+            {
+                var parts = key.Split('|', 2);
+                if (parts.Length == 2) _outboxPending[(parts[0], parts[1])] = DateTimeOffset.MinValue;
+            }
+
             _offset = snapshot.Offset;
         });
         Command<EventEnvelope>(Follow);
@@ -127,12 +136,20 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         else if (envelope.Event is SagaReset && TryParse(envelope.PersistenceId, out var resetSaga, out var resetCorrelation))
         {
             Apply(new TimersIndexed(resetSaga, resetCorrelation, []));
+            _outboxPending.Remove((resetSaga, resetCorrelation));
+        }
+        else if (envelope.Event is OutboxOverdue overdue && TryParse(envelope.PersistenceId, out var outboxSaga, out var outboxCorrelation))
+        {
+            // Woken on the next tick (after a crash or a move the instance is not running); cleared once its outbox is empty.
+            if (overdue.Pending) _outboxPending.TryAdd((outboxSaga, outboxCorrelation), DateTimeOffset.MinValue);
+            else _outboxPending.Remove((outboxSaga, outboxCorrelation));
         }
 
         if (++_sinceSnapshot >= _settings.ScheduleSnapshotEvery)
         {
             _sinceSnapshot = 0;
-            SaveSnapshot(new ScheduleSnapshot([.. _instances.Select(i => new TimersIndexed(i.Key.Saga, i.Key.Correlation, i.Value))], _offset));
+            SaveSnapshot(new ScheduleSnapshot([.. _instances.Select(i => new TimersIndexed(i.Key.Saga, i.Key.Correlation, i.Value))], _offset,
+                [.. _outboxPending.Keys.Select(k => k.Saga + "|" + k.Correlation)]));
         }
     }
 
@@ -165,6 +182,13 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
                 _dispatched[key] = now;
                 Context.Parent.Tell(new TimerDue(saga, correlation, timer.Name, timer.DueAt));
             }
+        }
+
+        foreach (var (key, at) in _outboxPending.ToList())
+        {
+            if (now - at < _settings.TimerRedispatch) continue;
+            _outboxPending[key] = now;
+            Context.Parent.Tell(new OutboxDue(key.Saga, key.Correlation));
         }
 
         if (_dispatched.Count > 10_000)

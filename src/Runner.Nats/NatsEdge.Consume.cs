@@ -20,6 +20,7 @@ public sealed partial class NatsEdge
 {
     private readonly ConcurrentDictionary<string, string> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _served = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _moving = new(StringComparer.Ordinal);
     private CancellationTokenSource _reconnects = new();
     private int _connectionsOpened;
 
@@ -56,21 +57,37 @@ public sealed partial class NatsEdge
         var key = Key(tenant, saga);
         var delay = Settings.MinBackoff;
         var reason = "start";
+        INatsJSConsumer? resume = null;
+        ulong lastDelivery = 0; // the consumer's delivery sequence of the last message yielded (0: unknown)
         while (!cancellationToken.IsCancellationRequested)
         {
             var reconnect = NextReconnect;
             INatsJSConsumer? consumer = null;
-            try
+            var resumed = resume is not null;
+            if (resume is not null)
             {
-                ConsumerStart start;
-                (consumer, start) = await StartAtFirstUnappliedAsync(tenant, saga, checkpoint(), reason, cancellationToken).ConfigureAwait(false);
-                started?.Invoke(start);
+                // After a reconnect the consumer (on a server that is still up, most likely) is pulled from again without any
+                // JetStream API call: those need a metadata leader, which the lost server may have been. Deliveries lost with
+                // the old connection show as a gap in the delivery sequence, and then it restarts at its first unapplied event.
+                consumer = resume;
+                resume = null;
+                started?.Invoke(new ConsumerStart(consumer.Info.Name, 0, false, 0, 0, reason + "; pulled again as it was"));
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            else
             {
-                LogConsumerStartFailed(_logger, e, ActiveConsumer(tenant, saga), delay);
-                reason = "error: " + e.Message;
-                interrupted?.Invoke("could not start: " + e.Message);
+                try
+                {
+                    ConsumerStart start;
+                    (consumer, start) = await StartAtFirstUnappliedAsync(tenant, saga, checkpoint(), reason, cancellationToken).ConfigureAwait(false);
+                    lastDelivery = 0;
+                    started?.Invoke(start);
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    LogConsumerStartFailed(_logger, e, ActiveConsumer(tenant, saga), delay);
+                    reason = "error: " + e.Message;
+                    interrupted?.Invoke("could not start: " + e.Message);
+                }
             }
 
             if (consumer is not null)
@@ -97,6 +114,8 @@ public sealed partial class NatsEdge
                     },
                 };
                 var messages = consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: run.Token).GetAsyncEnumerator(run.Token);
+                string? gap = null;
+                var delivered = 0;
                 try
                 {
                     while (true)
@@ -117,6 +136,16 @@ public sealed partial class NatsEdge
                         }
 
                         if (next is null) break;
+                        var delivery = next.Metadata?.Sequence.Consumer ?? 0;
+                        if (lastDelivery > 0 && delivery > lastDelivery + 1)
+                        {
+                            // Delivered to a connection that is gone: they would come back only after AckWait, behind this one.
+                            gap = $"deliveries {lastDelivery + 1}..{delivery - 1} were lost with the connection";
+                            break;
+                        }
+
+                        lastDelivery = delivery;
+                        delivered++;
                         delay = Settings.MinBackoff;
                         yield return next;
                     }
@@ -127,7 +156,23 @@ public sealed partial class NatsEdge
                 }
 
                 if (cancellationToken.IsCancellationRequested) yield break;
+                if (gap is not null)
+                {
+                    reason = gap;
+                    interrupted?.Invoke(gap);
+                    LogConsumerSilent(_logger, consumer.Info.Name, gap);
+                    continue;
+                }
+
                 interrupted?.Invoke(Volatile.Read(ref silence) ?? (reconnect.IsCancellationRequested ? "reconnected" : reason));
+                if (reconnect.IsCancellationRequested && !(resumed && delivered == 0 && Volatile.Read(ref silence) is not null))
+                {
+                    // Pulled again as it was first; a consumer whose own server is gone falls silent and goes the long way.
+                    resume = consumer;
+                    reason = "reconnected";
+                    continue;
+                }
+
                 if (reconnect.IsCancellationRequested || Volatile.Read(ref silence) is not null)
                 {
                     // The server may have forgotten our pull requests and holds deliveries we never received: start again
@@ -153,8 +198,8 @@ public sealed partial class NatsEdge
     /// dedupe markers.
     /// <para>
     /// A consumer whose info does not come within <see cref="NatsSettings.ApiTimeout"/> after it served this node is
-    /// unreachable: at one replica, its server is down. The consumption then moves to the (tenant, saga)'s other
-    /// consumer name, created (by whichever server leads JetStream's metadata) on a live server after the checkpoint.
+    /// unreachable: at one replica, its server is down. The consumption then moves to a consumer of a fresh name,
+    /// created on a live server after the checkpoint (the checkpoint, not the consumer, is the truth).
     /// </para>
     /// </summary>
     public async Task<(INatsJSConsumer Consumer, ConsumerStart Start)> StartAtFirstUnappliedAsync(string tenant, string saga, ulong? checkpoint,
@@ -162,6 +207,13 @@ public sealed partial class NatsEdge
     {
         var key = Key(tenant, saga);
         var name = ActiveConsumer(tenant, saga);
+        if (_moving.ContainsKey(key))
+        {
+            // Its consumer was found unreachable and no replacement is confirmed yet: go on creating one (JetStream may be
+            // electing a metadata leader meanwhile), never back to probing the lost one.
+            return await MoveAsync(key, tenant, saga, name, (checkpoint ?? 0) + 1, reason, cancellationToken).ConfigureAwait(false);
+        }
+
         var known = _served.ContainsKey(name);
         INatsJSConsumer? existing = null;
         var unreachable = false;
@@ -184,14 +236,12 @@ public sealed partial class NatsEdge
         var start = (checkpoint ?? 0) + 1;
         if (unreachable)
         {
-            var other = OtherName(tenant, saga, name);
-            LogConsumerUnreachable(_logger, name, Settings.ApiTimeout, other, start, reason);
-            _active[key] = other;
+            LogConsumerUnreachable(_logger, name, Settings.ApiTimeout, start, reason);
             _served.TryRemove(name, out _);
-            await DeleteQuietlyAsync(other, cancellationToken).ConfigureAwait(false);
-            var moved = await CreateAsync(tenant, saga, other, start, cancellationToken).ConfigureAwait(false);
-            return (moved, new ConsumerStart(other, start, true, 0, 0, $"{reason}; {name} unreachable"));
+            _moving[key] = true;
         }
+
+        if (unreachable) return await MoveAsync(key, tenant, saga, name, start, reason, cancellationToken).ConfigureAwait(false);
 
         var info = existing?.Info;
         var floor = info?.AckFloor?.StreamSeq ?? 0;
@@ -211,12 +261,45 @@ public sealed partial class NatsEdge
         return (created, new ConsumerStart(name, start, existing is not null, floor, pending, reason));
     }
 
+    private async Task<(INatsJSConsumer Consumer, ConsumerStart Start)> MoveAsync(string key, string tenant, string saga, string lost, ulong start,
+        string reason, CancellationToken cancellationToken)
+    {
+        var moved = await CreateElsewhereAsync(tenant, saga, start, cancellationToken).ConfigureAwait(false);
+        _moving.TryRemove(key, out _);
+        _active[key] = moved.Info.Name;
+        return (moved, new ConsumerStart(moved.Info.Name, start, true, 0, 0, $"{reason}; {lost} unreachable"));
+    }
+
     /// <summary>The name of the consumer this node uses now for a (tenant, saga).</summary>
     public string ActiveConsumer(string tenant, string saga) => _active.GetValueOrDefault(Key(tenant, saga)) ?? ConsumerName(tenant, saga);
 
-    /// <summary>The other of a (tenant, saga)'s two consumer names (used when the one in use is unreachable).</summary>
-    private static string OtherName(string tenant, string saga, string name) =>
-        name == ConsumerName(tenant, saga) ? StandbyConsumerName(tenant, saga) : ConsumerName(tenant, saga);
+    /// <summary>
+    /// Creates a consumer under a fresh name at <paramref name="start"/>. JetStream places a one-replica consumer on
+    /// any server of the stream, the one that is down included (it then never answers): a create that gets no answer
+    /// within the API timeout is tried again under another fresh name. Names nobody pulls from expire after
+    /// <see cref="NatsSettings.ConsumerInactiveThreshold"/>.
+    /// </summary>
+    private async Task<INatsJSConsumer> CreateElsewhereAsync(string tenant, string saga, ulong start, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var name = $"{ConsumerName(tenant, saga)}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))}";
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(Settings.ApiTimeout);
+                var created = await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, name, start), timeout.Token)
+                    .ConfigureAwait(false);
+                _served[name] = true;
+                return created;
+            }
+            catch (Exception e) when (attempt < 3 && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
+                                          or NatsJSApiNoResponseException)
+            {
+                LogCreateUnanswered(_logger, name, Settings.ApiTimeout);
+            }
+        }
+    }
 
     private async Task<INatsJSConsumer> CreateAsync(string tenant, string saga, string name, ulong start, CancellationToken cancellationToken)
     {
@@ -267,6 +350,9 @@ public sealed partial class NatsEdge
         DeliverPolicy = start > 1 ? ConsumerConfigDeliverPolicy.ByStartSequence : ConsumerConfigDeliverPolicy.All,
         OptStartSeq = start > 1 ? start : 0,
         Description = $"runner events of tenant {tenant} for saga {saga}",
+        NumReplicas = Settings.ConsumerReplicas,
+        // A consumer left behind on a server that was down (its tenant moved on to another name) goes away by itself.
+        InactiveThreshold = Settings.ConsumerInactiveThreshold,
     };
 
     private long MaxAckPending => Math.Max(Settings.Parallelism * 4, Settings.PullBatch);
@@ -294,8 +380,11 @@ public sealed partial class NatsEdge
     private static partial void LogConsumerSilent(ILogger logger, string consumer, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Consumer {Consumer} did not answer within {Timeout} ({Reason}): its server is down; consumption moves to consumer {Other} at stream seq {Start} (the checkpoint + 1)")]
-    private static partial void LogConsumerUnreachable(ILogger logger, string consumer, TimeSpan timeout, string other, ulong start, string reason);
+        Message = "Consumer {Consumer} did not answer within {Timeout} ({Reason}): its server is down; consumption moves to a new consumer at stream seq {Start} (the checkpoint + 1)")]
+    private static partial void LogConsumerUnreachable(ILogger logger, string consumer, TimeSpan timeout, ulong start, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer {Consumer} was not confirmed within {Timeout} (placed on a server that is down?); trying another name")]
+    private static partial void LogCreateUnanswered(ILogger logger, string consumer, TimeSpan timeout);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer {Consumer} resumes at stream seq {Next} as it was ({Reason}): nothing unacked")]
     private static partial void LogConsumerReused(ILogger logger, string consumer, ulong next, string reason);

@@ -83,19 +83,13 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     /// <summary>Durable consumer name of a (tenant, saga).</summary>
     public static string ConsumerName(string tenant, string saga) => $"runner-{tenant}-{saga}";
 
-    /// <summary>
-    /// The second durable consumer name of a (tenant, saga), used while the server of the first one is down (and the
-    /// other way round). Tenant and saga names are lowercase, so it never equals another pair's name.
-    /// </summary>
-    public static string StandbyConsumerName(string tenant, string saga) => ConsumerName(tenant, saga) + "-B";
-
-    /// <summary>Deletes the durable consumers of a (tenant, saga) if they exist (replay rewinds by recreating one).</summary>
+    /// <summary>Deletes the durable consumer(s) of a (tenant, saga) if they exist (replay rewinds by recreating one).</summary>
     public async Task<bool> DeleteConsumerAsync(string tenant, string saga, CancellationToken cancellationToken)
     {
         var active = ActiveConsumer(tenant, saga);
         var deleted = await DeleteIfExistsAsync(active, cancellationToken).ConfigureAwait(false);
-        // The other name may hold a stale consumer from an earlier failover; a server that is down keeps it until it returns.
-        await DeleteQuietlyAsync(OtherName(tenant, saga, active), cancellationToken).ConfigureAwait(false);
+        // After a failover the canonical name may still hold an old consumer; its own inactivity threshold ends it otherwise.
+        if (active != ConsumerName(tenant, saga)) await DeleteQuietlyAsync(ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
         return deleted;
     }
 

@@ -78,7 +78,13 @@ public sealed record NatsSettings
     public TimeSpan IdleHeartbeat { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Longest wait for a JetStream API answer about a consumer (info, create, delete) before it counts as unreachable.</summary>
-    public TimeSpan ApiTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan ApiTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Replicas of each consumer the runner creates (1: cheap, the checkpoint is the truth and a lost one is recreated elsewhere).</summary>
+    public int ConsumerReplicas { get; init; } = 1;
+
+    /// <summary>A runner consumer nobody has pulled from for this long is removed by the server (ones left behind by a failover).</summary>
+    public TimeSpan ConsumerInactiveThreshold { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>A (tenant, saga) with events waiting and no progress for longer than this is logged as stalled.</summary>
     public TimeSpan StallWarningAfter { get; init; } = TimeSpan.FromSeconds(10);
@@ -139,7 +145,8 @@ public sealed record NatsSettings
             MaxBackoff = c.GetTimeSpan("consumer.max-backoff", TimeSpan.FromSeconds(5)),
             CheckpointInterval = c.GetTimeSpan("consumer.checkpoint-interval", TimeSpan.FromSeconds(1)),
             IdleHeartbeat = c.GetTimeSpan("consumer.idle-heartbeat", TimeSpan.FromMilliseconds(500)),
-            ApiTimeout = c.GetTimeSpan("consumer.api-timeout", TimeSpan.FromSeconds(2)),
+            ApiTimeout = c.GetTimeSpan("consumer.api-timeout", TimeSpan.FromSeconds(1)),
+            ConsumerInactiveThreshold = c.GetTimeSpan("consumer.inactive-threshold", TimeSpan.FromHours(1)),
             StallWarningAfter = c.GetTimeSpan("consumer.stall-warning-after", TimeSpan.FromSeconds(10)),
             PublishParallelism = Positive(c, "publish.parallelism", c.GetInt("publish.parallelism", 32)),
             PublishMinBackoff = c.GetTimeSpan("publish.min-backoff", TimeSpan.FromMilliseconds(100)),
@@ -152,6 +159,8 @@ public sealed record NatsSettings
             || settings.IdleHeartbeat.Ticks * 2 > settings.PullExpires.Ticks)
             throw new ConfigurationException(
                 $"runner.nats.consumer.idle-heartbeat must be between 500ms and 30s and at most half of pull-expires ({settings.PullExpires}), not {settings.IdleHeartbeat}.");
+        if (settings.ConsumerInactiveThreshold < TimeSpan.FromMinutes(1))
+            throw new ConfigurationException($"runner.nats.consumer.inactive-threshold must be at least 1m, not {settings.ConsumerInactiveThreshold}.");
         if (settings.ApiTimeout <= TimeSpan.Zero)
             throw new ConfigurationException("runner.nats.consumer.api-timeout must be positive.");
         if (settings.StallWarningAfter <= TimeSpan.Zero)

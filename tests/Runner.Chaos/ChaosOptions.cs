@@ -7,7 +7,7 @@ namespace Runner.Chaos;
 internal sealed record ChaosOptions
 {
     /// <summary>Every scenario, in the order <c>all</c> runs them.</summary>
-    public static readonly ImmutableArray<string> AllScenarios = ["kill9", "nats-restart", "nak-storm", "drain", "move", "poison"];
+    public static readonly ImmutableArray<string> AllScenarios = ["kill9", "nats-restart", "nak-storm", "drain", "move", "poison", "nats-cluster"];
 
     public ImmutableArray<string> Scenarios { get; init; } = AllScenarios;
 
@@ -29,7 +29,7 @@ internal sealed record ChaosOptions
 
         usage: dotnet run -c Release --project tests/Runner.Chaos -- --scenario NAME [options]
 
-          --scenario NAME   kill9 | nats-restart | nak-storm | drain | move | poison | all (comma-separated list allowed)
+          --scenario NAME   kill9 | nats-restart | nak-storm | drain | move | poison | nats-cluster | all (comma-separated list allowed)
           --quick           a small version of each scenario (what CI runs)
           --seed N          seed of the random kill moments (printed on every line)
           --keep            keep the temporary directories (node logs, data) and print where they are

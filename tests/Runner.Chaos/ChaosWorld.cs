@@ -20,7 +20,21 @@ internal sealed class ChaosWorld : IAsyncDisposable
     private readonly List<string> _order = [];
     private int? _seedPort;
 
+    private readonly NatsServerFixture? _nats;
+
     public ChaosWorld(string name, ChaosOptions options, string extraHocon = "")
+        : this(name, options, extraHocon, null)
+    {
+    }
+
+    /// <summary>A world on a three-server NATS cluster (streams at three replicas).</summary>
+    public static async Task<ChaosWorld> ClusteredAsync(string name, ChaosOptions options, string extraHocon, CancellationToken cancellationToken)
+    {
+        var cluster = await NatsClusterFixture.StartAsync(3, cancellationToken).ConfigureAwait(false);
+        return new ChaosWorld(name, options, "runner.nats.streams.replicas = 3\n" + extraHocon, cluster);
+    }
+
+    private ChaosWorld(string name, ChaosOptions options, string extraHocon, NatsClusterFixture? cluster)
     {
         _options = options;
         Name = name;
@@ -32,10 +46,12 @@ internal sealed class ChaosWorld : IAsyncDisposable
             akka.cluster.split-brain-resolver.stable-after = 3s
             {{extraHocon}}
             """;
-        Nats = new NatsServerFixture();
+        Cluster = cluster;
+        if (cluster is null) _nats = new NatsServerFixture();
+        NatsUrl = cluster?.Urls ?? _nats!.Url;
         Client = new NatsConnection(NatsOpts.Default with
         {
-            Url = Nats.Url,
+            Url = NatsUrl,
             Name = "chaos-" + name,
             MaxReconnectRetry = -1,
             ReconnectWaitMin = TimeSpan.FromMilliseconds(50),
@@ -48,7 +64,14 @@ internal sealed class ChaosWorld : IAsyncDisposable
 
     public string Dir { get; }
 
-    public NatsServerFixture Nats { get; }
+    /// <summary>The single nats-server (not in a clustered world).</summary>
+    public NatsServerFixture Nats => _nats ?? throw new InvalidOperationException("this world runs on a NATS cluster");
+
+    /// <summary>The three-server cluster of a clustered world, else null.</summary>
+    public NatsClusterFixture? Cluster { get; }
+
+    /// <summary>What nodes get in RUNNER_NATS_URL.</summary>
+    public string NatsUrl { get; }
 
     public NatsConnection Client { get; }
 
@@ -76,7 +99,7 @@ internal sealed class ChaosWorld : IAsyncDisposable
             var port = NatsServerFixture.FreePort();
             env = new Dictionary<string, string>
             {
-                ["RUNNER_NATS_URL"] = Nats.Url,
+                ["RUNNER_NATS_URL"] = NatsUrl,
                 ["RUNNER_DATA_DIR"] = Path.Combine(Dir, shardId, "lmdb"),
                 ["RUNNER_PORT"] = port.ToString(CultureInfo.InvariantCulture),
                 ["RUNNER_SHARD_ID"] = shardId,
@@ -141,7 +164,14 @@ internal sealed class ChaosWorld : IAsyncDisposable
         }
 
         await Client.DisposeAsync().ConfigureAwait(false);
-        await Nats.DisposeAsync().ConfigureAwait(false);
+        if (Cluster is not null)
+        {
+            for (var i = 0; i < Cluster.Servers.Count; i++)
+                await File.WriteAllTextAsync(Path.Combine(Dir, NatsClusterFixture.Name(i) + ".nats.log"), Cluster.Servers[i].Output).ConfigureAwait(false);
+        }
+
+        if (_nats is not null) await _nats.DisposeAsync().ConfigureAwait(false);
+        if (Cluster is not null) await Cluster.DisposeAsync().ConfigureAwait(false);
         if (_options.Keep) Console.WriteLine($"chaos: kept {Dir}");
         else
         {

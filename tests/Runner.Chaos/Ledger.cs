@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Runner.TestKit;
@@ -27,13 +28,31 @@ internal static class Ledger
 {
     public static async Task<List<StreamMessage>> ReadAsync(INatsJSContext js, string stream, CancellationToken cancellationToken)
     {
-        var consumer = await js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig($"chaos-reader-{Guid.NewGuid():N}")
+        ConsumerConfig Config() => new($"chaos-reader-{Guid.NewGuid():N}")
         {
             AckPolicy = ConsumerConfigAckPolicy.None,
             DeliverPolicy = ConsumerConfigDeliverPolicy.All,
             InactiveThreshold = TimeSpan.FromMinutes(1),
             MemStorage = true,
-        }, cancellationToken).ConfigureAwait(false);
+            NumReplicas = 1, // on a cluster with a server down, a one-replica reader is created on a live one
+        };
+        INatsJSConsumer consumer;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                // A one-replica reader may be placed on a server that is down and never answer: another name, another draw.
+                using var answer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                answer.CancelAfter(TimeSpan.FromSeconds(3));
+                consumer = await js.CreateOrUpdateConsumerAsync(stream, Config(), answer.Token).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception) when (attempt < 60 && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(500, cancellationToken).ConfigureAwait(false); // a cluster electing a leader: try again, bounded
+            }
+        }
+
         var result = new List<StreamMessage>();
         while (true)
         {
@@ -69,29 +88,35 @@ internal static class Ledger
     /// Waits until the commands stream holds <paramref name="expectedCommands"/> messages and every tenant's consumer has
     /// nothing pending or unacked (nothing more is coming), or until <paramref name="timeout"/>.
     /// </summary>
+    /// <remarks>
+    /// Whether every tenant's consumption has nothing pending or unacked is asked of the tenants' canonical consumers,
+    /// unless the scenario (whose consumers may move to other names) passes its own check as <c>consumersIdle</c>.
+    /// </remarks>
     public static async Task<bool> WaitSettledAsync(INatsJSContext js, IEnumerable<string> tenants, long expectedCommands, TimeSpan timeout,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<CancellationToken, Task<bool>>? consumersIdle = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         var names = tenants.Select(t => $"runner-{t}-order").ToList();
+        consumersIdle ??= async ct =>
+        {
+            foreach (var name in names)
+            {
+                var consumer = await js.GetConsumerAsync(ChaosWorld.EventsStream, name, ct).ConfigureAwait(false);
+                if (consumer.Info.NumPending > 0 || consumer.Info.NumAckPending > 0) return false;
+            }
+
+            return true;
+        };
         while (DateTime.UtcNow < deadline)
         {
             try
             {
-                var stream = await js.GetStreamAsync(ChaosWorld.CommandsStream, cancellationToken: cancellationToken).ConfigureAwait(false);
-                if ((long)stream.Info.State.Messages >= expectedCommands)
-                {
-                    var settled = true;
-                    foreach (var name in names)
-                    {
-                        var consumer = await js.GetConsumerAsync(ChaosWorld.EventsStream, name, cancellationToken).ConfigureAwait(false);
-                        if (consumer.Info.NumPending > 0 || consumer.Info.NumAckPending > 0) settled = false;
-                    }
-
-                    if (settled) return true;
-                }
+                using var answer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                answer.CancelAfter(TimeSpan.FromSeconds(5));
+                var stream = await js.GetStreamAsync(ChaosWorld.CommandsStream, cancellationToken: answer.Token).ConfigureAwait(false);
+                if ((long)stream.Info.State.Messages >= expectedCommands && await consumersIdle(answer.Token).ConfigureAwait(false)) return true;
             }
-            catch (NatsJSException)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is NatsException or OperationCanceledException)
             {
                 // a consumer being recreated, the server restarting: ask again
             }

@@ -14,18 +14,29 @@ namespace Runner.TestKit;
 public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
 {
     private readonly string _storeDir;
+    private readonly string[] _clusterArgs;
     private readonly StringBuilder _output = new();
     private Process? _process;
     private static int _counter;
 
     /// <summary>Starts a server (throws with its output if it does not come up within 20 s).</summary>
     public NatsServerFixture()
+        : this(FreePort(), [])
     {
-        Port = FreePort();
+    }
+
+    /// <summary>Starts a server on <paramref name="port"/> with extra arguments (a cluster member's name, cluster port and routes).</summary>
+    internal NatsServerFixture(int port, string[] clusterArgs)
+    {
+        Port = port;
+        _clusterArgs = clusterArgs;
         _storeDir = Path.Combine(Path.GetTempPath(), $"runner-nats-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_storeDir);
         Start();
     }
+
+    /// <summary>Whether the server process runs now.</summary>
+    public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>The client URL.</summary>
     public string Url => $"nats://127.0.0.1:{Port}";
@@ -65,6 +76,13 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
         Start();
     }
 
+    /// <summary>Starts the server again on its port and store after <see cref="StopAsync"/>.</summary>
+    public void StartAgain()
+    {
+        if (_process is not null) throw new InvalidOperationException("the server is running");
+        Start();
+    }
+
     /// <summary>Stops the server.</summary>
     public async Task StopAsync(bool kill = false)
     {
@@ -91,7 +109,7 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", _storeDir })
+        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", _storeDir }.Concat(_clusterArgs))
             psi.ArgumentList.Add(a);
         int startedAt;
         lock (_output) startedAt = _output.Length; // this run's "ready", not the one of the run before a restart

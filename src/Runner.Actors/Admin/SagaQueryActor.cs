@@ -232,6 +232,10 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
                 json["kind"] = "delivered";
                 json["msgIds"] = new JsonArray([.. d.MsgIds.Select(m => (JsonNode)JsonValue.Create(m))]);
                 break;
+            case OutboxOverdue o:
+                json["kind"] = o.Pending ? "outbox_overdue" : "outbox_cleared";
+                json["at"] = o.At;
+                break;
             case SagaReset r:
                 json["kind"] = "reset";
                 json["at"] = r.At;

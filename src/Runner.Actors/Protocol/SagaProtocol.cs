@@ -20,6 +20,9 @@ public sealed record DeliverEvent(string Saga, string CorrelationId, IncomingEve
 /// <summary>A timer of an instance is due (sent by the schedule index; starts a passivated instance).</summary>
 public sealed record TimerDue(string Saga, string CorrelationId, string Timer, DateTimeOffset DueAt) : ISagaMessage;
 
+/// <summary>An instance has commands to publish that it recorded as overdue (sent by the schedule index; starts a passivated instance).</summary>
+public sealed record OutboxDue(string Saga, string CorrelationId) : ISagaMessage;
+
 /// <summary>Asks an instance for its current view; replied with <see cref="SagaView"/>.</summary>
 public sealed record GetSagaView(string Saga, string CorrelationId) : ISagaMessage;
 

@@ -30,6 +30,7 @@ public sealed class RunnerSerializer(ExtendedActorSystem system) : SerializerWit
         ("replay-started.v1", typeof(ReplayStarted)),
         ("replay-rewound.v1", typeof(ReplayRewound)),
         ("replay-finished.v1", typeof(ReplayFinished)),
+        ("outbox-overdue.v1", typeof(OutboxOverdue)),
     ];
 
     private static readonly Dictionary<Type, string> Manifests = Map.ToDictionary(m => m.Type, m => m.Manifest);

@@ -32,6 +32,13 @@ public sealed record SagaApplied(
 /// <summary>Outbox entries acknowledged by JetStream.</summary>
 public sealed record OutboxDelivered(ImmutableArray<string> MsgIds) : IRunnerStored;
 
+/// <summary>
+/// The instance answered for applied events while some of their commands were not yet acknowledged (<paramref name="Pending"/>
+/// true), or its outbox is empty again after that (false). Tagged <c>timers|&lt;tenant&gt;</c>: the tenant's schedule index
+/// keeps the instances with commands to publish and wakes them (after a crash, on the node a tenant moved to).
+/// </summary>
+public sealed record OutboxOverdue(bool Pending, DateTimeOffset At) : IRunnerStored;
+
 /// <summary>Snapshot of a saga instance.</summary>
 public sealed record SagaSnapshot(
     byte[] State,
@@ -46,7 +53,10 @@ public sealed record SagaSnapshot(
 public sealed record TimersIndexed(string Saga, string CorrelationId, ImmutableArray<TimerEntry> Timers) : IRunnerStored;
 
 /// <summary>Snapshot of a tenant's schedule index and the read-journal offset it has followed up to.</summary>
-public sealed record ScheduleSnapshot(ImmutableArray<TimersIndexed> Instances, long Offset = 0) : IRunnerStored;
+/// <param name="Instances">Timers per instance.</param>
+/// <param name="Offset">Read-journal offset followed up to.</param>
+/// <param name="OutboxPending">Instances (<c>saga|correlation</c>) with commands still to publish (absent in older snapshots).</param>
+public sealed record ScheduleSnapshot(ImmutableArray<TimersIndexed> Instances, long Offset = 0, ImmutableArray<string>? OutboxPending = null) : IRunnerStored;
 
 /// <summary>The stream position up to which a (tenant, saga) consumer has applied and acked every event.</summary>
 public sealed record CheckpointAdvanced(string Saga, ulong StreamSequence) : IRunnerStored;
