@@ -1,3 +1,4 @@
+using System.Globalization;
 using Akka.Configuration;
 
 namespace Runner.Nats;
@@ -7,6 +8,15 @@ public sealed record NatsSettings
 {
     /// <summary>Environment variable that overrides <c>runner.nats.url</c>.</summary>
     public const string UrlVariable = "RUNNER_NATS_URL";
+
+    /// <summary>Environment variable that overrides <c>runner.nats.streams.replicas</c>.</summary>
+    public const string ReplicasVariable = "RUNNER_NATS_REPLICAS";
+
+    /// <summary>Environment variable that overrides <c>runner.nats.consumer.replicas</c>.</summary>
+    public const string ConsumerReplicasVariable = "RUNNER_NATS_CONSUMER_REPLICAS";
+
+    /// <summary>Most replicas JetStream keeps of a stream or consumer.</summary>
+    public const int MaxReplicas = 5;
 
     /// <summary>NATS URL(s).</summary>
     public required string Url { get; init; }
@@ -32,8 +42,15 @@ public sealed record NatsSettings
     /// <summary>true for file storage, false for memory.</summary>
     public bool FileStorage { get; init; } = true;
 
-    /// <summary>Stream replicas.</summary>
+    /// <summary>
+    /// Replicas of every stream and KV or object store bucket the runner creates (events, commands, dead letters, the
+    /// placement bucket, the custody buckets). Placement and custody read the same value through
+    /// <see cref="StreamReplicas(Config)"/>.
+    /// </summary>
     public int Replicas { get; init; } = 1;
+
+    /// <summary>Replicas of each durable event consumer; at most <see cref="Replicas"/>.</summary>
+    public int ConsumerReplicas { get; init; } = 1;
 
     /// <summary>Duplicate window of the streams.</summary>
     public TimeSpan DuplicateWindow { get; init; } = TimeSpan.FromMinutes(10);
@@ -106,20 +123,27 @@ public sealed record NatsSettings
 
     /// <summary>Reads <c>runner.nats</c> (with the embedded defaults as fallback) and validates it.</summary>
     /// <exception cref="ConfigurationException">A key is invalid; the message names it.</exception>
-    public static NatsSettings Create(Config config)
+    public static NatsSettings Create(Config config) => Create(config, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="Create(Config)"/>, with the environment variables read from <paramref name="environment"/>.</summary>
+    internal static NatsSettings Create(Config config, Func<string, string?> environment)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var c = config.GetConfig("runner.nats").WithFallback(DefaultConfiguration().GetConfig("runner.nats"));
-        var url = Environment.GetEnvironmentVariable(UrlVariable);
+        ArgumentNullException.ThrowIfNull(environment);
+        var c = Section(config);
+        var url = environment(UrlVariable);
         if (string.IsNullOrWhiteSpace(url)) url = c.GetString("url");
         if (string.IsNullOrWhiteSpace(url)) throw new ConfigurationException("runner.nats.url must name a NATS server.");
 
         var storage = c.GetString("streams.storage", "file").Trim().ToLowerInvariant();
         if (storage is not ("file" or "memory"))
             throw new ConfigurationException($"runner.nats.streams.storage must be file or memory, not '{storage}'.");
-        var mode = c.GetString("streams.mode", "create").Trim().ToLowerInvariant();
-        if (mode is not ("create" or "validate"))
-            throw new ConfigurationException($"runner.nats.streams.mode must be create or validate, not '{mode}'.");
+        var replicas = StreamReplicas(config, environment);
+        var consumerReplicas = ReplicaCount(c, "consumer.replicas", environment(ConsumerReplicasVariable), ConsumerReplicasVariable);
+        if (consumerReplicas > replicas)
+            throw new ConfigurationException(
+                $"runner.nats.consumer.replicas ({ConsumerReplicasVariable}) is {consumerReplicas}, more than the {replicas} replica(s) of the " +
+                $"streams (runner.nats.streams.replicas, {ReplicasVariable}): a consumer cannot have more replicas than its stream.");
 
         var settings = new NatsSettings
         {
@@ -130,9 +154,10 @@ public sealed record NatsSettings
             CommandsStream = StreamName(c, "streams.commands"),
             DeadLetterStream = StreamName(c, "streams.dead-letters"),
             FileStorage = storage == "file",
-            Replicas = Positive(c, "streams.replicas", c.GetInt("streams.replicas", 1)),
+            Replicas = replicas,
+            ConsumerReplicas = consumerReplicas,
             DuplicateWindow = c.GetTimeSpan("streams.duplicate-window", TimeSpan.FromMinutes(10)),
-            CreateStreams = mode == "create",
+            CreateStreams = CreatesStreams(config),
             Parallelism = Positive(c, "consumer.parallelism", c.GetInt("consumer.parallelism", 64)),
             ProcessingTimeout = c.GetTimeSpan("consumer.processing-timeout", TimeSpan.FromSeconds(10)),
             AckWait = c.GetTimeSpan("consumer.ack-wait", TimeSpan.FromSeconds(30)),
@@ -179,6 +204,53 @@ public sealed record NatsSettings
     /// <summary>The embedded reference configuration of this assembly.</summary>
     public static Config DefaultConfiguration() =>
         ConfigurationFactory.FromResource<NatsSettings>("Runner.Nats.reference.conf");
+
+    /// <summary>
+    /// The replicas of every stream and bucket the runner creates: <c>RUNNER_NATS_REPLICAS</c> when set, else
+    /// <c>runner.nats.streams.replicas</c>. The one reading of the setting: <see cref="Create(Config)"/>, placement
+    /// and custody all take their replicas from here.
+    /// </summary>
+    /// <exception cref="ConfigurationException">Not an integer from 1 to 5; the message names the variable or key.</exception>
+    public static int StreamReplicas(Config config) => StreamReplicas(config, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="StreamReplicas(Config)"/>, with the environment variables read from <paramref name="environment"/>.</summary>
+    internal static int StreamReplicas(Config config, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(environment);
+        return ReplicaCount(Section(config), "streams.replicas", environment(ReplicasVariable), ReplicasVariable);
+    }
+
+    /// <summary>
+    /// Whether missing streams and buckets are created (<c>runner.nats.streams.mode = create</c>) or only validated
+    /// (<c>validate</c>: a missing one stops the start). Placement and custody follow it for their buckets.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The mode is neither create nor validate.</exception>
+    public static bool CreatesStreams(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var mode = Section(config).GetString("streams.mode", "create").Trim().ToLowerInvariant();
+        return mode switch
+        {
+            "create" => true,
+            "validate" => false,
+            _ => throw new ConfigurationException($"runner.nats.streams.mode must be create or validate, not '{mode}'."),
+        };
+    }
+
+    private static Config Section(Config config) => config.WithFallback(DefaultConfiguration()).GetConfig("runner.nats");
+
+    private static int ReplicaCount(Config c, string key, string? fromEnvironment, string variable)
+    {
+        var (raw, source) = string.IsNullOrWhiteSpace(fromEnvironment)
+            ? (c.GetString(key, "1"), $"runner.nats.{key}")
+            : (fromEnvironment, variable);
+        raw = raw?.Trim() ?? "";
+        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > MaxReplicas)
+            throw new ConfigurationException(
+                $"{source} must be a whole number of replicas from 1 to {MaxReplicas} (JetStream's limit; 3 on a three-server cluster), not '{raw}'.");
+        return n;
+    }
 
     private static string StreamName(Config c, string key)
     {

@@ -1,4 +1,6 @@
 using Akka.Configuration;
+using NATS.Client.KeyValueStore;
+using Runner.Nats;
 
 namespace Runner.Placement;
 
@@ -8,8 +10,17 @@ public sealed record PlacementSettings
     /// <summary>The placement bucket; empty when tenants are placed by allowlists only.</summary>
     public string Bucket { get; init; } = "";
 
-    /// <summary>Whether the bucket is created when missing.</summary>
+    /// <summary>Whether the bucket is created when missing (<c>runner.placement.create-bucket</c>).</summary>
     public bool CreateBucket { get; init; } = true;
+
+    /// <summary>
+    /// Replicas the bucket is created with and an existing one must have: the one setting of every stream and bucket
+    /// of the runner, <c>runner.nats.streams.replicas</c> (<c>RUNNER_NATS_REPLICAS</c>), read by <see cref="NatsSettings.StreamReplicas(Config)"/>.
+    /// </summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>Whether <c>runner.nats.streams.mode = validate</c>: no stream or bucket is created, a missing one is an error.</summary>
+    public bool ValidateOnly { get; init; }
 
     /// <summary>How long the strategy waits for the placement view.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(3);
@@ -29,11 +40,21 @@ public sealed record PlacementSettings
     /// <summary>Whether a placement bucket is in use.</summary>
     public bool UsesBucket => Bucket.Length > 0;
 
+    /// <summary>The bucket as the runner creates it: file storage, history 1, <see cref="Replicas"/>.</summary>
+    public NatsKVConfig BucketConfig => new(Bucket) { History = 1, Storage = NatsKVStorageType.File, NumberOfReplicas = Replicas };
+
+    /// <summary>Null when a missing bucket is created; otherwise the setting that forbids it, for the error.</summary>
+    public string? BucketNotCreatedBecause =>
+        ValidateOnly ? "runner.nats.streams.mode = validate" : CreateBucket ? null : "runner.placement.create-bucket = off";
+
     /// <summary>The embedded reference configuration of this assembly.</summary>
     public static Config DefaultConfiguration() =>
         ConfigurationFactory.FromResource<PlacementSettings>("Runner.Placement.reference.conf");
 
-    /// <summary>Reads <c>runner.placement</c> over the embedded defaults.</summary>
+    /// <summary>
+    /// Reads <c>runner.placement</c> over the embedded defaults, and the bucket's replicas and creation mode from
+    /// <c>runner.nats.streams</c> (as <see cref="NatsSettings"/> reads them).
+    /// </summary>
     /// <exception cref="ConfigurationException">A key is invalid; the message names it.</exception>
     public static PlacementSettings Create(Config config)
     {
@@ -49,6 +70,8 @@ public sealed record PlacementSettings
         {
             Bucket = bucket,
             CreateBucket = c.GetBoolean("create-bucket", true),
+            Replicas = NatsSettings.StreamReplicas(config),
+            ValidateOnly = !NatsSettings.CreatesStreams(config),
             AskTimeout = c.GetTimeSpan("ask-timeout", TimeSpan.FromSeconds(3)),
             MaxMovesPerRebalance = moves,
             WatchMinBackoff = c.GetTimeSpan("watch-min-backoff", TimeSpan.FromMilliseconds(200)),

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
+using Runner.Nats;
 using Runner.Sagas;
 
 namespace Runner.Placement;
@@ -33,7 +34,10 @@ public sealed class PlacementWatcher : ReceiveActor, IWithTimers
         Receive<Watch>(_ => Run());
         Receive<WatchEnded>(e =>
         {
-            if (e.Error is { } error) _log.Warning("Watch of placement bucket {0} failed ({1}); watching again in {2}", _settings.Bucket, error.Message, _backoff);
+            // A bucket the configuration cannot use (missing and not to be created, other replicas) waits for the operator:
+            // nothing is placed from it until it is fixed.
+            if (e.Error is InvalidOperationException unusable) _log.Error("{0} Nothing is placed from it; trying again in {1}", unusable.Message, _backoff);
+            else if (e.Error is { } error) _log.Warning("Watch of placement bucket {0} failed ({1}); watching again in {2}", _settings.Bucket, error.Message, _backoff);
             else _log.Info("Watch of placement bucket {0} ended; watching again in {1}", _settings.Bucket, _backoff);
             Timers.StartSingleTimer("watch", Watch.Instance, _backoff);
             _backoff = TimeSpan.FromTicks(Math.Min(_settings.WatchMaxBackoff.Ticks, _backoff.Ticks * 2));
@@ -68,7 +72,7 @@ public sealed class PlacementWatcher : ReceiveActor, IWithTimers
 
     private async Task WatchAsync(IActorRef self, CancellationToken token)
     {
-        var store = await OpenAsync(token).ConfigureAwait(false);
+        var store = await EnsureBucketAsync(_js, _settings, token).ConfigureAwait(false);
         var initial = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
         var loaded = false;
         void Loaded()
@@ -122,37 +126,18 @@ public sealed class PlacementWatcher : ReceiveActor, IWithTimers
         return value;
     }
 
-    private async Task<INatsKVStore> OpenAsync(CancellationToken token)
+    /// <summary>
+    /// Opens the placement bucket as the node is configured to: created when missing (file storage, history 1,
+    /// <c>runner.nats.streams.replicas</c>) unless <c>runner.nats.streams.mode = validate</c> or
+    /// <c>runner.placement.create-bucket = off</c>, and refused when its replicas differ. Await it at start so that such a
+    /// bucket stops the start; the watcher opens the bucket through it too.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bucket is missing and may not be created, or its replicas differ.</exception>
+    public static Task<INatsKVStore> EnsureBucketAsync(INatsJSContext js, PlacementSettings settings, CancellationToken cancellationToken = default)
     {
-        var kv = new NatsKVContext(_js);
-        try
-        {
-            return await kv.GetStoreAsync(_settings.Bucket, token).ConfigureAwait(false);
-        }
-        catch (NatsKVException) when (_settings.CreateBucket)
-        {
-            return await CreateAsync(kv, token).ConfigureAwait(false);
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404 && _settings.CreateBucket)
-        {
-            return await CreateAsync(kv, token).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<INatsKVStore> CreateAsync(NatsKVContext kv, CancellationToken token)
-    {
-        try
-        {
-            var store = await kv.CreateStoreAsync(new NatsKVConfig(_settings.Bucket) { History = 1, Storage = NatsKVStorageType.File }, token)
-                .ConfigureAwait(false);
-            _log.Info("Placement bucket {0} created", _settings.Bucket);
-            return store;
-        }
-        catch (NatsJSApiException)
-        {
-            // Another node created it first.
-            return await kv.GetStoreAsync(_settings.Bucket, token).ConfigureAwait(false);
-        }
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!settings.UsesBucket) throw new InvalidOperationException("No placement bucket is configured (runner.placement.bucket, RUNNER_TENANT_PLACEMENT_BUCKET).");
+        return StreamProvisioner.EnsureBucketAsync(js, settings.BucketConfig, settings.BucketNotCreatedBecause, cancellationToken);
     }
 
     private sealed record Watch

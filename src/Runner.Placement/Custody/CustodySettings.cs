@@ -1,4 +1,7 @@
 using Akka.Configuration;
+using NATS.Client.KeyValueStore;
+using NATS.Client.ObjectStore;
+using Runner.Nats;
 
 namespace Runner.Placement.Custody;
 
@@ -17,7 +20,28 @@ public sealed record CustodySettings
     /// <summary>How long a release request waits for the owner.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Reads <c>runner.custody</c> over the embedded defaults.</summary>
+    /// <summary>
+    /// Replicas the buckets are created with and existing ones must have: the one setting of every stream and bucket of
+    /// the runner, <c>runner.nats.streams.replicas</c> (<c>RUNNER_NATS_REPLICAS</c>), read by <see cref="NatsSettings.StreamReplicas(Config)"/>.
+    /// </summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>Whether <c>runner.nats.streams.mode = validate</c>: the buckets are not created, a missing one is an error.</summary>
+    public bool ValidateOnly { get; init; }
+
+    /// <summary>The homes bucket as the runner creates it: file storage, history 5, <see cref="Replicas"/>.</summary>
+    public NatsKVConfig HomesConfig => new(HomesBucket) { History = 5, Storage = NatsKVStorageType.File, NumberOfReplicas = Replicas };
+
+    /// <summary>The state object store as the runner creates it: file storage, <see cref="Replicas"/>.</summary>
+    public NatsObjConfig StateConfig => new(StateBucket) { Storage = NatsObjStorageType.File, NumberOfReplicas = Replicas };
+
+    /// <summary>Null when missing buckets are created; otherwise the setting that forbids it, for the error.</summary>
+    public string? NotCreatedBecause => ValidateOnly ? "runner.nats.streams.mode = validate" : null;
+
+    /// <summary>
+    /// Reads <c>runner.custody</c> over the embedded defaults, and the buckets' replicas and creation mode from
+    /// <c>runner.nats.streams</c> (as <see cref="NatsSettings"/> reads them).
+    /// </summary>
     public static CustodySettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -28,6 +52,8 @@ public sealed record CustodySettings
             HomesBucket = c.GetString("homes-bucket", "runner-tenant-homes"),
             StateBucket = c.GetString("state-bucket", "runner-tenant-state"),
             RequestTimeout = c.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(5)),
+            Replicas = NatsSettings.StreamReplicas(config),
+            ValidateOnly = !NatsSettings.CreatesStreams(config),
         };
     }
 }

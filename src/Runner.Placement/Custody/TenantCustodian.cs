@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.ObjectStore;
+using Runner.Nats;
 using Runner.Persistence.Lmdb;
 
 namespace Runner.Placement.Custody;
@@ -57,7 +58,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         _subjectPrefix = subjectPrefix;
         _logger = logger;
         _state = LmdbPersistence.Get(system).StateStore();
-        _homes = new TenantHomes(js, settings.HomesBucket);
+        _homes = new TenantHomes(js, settings);
     }
 
     /// <summary>The home records.</summary>
@@ -76,7 +77,12 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     /// </summary>
     public static PersistenceIdSelector MovedOf(string tenant) => new([$"checkpoint|{tenant}"], [$"saga|{tenant}|"]);
 
-    /// <summary>Opens the buckets and starts answering release requests and following the homes bucket.</summary>
+    /// <summary>
+    /// Opens the buckets (created when missing and allowed; a missing one in validate mode, or one whose replicas differ
+    /// from <c>runner.nats.streams.replicas</c>, is an error that stops the start) and starts answering release requests
+    /// and following the homes bucket.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A bucket is missing and may not be created, or its replicas differ.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _homes.StoreAsync(cancellationToken).ConfigureAwait(false);
@@ -290,26 +296,8 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         }
     }
 
-    private async Task<INatsObjStore> OpenObjectsAsync(CancellationToken token)
-    {
-        var ctx = new NatsObjContext(_js);
-        try
-        {
-            return await ctx.GetObjectStoreAsync(_settings.StateBucket, token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is NatsObjException or NatsJSException)
-        {
-            try
-            {
-                return await ctx.CreateObjectStoreAsync(new NatsObjConfig(_settings.StateBucket) { Storage = NatsObjStorageType.File }, token)
-                    .ConfigureAwait(false);
-            }
-            catch (NatsJSApiException)
-            {
-                return await ctx.GetObjectStoreAsync(_settings.StateBucket, token).ConfigureAwait(false);
-            }
-        }
-    }
+    private Task<INatsObjStore> OpenObjectsAsync(CancellationToken token) =>
+        StreamProvisioner.EnsureObjectStoreAsync(_js, _settings.StateConfig, _settings.NotCreatedBecause, token);
 
     private async Task DeleteObjectAsync(string? name)
     {

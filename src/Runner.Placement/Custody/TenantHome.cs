@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
+using Runner.Nats;
 
 namespace Runner.Placement.Custody;
 
@@ -51,9 +52,26 @@ public sealed record TenantHome(
 public sealed class TenantHomes
 {
     private readonly INatsJSContext _js;
+    private readonly CustodySettings? _settings;
     private INatsKVStore? _store;
 
-    /// <summary>Creates access to <paramref name="bucket"/>.</summary>
+    /// <summary>
+    /// Access to the homes bucket of <paramref name="settings"/>, created when missing with its replicas
+    /// (<c>runner.nats.streams.replicas</c>) unless <c>runner.nats.streams.mode = validate</c>; an existing bucket with
+    /// other replicas is refused.
+    /// </summary>
+    public TenantHomes(INatsJSContext js, CustodySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _js = js;
+        _settings = settings;
+        Bucket = settings.HomesBucket;
+    }
+
+    /// <summary>
+    /// Access to an existing homes bucket <paramref name="bucket"/>, which is never created here (it would not know
+    /// the replicas); a node with custody creates it at start. Prefer <see cref="TenantHomes(INatsJSContext, CustodySettings)"/>.
+    /// </summary>
     public TenantHomes(INatsJSContext js, string bucket)
     {
         _js = js;
@@ -63,26 +81,28 @@ public sealed class TenantHomes
     /// <summary>The bucket.</summary>
     public string Bucket { get; }
 
-    /// <summary>Opens the bucket, creating it (history 5, file storage) when missing.</summary>
+    /// <summary>
+    /// Opens the bucket: created (history 5, file storage, the configured replicas) when missing and allowed, its
+    /// replicas validated; without settings, opened only.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bucket is missing and may not be created, or its replicas differ.</exception>
     public async Task<INatsKVStore> StoreAsync(CancellationToken cancellationToken = default)
     {
         if (_store is { } s) return s;
-        var kv = new NatsKVContext(_js);
+        if (_settings is { } settings)
+        {
+            _store = await StreamProvisioner.EnsureBucketAsync(_js, settings.HomesConfig, settings.NotCreatedBecause, cancellationToken).ConfigureAwait(false);
+            return _store;
+        }
+
         try
         {
-            _store = await kv.GetStoreAsync(Bucket, cancellationToken).ConfigureAwait(false);
+            _store = await new NatsKVContext(_js).GetStoreAsync(Bucket, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is NatsKVException or NatsJSApiException)
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
-            try
-            {
-                _store = await kv.CreateStoreAsync(new NatsKVConfig(Bucket) { History = 5, Storage = NatsKVStorageType.File }, cancellationToken)
-                    .ConfigureAwait(false);
-            }
-            catch (NatsJSApiException)
-            {
-                _store = await kv.GetStoreAsync(Bucket, cancellationToken).ConfigureAwait(false);
-            }
+            throw new InvalidOperationException(
+                $"JetStream KV bucket {Bucket} of tenant homes does not exist yet: a runner node with custody creates it when it starts.", e);
         }
 
         return _store;
