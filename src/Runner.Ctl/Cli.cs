@@ -154,8 +154,20 @@ internal static partial class Cli
 
             var url = p.GetValue(natsUrl) ?? Environment.GetEnvironmentVariable("RUNNER_NATS_URL") ?? "nats://127.0.0.1:4222";
             await using var nats = new NatsConnection(NatsOpts.Default with { Url = url, Name = "runnerctl" });
-            var store = await new NatsKVContext(new NATS.Client.JetStream.NatsJSContext(nats)).CreateOrUpdateStoreAsync(new NatsKVConfig(b) { History = 1 }, ct)
-                .ConfigureAwait(false);
+            // Opened as it is: the nodes create it at their replica count; an update from here would change that.
+            INatsKVStore store;
+            try
+            {
+                store = await new NatsKVContext(new NATS.Client.JetStream.NatsJSContext(nats)).GetStoreAsync(b, ct).ConfigureAwait(false);
+            }
+            catch (NATS.Client.JetStream.NatsJSApiException e) when (e.Error.Code == 404)
+            {
+                await error.WriteLineAsync($"runnerctl: placement bucket {b} does not exist; the nodes create it when they start with RUNNER_TENANT_PLACEMENT_BUCKET={b} (at runner.nats.streams.replicas)")
+                    .ConfigureAwait(false);
+                exit = 1;
+                return;
+            }
+
             var revision = await store.PutAsync(tenant, shard, cancellationToken: ct).ConfigureAwait(false);
             await output.WriteLineAsync(p.GetValue(json)
                 ? JsonSerializer.Serialize(new { tenant, shardId = shard, bucket = b, revision })

@@ -41,7 +41,8 @@ internal static class OperatorVerbs
     private static async Task<int> PlacementAsync(INatsJSContext js, PlacementSettings settings, string[] args)
     {
         if (!settings.UsesBucket) throw new ArgumentException("no placement bucket is configured (RUNNER_TENANT_PLACEMENT_BUCKET).");
-        var store = await new NatsKVContext(js).CreateOrUpdateStoreAsync(new NatsKVConfig(settings.Bucket) { History = 1 }).ConfigureAwait(false);
+        // Created or validated at the configured replicas (never "updated" down to one replica).
+        var store = await PlacementWatcher.EnsureBucketAsync(js, settings).ConfigureAwait(false);
         switch (args)
         {
             case ["list"]:

@@ -41,6 +41,8 @@ internal sealed partial class RunnerStartup(
 
         LogConnecting(logger, node.ShardId, nats.Settings.Url);
         await nats.StartAsync(cancellationToken).ConfigureAwait(false);
+        // The placement bucket is created or validated (replicas, validate mode) like the streams: a mismatch stops the start.
+        if (placement.UsesBucket) await PlacementWatcher.EnsureBucketAsync(nats.JetStream, placement, cancellationToken).ConfigureAwait(false);
 
         // Every node keeps a placement view (any node may host the shard coordinator) and, with a bucket, watches it.
         var view = system.ActorOf(PlacementView.Props(placement.UsesBucket), "placement");

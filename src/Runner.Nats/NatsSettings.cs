@@ -97,9 +97,6 @@ public sealed record NatsSettings
     /// <summary>Longest wait for a JetStream API answer about a consumer (info, create, delete) before it counts as unreachable.</summary>
     public TimeSpan ApiTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Replicas of each consumer the runner creates (1: cheap, the checkpoint is the truth and a lost one is recreated elsewhere).</summary>
-    public int ConsumerReplicas { get; init; } = 1;
-
     /// <summary>A runner consumer nobody has pulled from for this long is removed by the server (ones left behind by a failover).</summary>
     public TimeSpan ConsumerInactiveThreshold { get; init; } = TimeSpan.FromHours(1);
 

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 
 namespace Runner.Actors.Tests;
 
-public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(output, "runner.runtime.snapshot-every = 3")
+public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(output, "runner.runtime.snapshot-every = 3\nrunner.runtime.outbox-ack-after = 1h")
 {
     [Fact]
     public void SagaActor_should_answer_only_after_its_commands_are_acknowledged()

@@ -15,7 +15,7 @@ namespace Runner.Actors.Tests;
 /// What a replay does to one instance (<see cref="ResetInstance"/>): a full reset back to the initial state, or
 /// forgetting the dedupe markers only. Snapshots every 3 events, so a reset also meets a snapshot taken before it.
 /// </summary>
-public sealed class SagaResetSpec(ITestOutputHelper output) : ActorSpecBase(output, "runner.runtime.snapshot-every = 3")
+public sealed class SagaResetSpec(ITestOutputHelper output) : ActorSpecBase(output, "runner.runtime.snapshot-every = 3\nrunner.runtime.outbox-ack-after = 1h")
 {
     private const string ReplayId = "acme.order.20260101T120000-00ab";
     private static readonly string PersistenceId = SagaActor.PersistenceIdFor(Tenant, OrderSaga.DefinitionName, "o-1");

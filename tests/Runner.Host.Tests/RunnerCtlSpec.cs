@@ -76,6 +76,10 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
         Assert.Equal(2, (await Ctl(at, "no-such-verb")).Code);
 
         var bucket = s.Name + "-ctl-placement";
+        var missing = await Ctl(at, "placement", "set", "acme", "node-x", "--nats", nats.Url, "--bucket", bucket);
+        Assert.Equal((1, true), (missing.Code, missing.Err.Contains("does not exist", StringComparison.Ordinal)));
+        await new NATS.Client.KeyValueStore.NatsKVContext((NATS.Client.JetStream.NatsJSContext)s.Js)
+            .CreateStoreAsync(new NATS.Client.KeyValueStore.NatsKVConfig(bucket) { History = 1 });
         var set = await Ctl(at, "placement", "set", "acme", "node-x", "--nats", nats.Url, "--bucket", bucket);
         Assert.Equal(0, set.Code);
         Assert.Contains("acme placed on node-x", set.Out, StringComparison.Ordinal);
