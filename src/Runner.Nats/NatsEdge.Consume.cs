@@ -227,7 +227,7 @@ public sealed partial class NatsEdge
         {
             // Created below.
         }
-        catch (Exception e) when (known && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
+        catch (Exception e) when (known && CanMoveElsewhere && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
                                       or NatsJSApiException { Error.Code: 503 } or NatsJSException)
         {
             unreachable = true;
@@ -269,6 +269,12 @@ public sealed partial class NatsEdge
         _active[key] = moved.Info.Name;
         return (moved, new ConsumerStart(moved.Info.Name, start, true, 0, 0, $"{reason}; {lost} unreachable"));
     }
+
+    /// <summary>
+    /// Whether a consumer that does not answer may be replaced by one on another server: only while connected to a
+    /// clustered server. A single server that restarts answers again with its consumers once its JetStream is back.
+    /// </summary>
+    private bool CanMoveElsewhere => IsConnected && !string.IsNullOrEmpty(_connection.ServerInfo?.Cluster);
 
     /// <summary>The name of the consumer this node uses now for a (tenant, saga).</summary>
     public string ActiveConsumer(string tenant, string saga) => _active.GetValueOrDefault(Key(tenant, saga)) ?? ConsumerName(tenant, saga);

@@ -16,9 +16,12 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
             ["old"], false, new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero)),
         new SagaApplied("timer:t:1", 0, "timer:t", null, [], [], [], true, DateTimeOffset.UnixEpoch),
         new OutboxDelivered(["a", "b"]),
+        new OutboxOverdue(true, At),
+        new OutboxOverdue(false, At),
         new SagaSnapshot([9], [], [new TimerEntry("x", DateTimeOffset.UnixEpoch, true)], ["id:1", "seq:2"], true, DateTimeOffset.UnixEpoch, 7),
         new TimersIndexed("order", "o-1", [new TimerEntry("payment-timeout", DateTimeOffset.UnixEpoch, false)]),
         new ScheduleSnapshot([new TimersIndexed("order", "o-2", [])]),
+        new ScheduleSnapshot([new TimersIndexed("order", "o-2", [])], 17, ["order|o-3"]),
         new CheckpointAdvanced("order", 1234),
         new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty.Add("order", 5)),
         new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty.Add("order", 9).Add("payment", 77),
@@ -60,6 +63,15 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
         Assert.Equal(manifests.Count, manifests.Distinct(StringComparer.Ordinal).Count());
         var sampled = ((IEnumerable<object[]>)Samples()).Select(row => row[0].GetType()).ToHashSet();
         Assert.All(types, t => Assert.Contains(t, sampled)); // each has a round-trip sample above
+    }
+
+    [Fact]
+    public void RunnerSerializer_should_read_a_schedule_snapshot_written_before_it_held_overdue_outboxes()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(ScheduleSnapshot));
+        var old = Assert.IsType<ScheduleSnapshot>(serializer.FromBinary("""{"instances":[],"offset":42}"""u8.ToArray(), "schedule-snapshot.v1"));
+        Assert.Equal(42, old.Offset);
+        Assert.Null(old.OutboxPending);
     }
 
     [Fact]

@@ -8,24 +8,29 @@ using Xunit;
 namespace Runner.Nats.Tests;
 
 /// <summary>Streams and buckets at three replicas on a real three-server JetStream cluster.</summary>
-public sealed class ClusterReplicaSpec(NatsClusterFixture cluster) : IClassFixture<NatsClusterFixture>, IAsyncLifetime
+public sealed class ClusterReplicaSpec : IAsyncLifetime
 {
     private readonly string _name = NatsServerFixture.UniqueName("c");
+    private NatsClusterFixture _cluster = null!;
     private NatsConnection _connection = null!;
     private NatsJSContext _js = null!;
 
-    public Task InitializeAsync()
+    public async Task InitializeAsync()
     {
-        _connection = new NatsConnection(NatsOpts.Default with { Url = cluster.Url });
+        _cluster = await NatsClusterFixture.StartAsync();
+        _connection = new NatsConnection(NatsOpts.Default with { Url = _cluster.Urls });
         _js = new NatsJSContext(_connection);
-        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _connection.DisposeAsync();
+        await _cluster.DisposeAsync();
+    }
 
     private NatsSettings Settings(int replicas) => new()
     {
-        Url = cluster.Url,
+        Url = _cluster.Urls,
         Subjects = new Subjects(_name),
         EventsStream = _name.ToUpperInvariant() + "_EVENTS",
         CommandsStream = _name.ToUpperInvariant() + "_COMMANDS",
@@ -61,5 +66,64 @@ public sealed class ClusterReplicaSpec(NatsClusterFixture cluster) : IClassFixtu
             StreamProvisioner.EnsureBucketAsync(_js, new NatsKVConfig(homes.Bucket) { History = 5, NumberOfReplicas = 1 }, null));
         Assert.Contains($"KV bucket {homes.Bucket} (stream KV_{homes.Bucket}) exists with settings the runner cannot use: replicas are 3, expected 1",
             bucket1.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_consumption_whose_consumer_server_is_killed_should_go_on_from_its_checkpoint_on_a_live_server()
+    {
+        var settings = Settings(replicas: 3) with { ApiTimeout = TimeSpan.FromSeconds(1) };
+        await StreamProvisioner.EnsureAsync(_js, settings);
+        await using var edge = new NatsEdge(settings);
+        await edge.StartAsync();
+        for (var i = 1; i <= 5; i++) await _js.PublishAsync(settings.Subjects.Event("t1", "OrderPlaced"), new byte[] { (byte)i });
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        ulong applied = 0;
+        var starts = new List<ConsumerStart>();
+        var seen = new List<ulong>();
+        var consume = Task.Run(async () =>
+        {
+            await foreach (var msg in edge.ConsumeInOrderAsync("t1", "order", () => Volatile.Read(ref applied), s => { lock (starts) starts.Add(s); }, stop.Token))
+            {
+                var seq = msg.Metadata!.Value.Sequence.Stream;
+                lock (seen) seen.Add(seq);
+                await msg.AckAsync();
+                Volatile.Write(ref applied, Math.Max(Volatile.Read(ref applied), seq));
+                if (seen.Count == 10) return;
+            }
+        });
+
+        await WaitUntilAsync(() => Volatile.Read(ref applied) == 5, stop.Token);
+        var info = await _js.GetConsumerAsync(settings.EventsStream, NatsEdge.ConsumerName("t1", "order"));
+        var host = _cluster.IndexOf(info.Info.Cluster?.Leader);
+        Assert.True(host >= 0, "the consumer's server is known");
+        await _cluster.Kill(host);
+
+        // Published while its server is down: the consumption goes silent, finds the consumer unreachable and moves on.
+        for (var i = 6; i <= 10; i++)
+        {
+            while (true)
+            {
+                try
+                {
+                    await _js.PublishAsync(settings.Subjects.Event("t1", "OrderPlaced"), new byte[] { (byte)i }, cancellationToken: stop.Token);
+                    break;
+                }
+                catch (NatsException) when (!stop.IsCancellationRequested)
+                {
+                    // the stream elects a leader when the killed server led it; the same event again
+                }
+            }
+        }
+
+        await consume.WaitAsync(stop.Token);
+        lock (seen) Assert.Equal(seen.Order().ToList(), seen); // in stream order
+        Assert.Equal(10, seen.Distinct().Count());
+        lock (starts) Assert.Contains(starts, s => s.Consumer.StartsWith(NatsEdge.ConsumerName("t1", "order") + "-", StringComparison.Ordinal) && s.StartSeq == 6);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, CancellationToken cancellationToken)
+    {
+        while (!condition()) await Task.Delay(50, cancellationToken); // polling a condition the consumption sets
     }
 }
