@@ -102,13 +102,16 @@ internal static partial class Cli
             Verb("lag", "lag and progress of every tenant consumed on this node (answers while NATS is down)", async (_, c) =>
                 await c.ShowAsync("/admin/consumers", doc =>
                 {
-                    var table = new Table().AddColumns("tenant", "saga", "consumer", "applied seq", "lag", "running", "since progress", "stalled", "reason");
+                    var table = new Table().AddColumns("tenant", "saga", "consumer", "server", "standbys", "applied seq", "lag", "running", "since progress", "stalled",
+                        "reason");
                     var stalled = 0;
                     foreach (var t in doc.GetProperty("consumers").EnumerateArray())
                     {
                         var isStalled = t.GetProperty("stalled").GetBoolean();
                         if (isStalled) stalled++;
-                        table.AddRow(Str(t, "tenant"), Str(t, "saga"), Str(t, "consumer"), Str(t, "appliedSeq"), Str(t, "lag"),
+                        var standbys = t.TryGetProperty("standbys", out var sb) ? string.Join(",", sb.EnumerateArray().Select(x => Str(x, "server"))) : "";
+                        table.AddRow(Str(t, "tenant"), Str(t, "saga"), Str(t, "consumer"), Str(t, "server"), standbys.Length > 0 ? standbys : "-",
+                            Str(t, "appliedSeq"), Str(t, "lag"),
                             t.GetProperty("running").GetBoolean() ? "yes" : "NO",
                             t.GetProperty("secondsSinceProgress").GetDouble().ToString("0.0", CultureInfo.InvariantCulture) + "s",
                             isStalled ? "STALLED" : "no", Str(t, "reason"));

@@ -215,7 +215,8 @@ internal static class AdminApi
 
     /// <summary>
     /// Where every (tenant, saga) consumption on this node stands, from the node's own bookkeeping (no NATS call, so it
-    /// answers while a NATS server is down): applied position, lag, running, seconds since progress, stalled.
+    /// answers while a NATS server is down): applied position, lag, running, seconds since progress, stalled, the server of
+    /// its consumer and its standby consumers (on a NATS cluster).
     /// </summary>
     private static IResult Consumers(NatsEdge nats)
     {
@@ -228,6 +229,8 @@ internal static class AdminApi
                 tenant = c.Tenant,
                 saga = c.Saga,
                 consumer = c.Consumer,
+                server = nats.ActiveServer(c.Tenant, c.Saga),
+                standbys = nats.Standbys(c.Tenant, c.Saga).Select(s => new { consumer = s.Consumer, server = s.Server, startSeq = s.StartSeq }),
                 appliedSeq = c.AppliedSeq,
                 lag = c.Lag,
                 running = c.Running,

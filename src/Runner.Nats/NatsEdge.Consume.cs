@@ -29,6 +29,7 @@ public sealed partial class NatsEdge
 
     private ValueTask OnConnectionOpened(object? sender, NatsEventArgs args)
     {
+        _connectedServer = _connection.ServerInfo?.Name;
         if (Interlocked.Increment(ref _connectionsOpened) == 1) return ValueTask.CompletedTask;
         LogReconnected(_logger, args.Message);
         // Not disposed: consumers and publishes may still link to its token; it holds no timer.
@@ -59,132 +60,187 @@ public sealed partial class NatsEdge
         var reason = "start";
         INatsJSConsumer? resume = null;
         ulong lastDelivery = 0; // the consumer's delivery sequence of the last message yielded (0: unknown)
-        while (!cancellationToken.IsCancellationRequested)
+        using var keeping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var keeper = KeepStandbyAsync(tenant, saga, checkpoint, keeping.Token);
+        try
         {
-            var reconnect = NextReconnect;
-            INatsJSConsumer? consumer = null;
-            var resumed = resume is not null;
-            if (resume is not null)
+            while (!cancellationToken.IsCancellationRequested)
             {
-                // After a reconnect the consumer (on a server that is still up, most likely) is pulled from again without any
-                // JetStream API call: those need a metadata leader, which the lost server may have been. Deliveries lost with
-                // the old connection show as a gap in the delivery sequence, and then it restarts at its first unapplied event.
-                consumer = resume;
-                resume = null;
-                started?.Invoke(new ConsumerStart(consumer.Info.Name, 0, false, 0, 0, reason + "; pulled again as it was"));
-            }
-            else
-            {
-                try
+                var reconnect = NextReconnect;
+                INatsJSConsumer? consumer = null;
+                ulong skipTo = 0; // after a switch to a standby: events up to here are applied already and only acked
+                var restart = reason != "start" && (resume is null || ActiveOnLostServer(key));
+                if (restart && TakeStandby(key) is { } standby)
                 {
-                    ConsumerStart start;
-                    (consumer, start) = await StartAtFirstUnappliedAsync(tenant, saga, checkpoint(), reason, cancellationToken).ConfigureAwait(false);
+                    // Its standby is on another server and needs no JetStream API call to pull from: no waiting for leaders.
+                    consumer = standby.Consumer;
+                    resume = null;
+                    skipTo = checkpoint() ?? 0;
                     lastDelivery = 0;
-                    started?.Invoke(start);
+                    LogSwitchedToStandby(_logger, key, reason, consumer.Info.Name, standby.Server, skipTo);
+                    started?.Invoke(new ConsumerStart(consumer.Info.Name, Math.Max(standby.Start, skipTo + 1), true, 0, 0,
+                        $"{reason}; switched to standby consumer {consumer.Info.Name}"));
                 }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+
+                var resumed = resume is not null;
+                if (consumer is not null)
                 {
-                    LogConsumerStartFailed(_logger, e, ActiveConsumer(tenant, saga), delay);
-                    reason = "error: " + e.Message;
-                    interrupted?.Invoke("could not start: " + e.Message);
+                    // Switched above.
                 }
-            }
-
-            if (consumer is not null)
-            {
-                using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, reconnect);
-                string? silence = null;
-                var opts = new NatsJSConsumeOpts
+                else if (resume is not null)
                 {
-                    MaxMsgs = Settings.PullBatch,
-                    Expires = Settings.PullExpires,
-                    IdleHeartbeat = Settings.IdleHeartbeat,
-                    NotificationHandler = (notification, _) =>
-                    {
-                        // The client would pull again on the same consumer; a lost server or moved leader needs a fresh start.
-                        var why = notification switch
-                        {
-                            NatsJSTimeoutNotification => $"no message or heartbeat for {Settings.IdleHeartbeat * 2}",
-                            NatsJSLeadershipChangeNotification => "the consumer changed leader",
-                            NatsJSNoRespondersNotification => "no server answered the pull",
-                            _ => null,
-                        };
-                        if (why is not null && Interlocked.CompareExchange(ref silence, why, null) is null) run.Cancel();
-                        return Task.CompletedTask;
-                    },
-                };
-                var messages = consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: run.Token).GetAsyncEnumerator(run.Token);
-                string? gap = null;
-                var delivered = 0;
-                try
+                    // After a reconnect the consumer (on a server that is still up, most likely) is pulled from again without any
+                    // JetStream API call: those need a metadata leader, which the lost server may have been. Deliveries lost with
+                    // the old connection show as a gap in the delivery sequence, and then it restarts at its first unapplied event.
+                    consumer = resume;
+                    resume = null;
+                    started?.Invoke(new ConsumerStart(consumer.Info.Name, 0, false, 0, 0, reason + "; pulled again as it was"));
+                }
+                else
                 {
-                    while (true)
+                    try
                     {
-                        INatsJSMsg<byte[]>? next = null;
-                        try
-                        {
-                            if (await messages.MoveNextAsync().ConfigureAwait(false)) next = messages.Current;
-                        }
-                        catch (OperationCanceledException) when (run.IsCancellationRequested)
-                        {
-                            // Stopped, reconnected or silent: restarted below.
-                        }
-                        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                        {
-                            reason = "error: " + e.Message;
-                            LogConsumeFailed(_logger, e, key);
-                        }
-
-                        if (next is null) break;
-                        var delivery = next.Metadata?.Sequence.Consumer ?? 0;
-                        if (lastDelivery > 0 && delivery > lastDelivery + 1)
-                        {
-                            // Delivered to a connection that is gone: they would come back only after AckWait, behind this one.
-                            gap = $"deliveries {lastDelivery + 1}..{delivery - 1} were lost with the connection";
-                            break;
-                        }
-
-                        lastDelivery = delivery;
-                        delivered++;
-                        delay = Settings.MinBackoff;
-                        yield return next;
+                        ConsumerStart start;
+                        (consumer, start) = await StartAtFirstUnappliedAsync(tenant, saga, checkpoint(), reason, cancellationToken).ConfigureAwait(false);
+                        NoteActive(key, consumer);
+                        lastDelivery = 0;
+                        started?.Invoke(start);
+                    }
+                    catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        LogConsumerStartFailed(_logger, e, ActiveConsumer(tenant, saga), delay);
+                        reason = "error: " + e.Message;
+                        interrupted?.Invoke("could not start: " + e.Message);
                     }
                 }
-                finally
+
+                if (consumer is not null)
                 {
-                    await messages.DisposeAsync().ConfigureAwait(false);
+                    using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, reconnect);
+                    string? silence = null;
+                    var opts = new NatsJSConsumeOpts
+                    {
+                        MaxMsgs = Settings.PullBatch,
+                        Expires = Settings.PullExpires,
+                        IdleHeartbeat = Settings.IdleHeartbeat,
+                        NotificationHandler = (notification, _) =>
+                        {
+                            // The client would pull again on the same consumer; a lost server or moved leader needs a fresh start.
+                            var why = notification switch
+                            {
+                                NatsJSTimeoutNotification => $"no message or heartbeat for {Settings.IdleHeartbeat * 2}",
+                                NatsJSLeadershipChangeNotification => "the consumer changed leader",
+                                NatsJSNoRespondersNotification => "no server answered the pull",
+                                _ => null,
+                            };
+                            if (why is not null && Interlocked.CompareExchange(ref silence, why, null) is null)
+                            {
+                                NoteClusterChange();
+                                run.Cancel();
+                            }
+
+                            return Task.CompletedTask;
+                        },
+                    };
+                    var messages = consumer.ConsumeAsync<byte[]>(opts: opts, cancellationToken: run.Token).GetAsyncEnumerator(run.Token);
+                    string? gap = null;
+                    var delivered = 0;
+                    try
+                    {
+                        while (true)
+                        {
+                            INatsJSMsg<byte[]>? next = null;
+                            try
+                            {
+                                if (await messages.MoveNextAsync().ConfigureAwait(false)) next = messages.Current;
+                            }
+                            catch (OperationCanceledException) when (run.IsCancellationRequested)
+                            {
+                                // Stopped, reconnected or silent: restarted below.
+                            }
+                            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                            {
+                                reason = "error: " + e.Message;
+                                LogConsumeFailed(_logger, e, key);
+                            }
+
+                            if (next is null) break;
+                            var delivery = next.Metadata?.Sequence.Consumer ?? 0;
+                            if (lastDelivery > 0 && delivery > lastDelivery + 1)
+                            {
+                                // Delivered to a connection that is gone: they would come back only after AckWait, behind this one.
+                                gap = $"deliveries {lastDelivery + 1}..{delivery - 1} were lost with the connection";
+                                break;
+                            }
+
+                            lastDelivery = delivery;
+                            if (skipTo > 0 && (next.Metadata?.Sequence.Stream ?? 0) <= skipTo)
+                            {
+                                // A standby starts at or before the checkpoint it was made at: what was applied since is only acked.
+                                if (!await TryAckAsync(next, run.Token).ConfigureAwait(false)) break;
+                                continue;
+                            }
+
+                            delivered++;
+                            delay = Settings.MinBackoff;
+                            yield return next;
+                        }
+                    }
+                    finally
+                    {
+                        await messages.DisposeAsync().ConfigureAwait(false);
+                    }
+
+                    if (cancellationToken.IsCancellationRequested) yield break;
+                    if (gap is not null)
+                    {
+                        reason = gap;
+                        interrupted?.Invoke(gap);
+                        LogConsumerSilent(_logger, consumer.Info.Name, gap);
+                        continue;
+                    }
+
+                    interrupted?.Invoke(Volatile.Read(ref silence) ?? (reconnect.IsCancellationRequested ? "reconnected" : reason));
+                    if (reconnect.IsCancellationRequested && !(resumed && delivered == 0 && Volatile.Read(ref silence) is not null))
+                    {
+                        // Pulled again as it was first; a consumer whose own server is gone falls silent and goes the long way.
+                        resume = consumer;
+                        reason = "reconnected";
+                        continue;
+                    }
+
+                    if (reconnect.IsCancellationRequested || Volatile.Read(ref silence) is not null)
+                    {
+                        // The server may have forgotten our pull requests and holds deliveries we never received: start again
+                        // at the first unapplied event, now.
+                        reason = Volatile.Read(ref silence) is { } why && !reconnect.IsCancellationRequested ? why : "reconnected";
+                        if (!reconnect.IsCancellationRequested) LogConsumerSilent(_logger, consumer.Info.Name, reason);
+                        continue;
+                    }
                 }
 
-                if (cancellationToken.IsCancellationRequested) yield break;
-                if (gap is not null)
-                {
-                    reason = gap;
-                    interrupted?.Invoke(gap);
-                    LogConsumerSilent(_logger, consumer.Info.Name, gap);
-                    continue;
-                }
-
-                interrupted?.Invoke(Volatile.Read(ref silence) ?? (reconnect.IsCancellationRequested ? "reconnected" : reason));
-                if (reconnect.IsCancellationRequested && !(resumed && delivered == 0 && Volatile.Read(ref silence) is not null))
-                {
-                    // Pulled again as it was first; a consumer whose own server is gone falls silent and goes the long way.
-                    resume = consumer;
-                    reason = "reconnected";
-                    continue;
-                }
-
-                if (reconnect.IsCancellationRequested || Volatile.Read(ref silence) is not null)
-                {
-                    // The server may have forgotten our pull requests and holds deliveries we never received: start again
-                    // at the first unapplied event, now.
-                    reason = Volatile.Read(ref silence) is { } why && !reconnect.IsCancellationRequested ? why : "reconnected";
-                    if (!reconnect.IsCancellationRequested) LogConsumerSilent(_logger, consumer.Info.Name, reason);
-                    continue;
-                }
+                await DelayOrReconnectAsync(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(Settings.MaxBackoff.Ticks, delay.Ticks * 2));
             }
+        }
+        finally
+        {
+            await keeping.CancelAsync().ConfigureAwait(false);
+            await keeper.ConfigureAwait(false);
+        }
+    }
 
-            await DelayOrReconnectAsync(delay, cancellationToken).ConfigureAwait(false);
-            delay = TimeSpan.FromTicks(Math.Min(Settings.MaxBackoff.Ticks, delay.Ticks * 2));
+    private static async Task<bool> TryAckAsync(INatsJSMsg<byte[]> msg, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await msg.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or NatsException)
+        {
+            // Not acked: the consumption restarts and it is skipped again.
+            return false;
         }
     }
 

@@ -58,6 +58,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             ReconnectWaitMax = settings.ReconnectWaitMax,
         });
         _connection.ConnectionOpened += OnConnectionOpened;
+        _connection.ConnectionDisconnected += OnConnectionDisconnected;
         JetStream = new NatsJSContext(_connection);
     }
 
@@ -87,6 +88,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     public async Task<bool> DeleteConsumerAsync(string tenant, string saga, CancellationToken cancellationToken)
     {
         var active = ActiveConsumer(tenant, saga);
+        DropStandbys(Key(tenant, saga));
         var deleted = await DeleteIfExistsAsync(active, cancellationToken).ConfigureAwait(false);
         // After a failover the canonical name may still hold an old consumer; its own inactivity threshold ends it otherwise.
         if (active != ConsumerName(tenant, saga)) await DeleteQuietlyAsync(ConsumerName(tenant, saga), cancellationToken).ConfigureAwait(false);
@@ -257,6 +259,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _connection.ConnectionOpened -= OnConnectionOpened;
+        _connection.ConnectionDisconnected -= OnConnectionDisconnected;
         return _connection.DisposeAsync();
     }
 

@@ -100,6 +100,18 @@ public sealed record NatsSettings
     /// <summary>A runner consumer nobody has pulled from for this long is removed by the server (ones left behind by a failover).</summary>
     public TimeSpan ConsumerInactiveThreshold { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Whether each (tenant, saga) keeps a standby consumer on another server (one-replica consumers of a replicated
+    /// stream only), switched to without any JetStream API call when the active one's server is lost.
+    /// </summary>
+    public bool StandbyConsumers { get; init; } = true;
+
+    /// <summary>A standby consumer is created again at the checkpoint once it is this many events behind it.</summary>
+    public ulong StandbyRefreshAfter { get; init; } = 1000;
+
+    /// <summary>How often each consumption looks after its standby consumer (creates, refreshes, checks it).</summary>
+    public TimeSpan StandbyCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>A (tenant, saga) with events waiting and no progress for longer than this is logged as stalled.</summary>
     public TimeSpan StallWarningAfter { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -170,6 +182,9 @@ public sealed record NatsSettings
             ApiTimeout = c.GetTimeSpan("consumer.api-timeout", TimeSpan.FromSeconds(1)),
             ConsumerInactiveThreshold = c.GetTimeSpan("consumer.inactive-threshold", TimeSpan.FromHours(1)),
             StallWarningAfter = c.GetTimeSpan("consumer.stall-warning-after", TimeSpan.FromSeconds(10)),
+            StandbyConsumers = c.GetBoolean("consumer.standby.enabled", true),
+            StandbyRefreshAfter = (ulong)Positive(c, "consumer.standby.refresh-after", c.GetInt("consumer.standby.refresh-after", 1000)),
+            StandbyCheckInterval = c.GetTimeSpan("consumer.standby.check-interval", TimeSpan.FromSeconds(2)),
             PublishParallelism = Positive(c, "publish.parallelism", c.GetInt("publish.parallelism", 32)),
             PublishMinBackoff = c.GetTimeSpan("publish.min-backoff", TimeSpan.FromMilliseconds(100)),
             PublishMaxBackoff = c.GetTimeSpan("publish.max-backoff", TimeSpan.FromSeconds(5)),
@@ -185,6 +200,8 @@ public sealed record NatsSettings
             throw new ConfigurationException($"runner.nats.consumer.inactive-threshold must be at least 1m, not {settings.ConsumerInactiveThreshold}.");
         if (settings.ApiTimeout <= TimeSpan.Zero)
             throw new ConfigurationException("runner.nats.consumer.api-timeout must be positive.");
+        if (settings.StandbyCheckInterval < TimeSpan.FromMilliseconds(100))
+            throw new ConfigurationException($"runner.nats.consumer.standby.check-interval must be at least 100ms, not {settings.StandbyCheckInterval}.");
         if (settings.StallWarningAfter <= TimeSpan.Zero)
             throw new ConfigurationException("runner.nats.consumer.stall-warning-after must be positive.");
         if (settings.RetryBackoff <= TimeSpan.Zero)

@@ -48,7 +48,8 @@ public static class StreamProvisioner
                 if (!settings.CreateStreams) throw new InvalidOperationException(MissingStream(desired));
                 try
                 {
-                    await js.CreateStreamAsync(desired, cancellationToken).ConfigureAwait(false);
+                    await WhenPlacedAsync(ct => js.CreateStreamAsync(desired, ct), $"stream {desired.Name}", desired.NumReplicas, cancellationToken)
+                        .ConfigureAwait(false);
                     continue;
                 }
                 catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
@@ -90,7 +91,8 @@ public static class StreamProvisioner
             if (notCreatedBecause is not null) throw new InvalidOperationException(MissingBucket(desired, notCreatedBecause));
             try
             {
-                return await kv.CreateStoreAsync(desired, cancellationToken).ConfigureAwait(false);
+                return await WhenPlacedAsync(ct => kv.CreateStoreAsync(desired, ct), $"KV bucket {desired.Bucket}", desired.NumberOfReplicas,
+                    cancellationToken).ConfigureAwait(false);
             }
             catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
             {
@@ -123,7 +125,8 @@ public static class StreamProvisioner
             if (notCreatedBecause is not null) throw new InvalidOperationException(MissingObjectStore(desired, notCreatedBecause));
             try
             {
-                return await obj.CreateObjectStoreAsync(desired, cancellationToken).ConfigureAwait(false);
+                return await WhenPlacedAsync(ct => obj.CreateObjectStoreAsync(desired, ct), $"object store {desired.Bucket}", desired.NumberOfReplicas,
+                    cancellationToken).ConfigureAwait(false);
             }
             catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
             {
@@ -140,6 +143,40 @@ public static class StreamProvisioner
 
     /// <summary>The stream behind KV bucket <paramref name="bucket"/>.</summary>
     public static string KeyValueStream(string bucket) => "KV_" + bucket;
+
+    /// <summary>How long a create waits for JetStream to have enough servers for its replicas (a cluster still forming).</summary>
+    public static readonly TimeSpan PlacementWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs a create, trying again while JetStream answers that it cannot place it yet (no suitable peers, or the cluster
+    /// is not available): servers of a cluster that starts with the node join its JetStream one by one. After
+    /// <see cref="PlacementWait"/> the error says what it needs.
+    /// </summary>
+    private static async Task<T> WhenPlacedAsync<T>(Func<CancellationToken, ValueTask<T>> create, string what, int replicas,
+        CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + PlacementWait;
+        while (true)
+        {
+            try
+            {
+                return await create(cancellationToken).ConfigureAwait(false);
+            }
+            catch (NatsJSApiException e) when (NotPlaceableYet(e) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false); // a bounded wait for servers to join
+            }
+            catch (NatsJSApiException e) when (NotPlaceableYet(e))
+            {
+                throw new InvalidOperationException(
+                    $"JetStream could not place {what} at {replicas} replica(s) within {PlacementWait.TotalSeconds:0} s ({e.Error.Description}): it needs " +
+                    $"{replicas} JetStream server(s) up and routed in the cluster. Start them, or lower runner.nats.streams.replicas ({NatsSettings.ReplicasVariable}).", e);
+            }
+        }
+    }
+
+    // 10005: no suitable peers for placement; 10008: JetStream system temporarily unavailable.
+    private static bool NotPlaceableYet(NatsJSApiException e) => e.Error.ErrCode is 10005 or 10008 || e.Error.Code == 503;
 
     /// <summary>The stream behind object store <paramref name="bucket"/>.</summary>
     public static string ObjectStream(string bucket) => "OBJ_" + bucket;

@@ -30,7 +30,7 @@ internal sealed class ChaosWorld : IAsyncDisposable
     /// <summary>A world on a three-server NATS cluster (streams at three replicas).</summary>
     public static async Task<ChaosWorld> ClusteredAsync(string name, ChaosOptions options, string extraHocon, CancellationToken cancellationToken)
     {
-        var cluster = await NatsClusterFixture.StartAsync(3, cancellationToken).ConfigureAwait(false);
+        var cluster = await NatsClusterFixture.StartAsync(3, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new ChaosWorld(name, options, "runner.nats.streams.replicas = 3\n" + extraHocon, cluster);
     }
 

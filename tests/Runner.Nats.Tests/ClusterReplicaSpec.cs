@@ -122,6 +122,91 @@ public sealed class ClusterReplicaSpec : IAsyncLifetime
         lock (starts) Assert.Contains(starts, s => s.Consumer.StartsWith(NatsEdge.ConsumerName("t1", "order") + "-", StringComparison.Ordinal) && s.StartSeq == 6);
     }
 
+    [Fact]
+    public async Task A_consumption_should_switch_to_a_standby_on_another_server_when_its_consumer_server_is_killed_and_skip_what_it_applied()
+    {
+        var settings = Settings(replicas: 3) with { StandbyCheckInterval = TimeSpan.FromMilliseconds(200) };
+        await StreamProvisioner.EnsureAsync(_js, settings);
+        await using var edge = new NatsEdge(settings);
+        await edge.StartAsync();
+        for (var i = 1; i <= 5; i++) await _js.PublishAsync(settings.Subjects.Event("t1", "OrderPlaced"), new byte[] { (byte)i });
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        ulong applied = 0;
+        var starts = new List<ConsumerStart>();
+        var seen = new List<ulong>();
+        var consume = Task.Run(async () =>
+        {
+            await foreach (var msg in edge.ConsumeInOrderAsync("t1", "order", () => Volatile.Read(ref applied), s => { lock (starts) starts.Add(s); }, stop.Token))
+            {
+                var seq = msg.Metadata!.Value.Sequence.Stream;
+                lock (seen) seen.Add(seq);
+                await msg.AckAsync();
+                Volatile.Write(ref applied, Math.Max(Volatile.Read(ref applied), seq));
+                if (seen.Count == 10) return;
+            }
+        });
+
+        // One standby on each of the two other servers, made at the checkpoint.
+        await WaitUntilAsync(() => Volatile.Read(ref applied) == 5 && edge.Standbys("t1", "order").Count == 2 && edge.Standbys("t1", "order").All(s => s.StartSeq == 6),
+            stop.Token);
+        var standbys = edge.Standbys("t1", "order");
+        var active = edge.ActiveServer("t1", "order");
+        Assert.NotNull(active);
+        Assert.DoesNotContain(standbys, s => s.Server == active);
+        Assert.NotEqual(standbys[0].Server, standbys[1].Server);
+        await _cluster.Kill(_cluster.IndexOf(active));
+
+        for (var i = 6; i <= 10; i++) await PublishRetryingAsync(settings.Subjects.Event("t1", "OrderPlaced"), (byte)i, stop.Token);
+
+        await consume.WaitAsync(stop.Token);
+        lock (seen) Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], seen.Select(s => (int)s)); // in stream order, each once
+        lock (starts)
+        {
+            var switched = Assert.Single(starts, s => s.Reason.Contains("switched to standby", StringComparison.Ordinal));
+            Assert.Contains(standbys, s => s.Consumer == switched.Consumer);
+            Assert.Equal(6ul, switched.StartSeq);
+        }
+
+        Assert.NotEqual(active, edge.ActiveServer("t1", "order"));
+    }
+
+    [Fact]
+    public async Task A_replicated_stream_should_wait_for_its_servers_while_the_cluster_forms()
+    {
+        // Two of three servers up: JetStream has no place for a third replica until the last one joins.
+        await using var forming = await NatsClusterFixture.StartAsync(running: 2);
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = forming.Urls });
+        var js = new NatsJSContext(connection);
+        var refused = await Assert.ThrowsAsync<NatsJSApiException>(async () =>
+            await js.CreateStreamAsync(new NATS.Client.JetStream.Models.StreamConfig(_name + "_PROBE", [_name + ".probe"]) { NumReplicas = 3 }));
+        Assert.Equal(10005, refused.Error.ErrCode);
+
+        var settings = Settings(replicas: 3);
+        var ensuring = StreamProvisioner.EnsureAsync(js, settings);
+        Assert.False(ensuring.IsCompleted, "it waits for a third server");
+        forming.Restart(2);
+        await ensuring.WaitAsync(StreamProvisioner.PlacementWait);
+        var info = await js.GetStreamAsync(settings.EventsStream);
+        Assert.Equal(3, info.Info.Config.NumReplicas);
+    }
+
+    private async Task PublishRetryingAsync(string subject, byte value, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await _js.PublishAsync(subject, new[] { value }, cancellationToken: cancellationToken);
+                return;
+            }
+            catch (NatsException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // the stream elects a leader when the killed server led it; the same event again
+            }
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, CancellationToken cancellationToken)
     {
         while (!condition()) await Task.Delay(50, cancellationToken); // polling a condition the consumption sets

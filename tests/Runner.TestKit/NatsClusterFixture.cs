@@ -13,10 +13,14 @@ public sealed class NatsClusterFixture : IAsyncDisposable
 {
     private readonly NatsServerFixture[] _servers;
 
-    /// <summary>Starts the three members and waits until JetStream answers (a metadata leader is elected).</summary>
-    public static async Task<NatsClusterFixture> StartAsync(int size = 3, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts the members and waits until JetStream answers (a metadata leader is elected). With
+    /// <paramref name="running"/> below <paramref name="size"/>, only the first ones start (a cluster still forming);
+    /// <see cref="Restart"/> starts the others.
+    /// </summary>
+    public static async Task<NatsClusterFixture> StartAsync(int size = 3, int running = -1, CancellationToken cancellationToken = default)
     {
-        var cluster = new NatsClusterFixture(size);
+        var cluster = new NatsClusterFixture(size, running < 0 ? size : running);
         try
         {
             await cluster.WaitForJetStreamAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
@@ -29,7 +33,7 @@ public sealed class NatsClusterFixture : IAsyncDisposable
         }
     }
 
-    private NatsClusterFixture(int size)
+    private NatsClusterFixture(int size, int running)
     {
         var clientPorts = Enumerable.Range(0, size).Select(_ => NatsServerFixture.FreePort()).ToArray();
         var clusterPorts = Enumerable.Range(0, size).Select(_ => NatsServerFixture.FreePort()).ToArray();
@@ -41,7 +45,7 @@ public sealed class NatsClusterFixture : IAsyncDisposable
             [
                 "-n", Name(i), "--cluster_name", "runner", "--cluster", "nats://127.0.0.1:" + clusterPorts[i].ToString(CultureInfo.InvariantCulture),
                 "--routes", routes,
-            ]);
+            ], start: i < running);
         }
     }
 

@@ -25,15 +25,21 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
     {
     }
 
-    /// <summary>Starts a server on <paramref name="port"/> with extra arguments (a cluster member's name, cluster port and routes).</summary>
-    internal NatsServerFixture(int port, string[] clusterArgs)
+    /// <summary>
+    /// A server on <paramref name="port"/> with extra arguments (a cluster member's name, cluster port and routes),
+    /// started now unless <paramref name="start"/> is false (then by <see cref="StartAgain"/>).
+    /// </summary>
+    internal NatsServerFixture(int port, string[] clusterArgs, bool start = true)
     {
         Port = port;
         _clusterArgs = clusterArgs;
         _storeDir = Path.Combine(Path.GetTempPath(), $"runner-nats-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_storeDir);
-        Start();
+        if (start) Start();
     }
+
+    /// <summary>The server's process id while it runs.</summary>
+    public int? Pid => _process is { HasExited: false } p ? p.Id : null;
 
     /// <summary>Whether the server process runs now.</summary>
     public bool IsRunning => _process is { HasExited: false };

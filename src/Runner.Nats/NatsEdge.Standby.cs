@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace Runner.Nats;
+
+/// <summary>
+/// Standby consumers. On a NATS cluster a one-replica consumer lives on one server; when that server is lost, a new
+/// consumer can only be created once JetStream has a metadata leader again, and electing one takes 4-9 s on 2.9 when
+/// the lost server held it. So each (tenant, saga) keeps a second consumer, created beforehand at its checkpoint on
+/// another server and never pulled from: the consumption switches to it with no API call (pull requests go straight to
+/// the consumer's server), skipping by stream sequence what it applied already, and a new standby is made behind it.
+/// </summary>
+/// <summary>A standby consumer: its name, the server holding it, the first stream sequence it delivers.</summary>
+public sealed record StandbyView(string Consumer, string Server, ulong StartSeq);
+
+public sealed partial class NatsEdge
+{
+    private readonly object _standbyGate = new();
+    private readonly Dictionary<string, List<StandbyConsumer>> _standby = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _activeServer = new(StringComparer.Ordinal);
+    private long _clusterChanges;
+    private string? _connectedServer;
+    private string? _lostServer;
+    private long _lostAt;
+
+    /// <summary>A consumer kept ready to take over a (tenant, saga): where it starts, which server holds it, since when.</summary>
+    private sealed record StandbyConsumer(INatsJSConsumer Consumer, ulong Start, string Server, long CreatedAt);
+
+    /// <summary>Whether standbys are kept now: enabled, one-replica consumers of a replicated stream, on a clustered server.</summary>
+    private bool StandbyWanted => Settings.StandbyConsumers && Settings.ConsumerReplicas == 1 && Settings.Replicas > 1 && CanMoveElsewhere;
+
+    /// <summary>The server that holds the active consumer of a (tenant, saga), when known.</summary>
+    private void NoteActive(string key, INatsJSConsumer consumer)
+    {
+        if (consumer.Info.Cluster?.Leader is { Length: > 0 } server) _activeServer[key] = server;
+        else _activeServer.TryRemove(key, out _);
+    }
+
+    private ValueTask OnConnectionDisconnected(object? sender, NatsEventArgs args)
+    {
+        // Consumers on the server this connection lost are switched at once on reconnect, and never to a standby made there before.
+        Volatile.Write(ref _lostAt, Stopwatch.GetTimestamp());
+        _lostServer = _connectedServer;
+        NoteClusterChange();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Something changed in the cluster (a silent consumer, a lost connection): standbys are checked again.</summary>
+    private void NoteClusterChange() => Interlocked.Increment(ref _clusterChanges);
+
+    /// <summary>Whether a consumer on <paramref name="server"/> made before <paramref name="since"/> may be gone with the server this connection lost.</summary>
+    private bool OnLostServer(string? server, long since) =>
+        server is not null && _lostServer is { } lost && string.Equals(server, lost, StringComparison.Ordinal) && since < Volatile.Read(ref _lostAt);
+
+    /// <summary>Whether the active consumer of <paramref name="key"/> lives on the server the connection was lost with.</summary>
+    private bool ActiveOnLostServer(string key) => OnLostServer(_activeServer.GetValueOrDefault(key), 0);
+
+    /// <summary>
+    /// Takes a standby of a (tenant, saga) that is not on the server the connection lost, which becomes its active
+    /// consumer; null when there is none.
+    /// </summary>
+    private StandbyConsumer? TakeStandby(string key)
+    {
+        StandbyConsumer? taken;
+        lock (_standbyGate)
+        {
+            if (!_standby.TryGetValue(key, out var list)) return null;
+            var active = _activeServer.GetValueOrDefault(key);
+            taken = list.Find(s => s.Server != active && !OnLostServer(s.Server, s.CreatedAt));
+            if (taken is null) return null;
+            list.Remove(taken);
+        }
+
+        var previous = _active.GetValueOrDefault(key);
+        _active[key] = taken.Consumer.Info.Name;
+        _activeServer[key] = taken.Server;
+        _served[taken.Consumer.Info.Name] = true;
+        _moving.TryRemove(key, out _);
+        if (previous is not null && previous != taken.Consumer.Info.Name) _ = DeleteQuietlyAsync(previous, CancellationToken.None);
+        return taken;
+    }
+
+    /// <summary>The standby consumers of a (tenant, saga) now: name, server, first stream sequence.</summary>
+    public IReadOnlyList<StandbyView> Standbys(string tenant, string saga)
+    {
+        lock (_standbyGate)
+        {
+            return _standby.TryGetValue(Key(tenant, saga), out var list)
+                ? list.Select(s => new StandbyView(s.Consumer.Info.Name, s.Server, s.Start)).ToList()
+                : [];
+        }
+    }
+
+    /// <summary>The server holding the active consumer of a (tenant, saga), when known (a clustered server).</summary>
+    public string? ActiveServer(string tenant, string saga) => _activeServer.GetValueOrDefault(Key(tenant, saga));
+
+    /// <summary>Removes every standby of a (tenant, saga) (deleted in the background).</summary>
+    private void DropStandbys(string key)
+    {
+        List<StandbyConsumer>? left;
+        lock (_standbyGate)
+        {
+            _standby.Remove(key, out left);
+        }
+
+        foreach (var s in left ?? []) _ = DeleteQuietlyAsync(s.Consumer.Info.Name, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Looks after the standbys of a (tenant, saga) until <paramref name="cancellationToken"/> fires: one on each server
+    /// of the stream other than the active consumer's, made at the checkpoint; made again when one falls
+    /// <see cref="NatsSettings.StandbyRefreshAfter"/> events behind or half its inactivity threshold has passed; after any
+    /// change in the cluster, each is checked to still answer. When the servers to place them are missing (one is down),
+    /// it tries less and less often. Deletes them when the consumption stops.
+    /// </summary>
+    private async Task KeepStandbyAsync(string tenant, string saga, Func<ulong?> checkpoint, CancellationToken cancellationToken)
+    {
+        var key = Key(tenant, saga);
+        var checkedAt = -1L;
+        var wait = Settings.StandbyCheckInterval;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                if (!StandbyWanted || !_activeServer.TryGetValue(key, out var activeServer)) continue;
+                try
+                {
+                    var changes = Interlocked.Read(ref _clusterChanges);
+                    var complete = await TendStandbysAsync(key, tenant, saga, (checkpoint() ?? 0) + 1, activeServer, changes != checkedAt, cancellationToken)
+                        .ConfigureAwait(false);
+                    checkedAt = changes;
+                    wait = complete ? Settings.StandbyCheckInterval : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxStandbyWait.Ticks));
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // JetStream busy electing leaders, or the server we asked is going: tried again later.
+                    LogStandbyFailed(_logger, key, e.Message);
+                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxStandbyWait.Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+        finally
+        {
+            // The consumption stopped (drain, hand-off, replay): standbys nobody will switch to are removed now.
+            DropStandbys(key);
+        }
+    }
+
+    /// <summary>Longest pause between two attempts to place standbys while the servers for them are missing.</summary>
+    private static readonly TimeSpan MaxStandbyWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>One round of <see cref="KeepStandbyAsync"/>; true when every standby wanted is in place.</summary>
+    private async Task<bool> TendStandbysAsync(string key, string tenant, string saga, ulong start, string activeServer, bool check,
+        CancellationToken cancellationToken)
+    {
+        List<StandbyConsumer> current;
+        lock (_standbyGate) current = [.. _standby.GetValueOrDefault(key) ?? []];
+        var good = new List<StandbyConsumer>();
+        var retire = new List<StandbyConsumer>();
+        foreach (var standby in current)
+        {
+            var stale = start > standby.Start + Settings.StandbyRefreshAfter || standby.Server == activeServer
+                        || good.Exists(g => g.Server == standby.Server)
+                        || Stopwatch.GetElapsedTime(standby.CreatedAt) > Settings.ConsumerInactiveThreshold / 2;
+            if (!stale && check && !await AnswersAsync(standby.Consumer, cancellationToken).ConfigureAwait(false))
+            {
+                // Its server is down: it is no standby (made again on a live server below).
+                Remove(key, standby);
+                _ = DeleteQuietlyAsync(standby.Consumer.Info.Name, CancellationToken.None);
+                continue;
+            }
+
+            (stale ? retire : good).Add(standby);
+        }
+
+        var wanted = Settings.Replicas - 1;
+        for (var attempt = 1; good.Count < wanted && attempt <= wanted + 2; attempt++)
+        {
+            var created = await CreateElsewhereAsync(tenant, saga, start, cancellationToken).ConfigureAwait(false);
+            var server = created.Info.Cluster?.Leader ?? "";
+            if (server.Length == 0 || server == activeServer || good.Exists(g => g.Server == server))
+            {
+                // Placed where a consumer of this (tenant, saga) is already: JetStream chose the server; try again.
+                await DeleteQuietlyAsync(created.Info.Name, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var standby = new StandbyConsumer(created, start, server, Stopwatch.GetTimestamp());
+            good.Add(standby);
+            lock (_standbyGate)
+            {
+                if (!_standby.TryGetValue(key, out var list)) _standby[key] = list = [];
+                list.Add(standby);
+            }
+
+            LogStandbyReady(_logger, created.Info.Name, key, server, start);
+        }
+
+        // Standbys that were refreshed are retired once their replacements are in place (they stay a fallback until then).
+        foreach (var old in retire.Where(r => good.Count >= wanted || r.Server == activeServer || good.Exists(g => g.Server == r.Server)))
+        {
+            if (Remove(key, old)) await DeleteQuietlyAsync(old.Consumer.Info.Name, cancellationToken).ConfigureAwait(false);
+        }
+
+        return good.Count >= wanted;
+    }
+
+    private bool Remove(string key, StandbyConsumer standby)
+    {
+        lock (_standbyGate) return _standby.TryGetValue(key, out var list) && list.Remove(standby);
+    }
+
+    private async Task<bool> AnswersAsync(INatsJSConsumer consumer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(Settings.ApiTimeout);
+            await JetStream.GetConsumerAsync(Settings.EventsStream, consumer.Info.Name, timeout.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
+                                      or NatsJSApiException or NatsJSException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Standby consumer {Consumer} of {Key} ready on server {Server} at stream seq {Start}")]
+    private static partial void LogStandbyReady(ILogger logger, string consumer, string key, string server, ulong start);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Standby consumers of {Key} not all made now: {Error}")]
+    private static partial void LogStandbyFailed(ILogger logger, string key, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Consumer of {Key} stopped ({Reason}): switched to standby consumer {Consumer} on server {Server}, skipping what is applied up to stream seq {Skip}")]
+    private static partial void LogSwitchedToStandby(ILogger logger, string key, string reason, string consumer, string server, ulong skip);
+}
