@@ -275,9 +275,8 @@ public sealed partial class NatsEdge
         var unreachable = false;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Settings.ApiTimeout);
-            existing = await JetStream.GetConsumerAsync(Settings.EventsStream, name, timeout.Token).ConfigureAwait(false);
+            existing = await CallAsync(_startApi, Settings.ApiTimeout, t => JetStream.GetConsumerAsync(Settings.EventsStream, name, t), cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
@@ -310,7 +309,8 @@ public sealed partial class NatsEdge
         }
 
         start = Math.Max(floor, checkpoint ?? 0) + 1;
-        if (existing is not null) await JetStream.DeleteConsumerAsync(Settings.EventsStream, name, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+            await CallAsync(_startApi, null, t => JetStream.DeleteConsumerAsync(Settings.EventsStream, name, t), cancellationToken).ConfigureAwait(false);
         var created = await CreateAsync(tenant, saga, name, start, cancellationToken).ConfigureAwait(false);
         var pending = info?.NumAckPending ?? 0;
         if (existing is not null) LogConsumerRewound(_logger, name, start, reason, pending, delivered, floor);
@@ -338,46 +338,71 @@ public sealed partial class NatsEdge
     /// <summary>
     /// Creates a consumer under a fresh name at <paramref name="start"/>. JetStream places a one-replica consumer on
     /// any server of the stream, the one that is down included (it then never answers): a create that gets no answer
-    /// within the API timeout is tried again under another fresh name. Names nobody pulls from expire after
-    /// <see cref="NatsSettings.ConsumerInactiveThreshold"/>.
+    /// within the timeout is tried again under another fresh name, and deleted in case it was made after all. Names
+    /// nobody pulls from expire after <see cref="NatsSettings.ConsumerInactiveThreshold"/>. A standby
+    /// (<paramref name="standby"/>) goes through the background share of the API calls, with five times the timeout.
     /// </summary>
-    private async Task<INatsJSConsumer> CreateElsewhereAsync(string tenant, string saga, ulong start, CancellationToken cancellationToken)
+    private async Task<INatsJSConsumer> CreateElsewhereAsync(string tenant, string saga, ulong start, CancellationToken cancellationToken,
+        bool standby = false)
     {
+        var gate = standby ? _standbyApi : _startApi;
+        var within = standby ? Settings.ApiTimeout * 5 : Settings.ApiTimeout;
         for (var attempt = 1; ; attempt++)
         {
             var name = $"{ConsumerName(tenant, saga)}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))}";
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(Settings.ApiTimeout);
-                var created = await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, name, start), timeout.Token)
+                var created = await CallAsync(gate, within,
+                    t => JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, name, start), t), cancellationToken)
                     .ConfigureAwait(false);
                 _served[name] = true;
                 return created;
             }
-            catch (Exception e) when (attempt < 3 && !cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
                                           or NatsJSApiNoResponseException)
             {
-                LogCreateUnanswered(_logger, name, Settings.ApiTimeout);
+                LogCreateUnanswered(_logger, name, within);
+                _ = DeleteQuietlyAsync(name, CancellationToken.None);
+                if (attempt >= 3) throw;
             }
         }
     }
 
     private async Task<INatsJSConsumer> CreateAsync(string tenant, string saga, string name, ulong start, CancellationToken cancellationToken)
     {
-        var created = await JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, name, start), cancellationToken)
-            .ConfigureAwait(false);
+        var created = await CallAsync(_startApi, null,
+            t => JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, name, start), t), cancellationToken).ConfigureAwait(false);
         _served[name] = true;
         return created;
+    }
+
+    /// <summary>
+    /// Runs a JetStream API call about consumers through <paramref name="gate"/>: starts and failovers share
+    /// <see cref="NatsSettings.ApiConcurrency"/> calls in flight, standbys and clean-up a quarter of that, so a node
+    /// starting 1,000 tenants (or a cluster losing a server under them) queues its calls instead of flooding the
+    /// metadata leader into timeouts. <paramref name="timeout"/> counts from when the call is sent.
+    /// </summary>
+    private static async Task<T> CallAsync<T>(SemaphoreSlim gate, TimeSpan? timeout, Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var within = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (timeout is { } t) within.CancelAfter(t);
+            return await call(within.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private async Task DeleteQuietlyAsync(string name, CancellationToken cancellationToken)
     {
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Settings.ApiTimeout);
-            await JetStream.DeleteConsumerAsync(Settings.EventsStream, name, timeout.Token).ConfigureAwait(false);
+            await CallAsync(_standbyApi, Settings.ApiTimeout * 5, t => JetStream.DeleteConsumerAsync(Settings.EventsStream, name, t), cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {

@@ -19,6 +19,7 @@ public sealed record StandbyView(string Consumer, string Server, ulong StartSeq)
 public sealed partial class NatsEdge
 {
     private readonly object _standbyGate = new();
+    private readonly ConcurrentDictionary<string, long> _unanswered = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<StandbyConsumer>> _standby = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _activeServer = new(StringComparer.Ordinal);
     private long _clusterChanges;
@@ -120,7 +121,8 @@ public sealed partial class NatsEdge
     {
         var key = Key(tenant, saga);
         var checkedAt = -1L;
-        var wait = Settings.StandbyCheckInterval;
+        // Spread out: a node starting many tenants does not ask for all their standbys at the same moment.
+        var wait = Settings.StandbyCheckInterval * (1 + Random.Shared.NextDouble());
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -170,7 +172,7 @@ public sealed partial class NatsEdge
             var stale = start > standby.Start + Settings.StandbyRefreshAfter || standby.Server == activeServer
                         || good.Exists(g => g.Server == standby.Server)
                         || Stopwatch.GetElapsedTime(standby.CreatedAt) > Settings.ConsumerInactiveThreshold / 2;
-            if (!stale && check && !await AnswersAsync(standby.Consumer, cancellationToken).ConfigureAwait(false))
+            if (!stale && check && !await AnswersAsync(standby, cancellationToken).ConfigureAwait(false))
             {
                 // Its server is down: it is no standby (made again on a live server below).
                 Remove(key, standby);
@@ -184,8 +186,9 @@ public sealed partial class NatsEdge
         var wanted = Settings.Replicas - 1;
         for (var attempt = 1; good.Count < wanted && attempt <= wanted + 2; attempt++)
         {
-            var created = await CreateElsewhereAsync(tenant, saga, start, cancellationToken).ConfigureAwait(false);
+            var created = await CreateElsewhereAsync(tenant, saga, start, cancellationToken, standby: true).ConfigureAwait(false);
             var server = created.Info.Cluster?.Leader ?? "";
+            if (server.Length > 0) _unanswered.TryRemove(server, out _);
             if (server.Length == 0 || server == activeServer || good.Exists(g => g.Server == server))
             {
                 // Placed where a consumer of this (tenant, saga) is already: JetStream chose the server; try again.
@@ -218,21 +221,34 @@ public sealed partial class NatsEdge
         lock (_standbyGate) return _standby.TryGetValue(key, out var list) && list.Remove(standby);
     }
 
-    private async Task<bool> AnswersAsync(INatsJSConsumer consumer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether a standby still answers. A server whose standby did not answer within the API timeout is taken as down for
+    /// a while: the other standbys there are not asked (each would cost the full timeout), until a consumer is made there.
+    /// </summary>
+    private async Task<bool> AnswersAsync(StandbyConsumer standby, CancellationToken cancellationToken)
     {
+        if (_unanswered.TryGetValue(standby.Server, out var since) && Stopwatch.GetElapsedTime(since) < UnansweredFor) return false;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Settings.ApiTimeout);
-            await JetStream.GetConsumerAsync(Settings.EventsStream, consumer.Info.Name, timeout.Token).ConfigureAwait(false);
+            await CallAsync(_standbyApi, Settings.ApiTimeout, t => JetStream.GetConsumerAsync(Settings.EventsStream, standby.Consumer.Info.Name, t), cancellationToken)
+                .ConfigureAwait(false);
+            _unanswered.TryRemove(standby.Server, out _);
             return true;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException
-                                      or NatsJSApiException or NatsJSException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is OperationCanceledException or NatsNoRespondersException)
         {
+            _unanswered[standby.Server] = Stopwatch.GetTimestamp();
+            return false;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is NatsJSApiException or NatsJSException)
+        {
+            // Gone (deleted, expired) or refused: this one is no standby; its server may be fine.
             return false;
         }
     }
+
+    /// <summary>How long a server whose standby did not answer is taken as down without asking again.</summary>
+    private static readonly TimeSpan UnansweredFor = TimeSpan.FromSeconds(10);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Standby consumer {Consumer} of {Key} ready on server {Server} at stream seq {Start}")]
     private static partial void LogStandbyReady(ILogger logger, string consumer, string key, string server, ulong start);

@@ -43,12 +43,16 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
 {
     private readonly NatsConnection _connection;
     private readonly ILogger _logger;
+    private readonly SemaphoreSlim _startApi;
+    private readonly SemaphoreSlim _standbyApi;
 
     /// <summary>Connects lazily to <see cref="NatsSettings.Url"/> (the client reconnects by itself).</summary>
     public NatsEdge(NatsSettings settings, ILogger<NatsEdge>? logger = null)
     {
         Settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _startApi = new SemaphoreSlim(settings.ApiConcurrency);
+        _standbyApi = new SemaphoreSlim(Math.Max(1, settings.ApiConcurrency / 4));
         _connection = new NatsConnection(NatsOpts.Default with
         {
             Url = settings.Url,

@@ -97,6 +97,12 @@ public sealed record NatsSettings
     /// <summary>Longest wait for a JetStream API answer about a consumer (info, create, delete) before it counts as unreachable.</summary>
     public TimeSpan ApiTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// JetStream API calls about consumers (info, create, delete) this node has in flight at once for starts and
+    /// failovers; standbys and clean-up get a quarter of it. The rest wait their turn.
+    /// </summary>
+    public int ApiConcurrency { get; init; } = 16;
+
     /// <summary>A runner consumer nobody has pulled from for this long is removed by the server (ones left behind by a failover).</summary>
     public TimeSpan ConsumerInactiveThreshold { get; init; } = TimeSpan.FromHours(1);
 
@@ -180,6 +186,7 @@ public sealed record NatsSettings
             CheckpointInterval = c.GetTimeSpan("consumer.checkpoint-interval", TimeSpan.FromSeconds(1)),
             IdleHeartbeat = c.GetTimeSpan("consumer.idle-heartbeat", TimeSpan.FromMilliseconds(500)),
             ApiTimeout = c.GetTimeSpan("consumer.api-timeout", TimeSpan.FromSeconds(1)),
+            ApiConcurrency = Positive(c, "consumer.api-concurrency", c.GetInt("consumer.api-concurrency", 16)),
             ConsumerInactiveThreshold = c.GetTimeSpan("consumer.inactive-threshold", TimeSpan.FromHours(1)),
             StallWarningAfter = c.GetTimeSpan("consumer.stall-warning-after", TimeSpan.FromSeconds(10)),
             StandbyConsumers = c.GetBoolean("consumer.standby.enabled", true),
