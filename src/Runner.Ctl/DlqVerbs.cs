@@ -206,7 +206,9 @@ internal static partial class Cli
                 merged ??= JsonNode.Parse(page.GetRawText())!.AsObject();
                 foreach (var e in page.GetProperty("events").EnumerateArray()) all.Add(e.Clone());
                 next = page.GetProperty("next").ValueKind == JsonValueKind.Number ? page.GetProperty("next").GetUInt64() : null;
-                if (next is null || all.Count >= limit) break;
+                // A failed redrive stops the batch on the node (its entry stays parked): asking again would only fail again.
+                var failed = page.GetProperty("events").EnumerateArray().Any(e => e.TryGetProperty("outcome", out var o) && o.GetString() == "failed");
+                if (next is null || all.Count >= limit || failed) break;
                 body.Remove("seq");
                 body["from_seq"] = next;
                 body["to_seq"] = page.GetProperty("toSeq").GetUInt64();
