@@ -184,6 +184,7 @@ internal static partial class Cli
         root.Add(tenants);
         root.Add(tenantCmd);
         root.Add(SagaCommand(Verb));
+        root.Add(DlqCommand(Verb));
         root.Add(placement);
 
         var parse = root.Parse(args);

@@ -19,7 +19,8 @@ namespace Runner.Host;
 
 /// <summary>
 /// The node's admin HTTP endpoint: <c>/healthz</c>, <c>/ready</c>, <c>/metrics</c> (Prometheus) and, behind the bearer
-/// token when one is set, <c>/admin/cluster</c>, <c>/admin/tenants</c>, <c>/admin/tenants/{tenant}</c>, <c>/admin/dlq</c>.
+/// token when one is set, <c>/admin/cluster</c>, <c>/admin/tenants</c>, <c>/admin/tenants/{tenant}</c>, <c>/admin/dlq...</c>
+/// (<see cref="DeadLetterApi"/>).
 /// Invalid input is a 400 with a message, an unknown tenant a 404.
 /// </summary>
 internal static class AdminApi
@@ -53,7 +54,7 @@ internal static class AdminApi
             Actors.Replay.ReplayActor.TenantOf(id) is { } tenant
                 ? ToTenantAsync(tenant, new GetReplay(id), context, ct)
                 : Task.FromResult(Error(StatusCodes.Status400BadRequest, $"'{id}' is not a replay id (<tenant>.<saga>.<suffix>)")));
-        admin.MapGet("/dlq", DeadLetters);
+        DeadLetterApi.Map(admin);
         admin.MapPost("/drain", Drain);
         admin.MapPost("/cluster/leave", (ActorSystem system) =>
         {
@@ -296,18 +297,6 @@ internal static class AdminApi
         var view = await ViewAsync(system, registry, nats, services, custody).ConfigureAwait(false);
         if (!await KnownAsync(tenant, view.Tenants, view.Homes, ct).ConfigureAwait(false)) return UnknownTenant(tenant);
         return Results.Json(await RowAsync(view, tenant, ct).ConfigureAwait(false));
-    }
-
-    private static async Task<IResult> DeadLetters(NatsEdge nats, CancellationToken ct)
-    {
-        var stream = await nats.JetStream.GetStreamAsync(nats.Settings.DeadLetterStream,
-            new StreamInfoRequest { SubjectsFilter = nats.Settings.Subjects.AllDeadLetters }, ct).ConfigureAwait(false);
-        var subjects = stream.Info.State.Subjects ?? new Dictionary<string, long>();
-        return Results.Json(new
-        {
-            total = stream.Info.State.Messages,
-            bySubject = subjects.OrderBy(s => s.Key, StringComparer.Ordinal).ToDictionary(s => s.Key, s => s.Value),
-        });
     }
 
     private sealed record NodeView(string NodeShardId, PlacementSnapshot Placement, ImmutableSortedSet<string> Tenants, ImmutableHashSet<string> RunningHere,

@@ -25,6 +25,22 @@ public static class RunnerHeaders
     /// <summary>Stream sequence of the message in the events stream.</summary>
     public const string OriginSequence = "Runner-Origin-Seq";
 
+    /// <summary>The <c>Nats-Msg-Id</c> the parked message arrived with (the dead letter carries its own).</summary>
+    public const string OriginMsgId = "Runner-Origin-Msg-Id";
+
+    /// <summary>
+    /// On a redriven event: the one saga that applies it (the saga that parked it); the tenant's other sagas, which saw
+    /// the original already, skip it. Absent when the event was parked because no saga handled its type.
+    /// </summary>
+    public const string RedriveSaga = "Runner-Redrive-Saga";
+
+    /// <summary>On a redriven event: the dead-letter stream sequence it was parked at.</summary>
+    public const string RedrivenFrom = "Runner-Redriven-From";
+
+    /// <summary>Whether <paramref name="headers"/> mark a redriven event meant for another saga than <paramref name="saga"/>.</summary>
+    public static bool RedrivenForAnother(NatsHeaders? headers, string saga) =>
+        headers is not null && headers.TryGetValue(RedriveSaga, out var target) && !string.Equals(target.ToString(), saga, StringComparison.Ordinal);
+
     /// <summary>The saga a command came from.</summary>
     public const string Saga = "Runner-Saga";
 
@@ -64,7 +80,11 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         _connection.ConnectionOpened += OnConnectionOpened;
         _connection.ConnectionDisconnected += OnConnectionDisconnected;
         JetStream = new NatsJSContext(_connection);
+        DeadLetters = new DeadLetters(JetStream, settings);
     }
+
+    /// <summary>The dead-letter stream as operators use it: list, show, redrive, purge.</summary>
+    public DeadLetters DeadLetters { get; }
 
     /// <summary>Settings in force.</summary>
     public NatsSettings Settings { get; }
@@ -215,6 +235,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             foreach (var (k, v) in originHeaders)
             {
                 if (!string.Equals(k, RunnerHeaders.MsgId, StringComparison.OrdinalIgnoreCase)) headers[k] = v;
+                else headers[RunnerHeaders.OriginMsgId] = v;
             }
         }
 

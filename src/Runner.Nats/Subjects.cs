@@ -51,6 +51,23 @@ public sealed partial class Subjects
         return true;
     }
 
+    /// <summary>Splits a dead-letter subject into its tenant and saga tokens (not validated), or false.</summary>
+    public bool TryParseDeadLetter(string subject, out string tenant, out string saga)
+    {
+        tenant = saga = string.Empty;
+        var head = Prefix + ".dlq.";
+        if (!subject.StartsWith(head, StringComparison.Ordinal)) return false;
+        var rest = subject.AsSpan(head.Length);
+        var dot = rest.IndexOf('.');
+        if (dot <= 0 || dot == rest.Length - 1 || rest[(dot + 1)..].Contains('.')) return false;
+        tenant = rest[..dot].ToString();
+        saga = rest[(dot + 1)..].ToString();
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="token"/> is one subject token without wildcards.</summary>
+    public static bool IsToken(string? token) => token is { Length: > 0 } && TokenRegex().IsMatch(token);
+
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]
     private static partial Regex TokenRegex();
 }

@@ -246,4 +246,59 @@ public sealed class RunnerCtlSpec(NatsServerFixture nats) : IClassFixture<NatsSe
         var code = await node.ExitCodeAsync(TimeSpan.FromSeconds(60));
         Assert.True(code == 0, $"exit {code}:\n{node.Output}");
     }
+
+    [Fact]
+    public async Task Runnerctl_dlq_verbs_should_list_show_dry_run_redrive_and_purge_parked_events()
+    {
+        await using var s = new Scenario(nats);
+        var env = NodeEnvironment.For(s, nats, "runner.samples.order.payment-timeout = 1h");
+        env["RUNNER_ADMIN_TOKEN"] = Token;
+        await using var node = await NodeProcess.StartAsync(env, TimeSpan.FromSeconds(90));
+        var at = "127.0.0.1:" + env["RUNNER_ADMIN_PORT"];
+        await s.PublishAsync("acme", "StockReserved", """{"orderId":"d-1"}""", "d1-reserved");
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"d-2"}""", "d2-placed");
+        await s.DeadLettersAsync("acme", d => d.Count >= 2, TimeSpan.FromSeconds(60));
+
+        var list = await Ctl(at, "dlq", "list", "-t", "acme", "--token", Token);
+        Assert.Equal(0, list.Code);
+        Assert.Contains("UnexpectedEvent", list.Out, StringComparison.Ordinal);
+        Assert.Contains("MalformedPayload", list.Out, StringComparison.Ordinal);
+        var json = Json((await Ctl(at, "dlq", "list", "-k", "UnexpectedEvent", "--json", "--token", Token)).Out);
+        var seq = Assert.Single(json.GetProperty("events").EnumerateArray()).GetProperty("seq").GetUInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var show = await Ctl(at, "dlq", "show", seq, "--token", Token);
+        Assert.Equal(0, show.Code);
+        Assert.Contains("StockReserved while the order is New", show.Out, StringComparison.Ordinal);
+        Assert.Contains("d1-reserved", show.Out, StringComparison.Ordinal);
+        Assert.Contains("a redrive sends it to " + s.EventSubject("acme", "StockReserved"), show.Out, StringComparison.Ordinal);
+
+        // Its order arrives; a dry run sends nothing, the redrive lets the saga go on.
+        await s.PublishAsync("acme", "OrderPlaced", """{"orderId":"d-1","amount":2}""", "d1-placed");
+        await s.CommandsAsync("acme", c => c.Count >= 1, TimeSpan.FromSeconds(60));
+        var dry = await Ctl(at, "dlq", "redrive", "--seq", seq, "--dry-run", "--token", Token);
+        Assert.Equal(0, dry.Code);
+        Assert.Contains("1 would be sent", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("would_send", dry.Out, StringComparison.Ordinal);
+        Assert.Equal(2, Json((await Ctl(at, "dlq", "list", "--json", "--token", Token)).Out).GetProperty("events").GetArrayLength());
+
+        var redrive = await Ctl(at, "dlq", "redrive", "-t", "acme", "-k", "UnexpectedEvent", "--token", Token);
+        Assert.Equal(0, redrive.Code);
+        Assert.Contains("1 sent", redrive.Out, StringComparison.Ordinal);
+        var commands = await s.CommandsAsync("acme", c => c.Any(x => x.CommandType == "ChargePayment"), TimeSpan.FromSeconds(60));
+        Assert.Single(commands, c => c.CommandType == "ChargePayment");
+        var gone = await Ctl(at, "dlq", "show", seq, "--token", Token);
+        Assert.Equal((1, true), (gone.Code, gone.Err.Contains("404", StringComparison.Ordinal)));
+
+        // Bad input is refused before asking; a purge needs --yes.
+        Assert.Equal(2, (await Ctl(at, "dlq", "list", "-t", "Bad.Tenant", "--token", Token)).Code);
+        Assert.Equal(2, (await Ctl(at, "dlq", "list", "--from-seq", "5", "--to-seq", "2", "--token", Token)).Code);
+        var unconfirmed = await Ctl(at, "dlq", "purge", "-t", "acme", "--token", Token);
+        Assert.Equal((2, true), (unconfirmed.Code, unconfirmed.Err.Contains("--yes", StringComparison.Ordinal)));
+        Assert.Contains("1 would be deleted", (await Ctl(at, "dlq", "purge", "-t", "acme", "--dry-run", "--token", Token)).Out, StringComparison.Ordinal);
+        var purge = await Ctl(at, "dlq", "purge", "-t", "acme", "--yes", "--token", Token);
+        Assert.Equal(0, purge.Code);
+        Assert.Contains("1 deleted", purge.Out, StringComparison.Ordinal);
+        Assert.Contains("no parked events match", (await Ctl(at, "dlq", "list", "--token", Token)).Out, StringComparison.Ordinal);
+        Assert.Equal(1, (await Ctl(at, "dlq", "redrive", "--seq", seq)).Code);
+    }
 }

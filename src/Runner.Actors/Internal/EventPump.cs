@@ -134,7 +134,8 @@ internal sealed class EventPump
 
         var seq = msg.Metadata?.Sequence.Stream ?? 0;
         var payload = msg.Data ?? [];
-        if (!_saga.EventTypes.Contains(eventType))
+        // A redriven event goes back to the saga that parked it; the others had their turn with the original.
+        if (!_saga.EventTypes.Contains(eventType) || RunnerHeaders.RedrivenForAnother(msg.Headers, _saga.Name))
         {
             if (_reportsUnknownTypes && !_services.Catalog.ForEventType(eventType).Any())
                 await Park(msg, seq, payload, nameof(RejectionKind.UnknownEventType), $"no saga handles event type '{eventType}'", UnroutedToken)

@@ -376,7 +376,8 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         _chunk = [];
         foreach (var msg in messages)
         {
-            if (!subjects.TryParseEvent(msg.Subject, out var tenant, out var eventType) || tenant != _tenant || !_saga.EventTypes.Contains(eventType)) continue;
+            if (!subjects.TryParseEvent(msg.Subject, out var tenant, out var eventType) || tenant != _tenant || !_saga.EventTypes.Contains(eventType)
+                || RunnerHeaders.RedrivenForAnother(msg.Headers, _saga.Name)) continue;
             _chunk.Add(EventPump.ToIncoming(msg, tenant, eventType, _services.Clock.Now));
             _position = msg.Metadata?.Sequence.Stream ?? _position;
         }
