@@ -310,7 +310,8 @@ public sealed partial class NatsEdge
 
         start = Math.Max(floor, checkpoint ?? 0) + 1;
         if (existing is not null)
-            await CallAsync(_startApi, null, t => JetStream.DeleteConsumerAsync(Settings.EventsStream, name, t), cancellationToken).ConfigureAwait(false);
+            await CallAsync(_startApi, Settings.ApiTimeout * 2, t => JetStream.DeleteConsumerAsync(Settings.EventsStream, name, t), cancellationToken)
+                .ConfigureAwait(false);
         var created = await CreateAsync(tenant, saga, name, start, cancellationToken).ConfigureAwait(false);
         var pending = info?.NumAckPending ?? 0;
         if (existing is not null) LogConsumerRewound(_logger, name, start, reason, pending, delivered, floor);
@@ -370,7 +371,7 @@ public sealed partial class NatsEdge
 
     private async Task<INatsJSConsumer> CreateAsync(string tenant, string saga, string name, ulong start, CancellationToken cancellationToken)
     {
-        var created = await CallAsync(_startApi, null,
+        var created = await CallAsync(_startApi, Settings.ApiTimeout * 2,
             t => JetStream.CreateOrUpdateConsumerAsync(Settings.EventsStream, ConsumerConfigFor(tenant, saga, name, start), t), cancellationToken).ConfigureAwait(false);
         _served[name] = true;
         return created;
@@ -378,7 +379,7 @@ public sealed partial class NatsEdge
 
     /// <summary>
     /// Runs a JetStream API call about consumers through <paramref name="gate"/>: starts and failovers share
-    /// <see cref="NatsSettings.ApiConcurrency"/> calls in flight, standbys and clean-up a quarter of that, so a node
+    /// <see cref="NatsSettings.ApiConcurrency"/> calls in flight, standbys and clean-up half of that on their own gate, so a node
     /// starting 1,000 tenants (or a cluster losing a server under them) queues its calls instead of flooding the
     /// metadata leader into timeouts. <paramref name="timeout"/> counts from when the call is sent.
     /// </summary>

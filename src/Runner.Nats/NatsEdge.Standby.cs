@@ -121,27 +121,35 @@ public sealed partial class NatsEdge
     {
         var key = Key(tenant, saga);
         var checkedAt = -1L;
-        // Spread out: a node starting many tenants does not ask for all their standbys at the same moment.
-        var wait = Settings.StandbyCheckInterval * (1 + Random.Shared.NextDouble());
+        // Soon after the start, but spread out: a node starting many tenants does not ask for all their standbys at once
+        // (the API gate queues them anyway).
+        var wait = TimeSpan.FromMilliseconds(100) + Settings.StandbyCheckInterval * (Random.Shared.NextDouble() / 2);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-                if (!StandbyWanted || !_activeServer.TryGetValue(key, out var activeServer)) continue;
+                if (!StandbyWanted)
+                {
+                    wait = Settings.StandbyCheckInterval;
+                    continue;
+                }
+
+                if (!_activeServer.TryGetValue(key, out var activeServer)) continue; // its consumer is starting: soon again
                 try
                 {
                     var changes = Interlocked.Read(ref _clusterChanges);
-                    var complete = await TendStandbysAsync(key, tenant, saga, (checkpoint() ?? 0) + 1, activeServer, changes != checkedAt, cancellationToken)
+                    var progressed = await TendStandbysAsync(key, tenant, saga, (checkpoint() ?? 0) + 1, activeServer, changes != checkedAt, cancellationToken)
                         .ConfigureAwait(false);
                     checkedAt = changes;
-                    wait = complete ? Settings.StandbyCheckInterval : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxStandbyWait.Ticks));
+                    wait = progressed ? Settings.StandbyCheckInterval : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxStandbyWait.Ticks));
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    // JetStream busy electing leaders, or the server we asked is going: tried again later.
+                    // JetStream busy electing leaders, or the server we asked is going: tried again at the next check (the
+                    // calls are bounded by their timeouts and the gate; a standby is wanted most right after a loss).
                     LogStandbyFailed(_logger, key, e.Message);
-                    wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxStandbyWait.Ticks));
+                    wait = Settings.StandbyCheckInterval;
                 }
             }
         }
@@ -159,12 +167,17 @@ public sealed partial class NatsEdge
     /// <summary>Longest pause between two attempts to place standbys while the servers for them are missing.</summary>
     private static readonly TimeSpan MaxStandbyWait = TimeSpan.FromSeconds(30);
 
-    /// <summary>One round of <see cref="KeepStandbyAsync"/>; true when every standby wanted is in place.</summary>
+    /// <summary>
+    /// One round of <see cref="KeepStandbyAsync"/>: a standby wanted on every live server of the stream other than the
+    /// active consumer's. True when they are all in place or one was placed in this round (false: none could be).
+    /// </summary>
     private async Task<bool> TendStandbysAsync(string key, string tenant, string saga, ulong start, string activeServer, bool check,
         CancellationToken cancellationToken)
     {
         List<StandbyConsumer> current;
         lock (_standbyGate) current = [.. _standby.GetValueOrDefault(key) ?? []];
+        var live = await LiveServersAsync().WaitAsync(cancellationToken).ConfigureAwait(false)
+                   ?? [.. current.Select(c => c.Server).Append(activeServer)]; // not known yet: the servers it has consumers on
         var good = new List<StandbyConsumer>();
         var retire = new List<StandbyConsumer>();
         foreach (var standby in current)
@@ -172,7 +185,7 @@ public sealed partial class NatsEdge
             var stale = start > standby.Start + Settings.StandbyRefreshAfter || standby.Server == activeServer
                         || good.Exists(g => g.Server == standby.Server)
                         || Stopwatch.GetElapsedTime(standby.CreatedAt) > Settings.ConsumerInactiveThreshold / 2;
-            if (!stale && check && !await AnswersAsync(standby, cancellationToken).ConfigureAwait(false))
+            if (!stale && (!live.Contains(standby.Server) || (check && !await AnswersAsync(standby, cancellationToken).ConfigureAwait(false))))
             {
                 // Its server is down: it is no standby (made again on a live server below).
                 Remove(key, standby);
@@ -183,13 +196,16 @@ public sealed partial class NatsEdge
             (stale ? retire : good).Add(standby);
         }
 
-        var wanted = Settings.Replicas - 1;
-        for (var attempt = 1; good.Count < wanted && attempt <= wanted + 2; attempt++)
+        bool Uncovered(string server) => server != activeServer && !good.Exists(g => g.Server == server);
+        var missing = live.Count(Uncovered);
+        var placed = 0;
+        // JetStream chooses the server of each: with one of two servers still to cover, a create lands there every other time.
+        for (var attempt = 1; live.Any(Uncovered) && attempt <= missing * 3; attempt++)
         {
             var created = await CreateElsewhereAsync(tenant, saga, start, cancellationToken, standby: true).ConfigureAwait(false);
             var server = created.Info.Cluster?.Leader ?? "";
             if (server.Length > 0) _unanswered.TryRemove(server, out _);
-            if (server.Length == 0 || server == activeServer || good.Exists(g => g.Server == server))
+            if (!Uncovered(server))
             {
                 // Placed where a consumer of this (tenant, saga) is already: JetStream chose the server; try again.
                 await DeleteQuietlyAsync(created.Info.Name, cancellationToken).ConfigureAwait(false);
@@ -198,6 +214,7 @@ public sealed partial class NatsEdge
 
             var standby = new StandbyConsumer(created, start, server, Stopwatch.GetTimestamp());
             good.Add(standby);
+            placed++;
             lock (_standbyGate)
             {
                 if (!_standby.TryGetValue(key, out var list)) _standby[key] = list = [];
@@ -208,12 +225,59 @@ public sealed partial class NatsEdge
         }
 
         // Standbys that were refreshed are retired once their replacements are in place (they stay a fallback until then).
-        foreach (var old in retire.Where(r => good.Count >= wanted || r.Server == activeServer || good.Exists(g => g.Server == r.Server)))
+        var complete = !live.Any(Uncovered);
+        foreach (var old in retire.Where(r => complete || r.Server == activeServer || good.Exists(g => g.Server == r.Server)))
         {
             if (Remove(key, old)) await DeleteQuietlyAsync(old.Consumer.Info.Name, cancellationToken).ConfigureAwait(false);
         }
 
-        return good.Count >= wanted;
+        return complete || placed > 0;
+    }
+
+    private readonly object _liveGate = new();
+    private (long At, Task<HashSet<string>?> Servers)? _live;
+    private HashSet<string>? _lastLive;
+
+    /// <summary>
+    /// The servers of the events stream that are up (its leader and the replicas JetStream does not report offline), asked
+    /// at most once per <see cref="NatsSettings.StandbyCheckInterval"/> for all consumptions of the node together.
+    /// </summary>
+    private Task<HashSet<string>?> LiveServersAsync()
+    {
+        lock (_liveGate)
+        {
+            if (_live is { } cached && (!cached.Servers.IsCompleted || (cached.Servers.IsCompletedSuccessfully
+                                                                       && Stopwatch.GetElapsedTime(cached.At) < Settings.StandbyCheckInterval)))
+                return cached.Servers;
+            var asking = AskLiveServersAsync(); // shared by every consumption: bounded by its timeout, not by one of them stopping
+            _live = (Stopwatch.GetTimestamp(), asking);
+            return asking;
+        }
+    }
+
+    /// <summary>The live servers now, or the last ones known when the stream does not answer (no leader: an election).</summary>
+    private async Task<HashSet<string>?> AskLiveServersAsync()
+    {
+        INatsJSStream stream;
+        try
+        {
+            stream = await CallAsync(_standbyApi, Settings.ApiTimeout,
+                t => JetStream.GetStreamAsync(Settings.EventsStream, cancellationToken: t), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or NatsException)
+        {
+            return Volatile.Read(ref _lastLive);
+        }
+
+        var servers = new HashSet<string>(StringComparer.Ordinal);
+        if (stream.Info.Cluster?.Leader is { Length: > 0 } leader) servers.Add(leader);
+        foreach (var replica in stream.Info.Cluster?.Replicas ?? [])
+        {
+            if (!replica.Offline) servers.Add(replica.Name);
+        }
+
+        Volatile.Write(ref _lastLive, servers);
+        return servers;
     }
 
     private bool Remove(string key, StandbyConsumer standby)

@@ -68,7 +68,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         Settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _startApi = new SemaphoreSlim(settings.ApiConcurrency);
-        _standbyApi = new SemaphoreSlim(Math.Max(1, settings.ApiConcurrency / 4));
+        _standbyApi = new SemaphoreSlim(Math.Max(1, settings.ApiConcurrency / 2));
         _connection = new NatsConnection(NatsOpts.Default with
         {
             Url = settings.Url,

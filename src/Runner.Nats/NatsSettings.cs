@@ -99,7 +99,7 @@ public sealed record NatsSettings
 
     /// <summary>
     /// JetStream API calls about consumers (info, create, delete) this node has in flight at once for starts and
-    /// failovers; standbys and clean-up get a quarter of it. The rest wait their turn.
+    /// failovers; standbys and clean-up get half of it on their own gate. The rest wait their turn.
     /// </summary>
     public int ApiConcurrency { get; init; } = 16;
 
