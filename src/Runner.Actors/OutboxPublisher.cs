@@ -43,7 +43,7 @@ internal sealed class OutboxPublisher : ReceiveActor
             var done = ImmutableArray.CreateBuilder<string>(p.Entries.Length);
             foreach (var entry in p.Entries)
             {
-                await transport.PublishCommandAsync(tenant, p.Saga, p.CorrelationId, entry.CommandType, entry.Payload, entry.MsgId, token)
+                await transport.PublishCommandAsync(tenant, p.Saga, p.CorrelationId, entry.CommandType, entry.Payload, entry.MsgId, entry.TraceParent, token)
                     .ConfigureAwait(false);
                 RunnerMetrics.CommandsPublished.Add(1, new KeyValuePair<string, object?>("tenant", tenant));
                 done.Add(entry.MsgId);

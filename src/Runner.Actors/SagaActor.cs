@@ -7,6 +7,7 @@ using Akka.Persistence.Journal;
 using Runner.Actors.Internal;
 using Runner.Actors.Protocol;
 using Runner.Actors.Serialization;
+using Runner.Nats;
 using Runner.Sagas;
 
 namespace Runner.Actors;
@@ -20,6 +21,9 @@ namespace Runner.Actors;
 /// </summary>
 public sealed class SagaActor : ReceivePersistentActor, IWithTimers
 {
+    /// <summary>The span of the decision being persisted (ended when the write is durable or fails).</summary>
+    private System.Diagnostics.Activity? _span;
+
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
     private readonly string _correlation;
@@ -146,6 +150,8 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
+        // The decision's span lasts until its write is durable (or it ends without one).
+        var span = RunnerTracing.StartApply(_tenant, _saga.Name, _correlation, d.Event.EventType, d.TraceParent ?? RunnerTracing.TraceParentOf(d.Event.Headers));
         Decision decision;
         try
         {
@@ -153,6 +159,8 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
         }
         catch (Exception e)
         {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
+            span?.Dispose();
             _log.Error(e, "Saga {0} failed to decide on {1} (stream seq {2})", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
             Sender.Tell(new HandlerFailed($"{_saga.Name} decide threw {e.GetType().Name}: {e.Message}"));
             return;
@@ -161,6 +169,8 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
         if (decision.Unexpected is { } unexpected)
         {
             // Nothing is applied or recorded (no dedupe marker): the consumer parks the event with the reason.
+            span?.SetTag("runner.outcome", "not accepted");
+            span?.Dispose();
             Sender.Tell(new NotAccepted(unexpected));
             return;
         }
@@ -168,17 +178,22 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
         if (_settings.Faults.DrawFailure())
         {
             // As a failed journal write: nothing stored, the instance stops, its next incarnation recovers.
+            span?.Dispose();
             _log.Warning("Saga {0}: injected fault, {1} (stream seq {2}) not applied", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
             StopForRecovery(Sender, "injected fault: the journal write failed");
             return;
         }
 
-        var applied = ToApplied(key, d.Event.StreamSequence, d.Event.EventType, decision);
+        var applied = ToApplied(key, d.Event.StreamSequence, d.Event.EventType, decision,
+            RunnerTracing.Propagate(span, d.TraceParent ?? RunnerTracing.TraceParentOf(d.Event.Headers)));
         var replyTo = Sender;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _persisting = replyTo;
+        _span = span;
         Persist(Tag(applied), _ =>
         {
+            span?.Dispose();
+            _span = null;
             _persisting = ActorRefs.Nobody;
             RunnerMetrics.PersistLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 new KeyValuePair<string, object?>("saga", _saga.Name));
@@ -199,6 +214,9 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
+        _span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, cause.Message);
+        _span?.Dispose();
+        _span = null;
         // The instance stops (its state in memory may be ahead of the journal); the consumer tries the event again.
         Context.Parent.Tell(Passivate.Instance);
         TellPersisting($"the journal write failed: {cause.Message}");
@@ -347,11 +365,11 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private SagaApplied ToApplied(string key, ulong streamSeq, string trigger, Decision decision)
+    private SagaApplied ToApplied(string key, ulong streamSeq, string trigger, Decision decision, string? traceParent = null)
     {
         var seqNr = LastSequenceNr + 1;
         var outbox = decision.Commands
-            .Select((c, i) => new OutboxEntry($"{_tenant}:{_saga.Name}:{_correlation}:{seqNr}:{i}", c.CommandType, _saga.SerializeCommand(c)))
+            .Select((c, i) => new OutboxEntry($"{_tenant}:{_saga.Name}:{_correlation}:{seqNr}:{i}", c.CommandType, _saga.SerializeCommand(c), traceParent))
             .ToImmutableArray();
         var scheduled = decision.Schedule
             .Select(t => new TimerEntry(t.Name, t.DueAt, t.Policy == MissedFirePolicy.Skip))

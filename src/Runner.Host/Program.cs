@@ -6,7 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Hosting;
+using NATS.Client.OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Microsoft.Extensions.Logging;
 using Runner.Actors;
 using Runner.Host;
@@ -124,10 +126,18 @@ namespace Runner.Host
             var admin = AdminSettings.Create(config);
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
             builder.WebHost.UseUrls($"http://{admin.Hostname}:{admin.Port.ToString(CultureInfo.InvariantCulture)}");
-            builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(RunnerMetrics.MeterName).AddPrometheusExporter());
+            var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(RunnerMetrics.MeterName).AddPrometheusExporter());
+            if (Tracing.Enabled(Environment.GetEnvironmentVariable))
+            {
+                // Spans of the runner and of the NATS client, exported over OTLP as the standard OTEL_* variables say.
+                telemetry.WithTracing(t => t.AddSource(RunnerTracing.SourceName).AddNatsClientInstrumentation().AddOtlpExporter());
+            }
+
             builder.Services.AddSingleton(admin);
             builder.Services.AddSingleton(new DrainReport());
             builder.Logging.ClearProviders();
+            // Every log line written inside a span carries its trace and span ids (in its scope).
+            builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
             if (string.Equals(Environment.GetEnvironmentVariable("RUNNER_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase))
                 builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
             else

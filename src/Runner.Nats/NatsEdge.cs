@@ -213,16 +213,19 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     /// Publishes a command with a deterministic <c>Nats-Msg-Id</c> and waits for the PubAck, retrying with backoff
     /// until it is acknowledged or <paramref name="cancellationToken"/> fires. A duplicate PubAck counts as success.
     /// </summary>
-    public Task PublishCommandAsync(string tenant, string saga, string correlation, string commandType, byte[] payload, string msgId,
-        CancellationToken cancellationToken)
+    public async Task PublishCommandAsync(string tenant, string saga, string correlation, string commandType, byte[] payload, string msgId,
+        string? traceParent, CancellationToken cancellationToken)
     {
+        var subject = Settings.Subjects.Command(tenant, commandType);
+        using var span = RunnerTracing.StartPublish(subject, msgId, traceParent);
         var headers = new NatsHeaders
         {
             [RunnerHeaders.Saga] = saga,
             [RunnerHeaders.Correlation] = correlation,
         };
         if (Settings.NodeId.Length > 0) headers[RunnerHeaders.Node] = Settings.NodeId;
-        return PublishWithRetryAsync(Settings.Subjects.Command(tenant, commandType), payload, msgId, headers, cancellationToken);
+        if (RunnerTracing.Propagate(span, traceParent) is { } parent) headers[RunnerTracing.TraceParentHeader] = parent;
+        await PublishWithRetryAsync(subject, payload, msgId, headers, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Parks a message on <c>&lt;prefix&gt;.dlq.&lt;tenant&gt;.&lt;saga&gt;</c> with the reason and its origin.</summary>

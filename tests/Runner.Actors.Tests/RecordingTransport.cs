@@ -16,6 +16,9 @@ public sealed class RecordingTransport : IRunnerTransport
 
     public ConcurrentQueue<(string Tenant, string Saga, string Kind, string Reason)> DeadLetters { get; } = new();
 
+    /// <summary>The <c>traceparent</c> each command was published with, by <c>Nats-Msg-Id</c> (null: none).</summary>
+    public ConcurrentDictionary<string, string?> TraceParents { get; } = new();
+
     public IEnumerable<string> CommandTypes(string correlation) =>
         Commands.Where(c => c.Correlation == correlation).Select(c => c.CommandType);
 
@@ -25,9 +28,10 @@ public sealed class RecordingTransport : IRunnerTransport
     public void Release() => _gate.TrySetResult();
 
     public async Task PublishCommandAsync(string tenant, string saga, string correlation, string commandType, byte[] payload, string msgId,
-        CancellationToken cancellationToken)
+        string? traceParent, CancellationToken cancellationToken)
     {
         await _gate.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        TraceParents[msgId] = traceParent;
         Commands.Enqueue((tenant, saga, correlation, commandType, msgId, payload));
     }
 

@@ -11,7 +11,7 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
     public static TheoryData<IRunnerStored> Samples() => new()
     {
         new SagaApplied("id:m-1", 42, "OrderPlaced", [1, 2, 3],
-            [new OutboxEntry("acme:order:o-1:1:0", "ReserveStock", "{\"orderId\":\"o-1\"}"u8.ToArray())],
+            [new OutboxEntry("acme:order:o-1:1:0", "ReserveStock", "{\"orderId\":\"o-1\"}"u8.ToArray(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")],
             [new TimerEntry("payment-timeout", new DateTimeOffset(2026, 1, 1, 12, 15, 0, TimeSpan.Zero), false)],
             ["old"], false, new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero)),
         new SagaApplied("timer:t:1", 0, "timer:t", null, [], [], [], true, DateTimeOffset.UnixEpoch),
@@ -72,6 +72,21 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
         var old = Assert.IsType<ScheduleSnapshot>(serializer.FromBinary("""{"instances":[],"offset":42}"""u8.ToArray(), "schedule-snapshot.v1"));
         Assert.Equal(42, old.Offset);
         Assert.Null(old.OutboxPending);
+    }
+
+    [Fact]
+    public void RunnerSerializer_should_read_an_outbox_entry_written_before_it_held_a_trace_parent()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(SagaApplied));
+        var json = """
+            {"dedupeKey":"m-1","streamSequence":3,"trigger":"OrderPlaced","state":null,
+            "outbox":[{"msgId":"acme:order:o-1:1:0","commandType":"ReserveStock","payload":"e30="}],
+            "scheduled":[],"cancelled":[],"completed":false,"at":"2026-01-01T12:00:00+00:00"}
+            """u8.ToArray();
+        var applied = Assert.IsType<SagaApplied>(serializer.FromBinary(json, "saga-applied.v1"));
+        var entry = Assert.Single(applied.Outbox);
+        Assert.Equal("ReserveStock", entry.CommandType);
+        Assert.Null(entry.TraceParent);
     }
 
     [Fact]

@@ -148,7 +148,7 @@ internal sealed class RawSystem(World world, IReadOnlyList<string> tenants) : IS
             var evt = JsonSerializer.Deserialize<RawEvent>(msg.Data, Json) ?? throw new InvalidOperationException("empty event");
             var payload = JsonSerializer.SerializeToUtf8Bytes(new RawCommand(evt.OrderId, evt.Amount), Json);
             var seq = msg.Metadata?.Sequence.Stream ?? 0;
-            await edge.PublishCommandAsync(tenant, "raw", evt.OrderId, command, payload, $"{tenant}:raw:{evt.OrderId}:{seq}:0", token)
+            await edge.PublishCommandAsync(tenant, "raw", evt.OrderId, command, payload, $"{tenant}:raw:{evt.OrderId}:{seq}:0", null, token)
                 .ConfigureAwait(false);
             await msg.AckAsync(cancellationToken: token).ConfigureAwait(false);
         }

@@ -10,7 +10,8 @@ using Runner.TestKit;
 namespace Runner.Host.Tests;
 
 /// <summary>A command read back from the command stream.</summary>
-public sealed record ReadCommand(string Subject, string CommandType, string MsgId, string Json, ulong Sequence, string Node = "", string Kind = "", string Reason = "");
+public sealed record ReadCommand(string Subject, string CommandType, string MsgId, string Json, ulong Sequence, string Node = "", string Kind = "", string Reason = "",
+    string TraceParent = "");
 
 /// <summary>
 /// One scenario's world: a unique subject prefix and stream names on the shared nats-server, a data directory,
@@ -87,9 +88,10 @@ public sealed class Scenario : IAsyncDisposable
 
     public string EventSubject(string tenant, string type) => $"{Prefix}.evt.{tenant}.{type}";
 
-    public async Task PublishAsync(string tenant, string type, string json, string? msgId = null)
+    public async Task PublishAsync(string tenant, string type, string json, string? msgId = null, string? traceParent = null)
     {
         var headers = msgId is null ? null : new NatsHeaders { [RunnerHeaders.MsgId] = msgId };
+        if (traceParent is not null) (headers ??= [])[RunnerTracing.TraceParentHeader] = traceParent;
         var ack = await Js.PublishAsync(EventSubject(tenant, type), Encoding.UTF8.GetBytes(json), headers: headers).ConfigureAwait(false);
         ack.EnsureSuccess();
     }
@@ -116,7 +118,8 @@ public sealed class Scenario : IAsyncDisposable
                     msg.Metadata?.Sequence.Stream ?? 0,
                     msg.Headers is { } hn && hn.TryGetValue(RunnerHeaders.Node, out var node) ? node.ToString() : "",
                     msg.Headers is { } hk && hk.TryGetValue(RunnerHeaders.DeadLetterKind, out var kind) ? kind.ToString() : "",
-                    msg.Headers is { } hr && hr.TryGetValue(RunnerHeaders.DeadLetterReason, out var reason) ? reason.ToString() : ""));
+                    msg.Headers is { } hr && hr.TryGetValue(RunnerHeaders.DeadLetterReason, out var reason) ? reason.ToString() : "",
+                    msg.Headers is { } ht && ht.TryGetValue(RunnerTracing.TraceParentHeader, out var trace) ? trace.ToString() : ""));
             }
 
             if (!until(result)) await Task.Delay(50).ConfigureAwait(false); // polling the stream for the condition

@@ -35,8 +35,8 @@ public sealed class NatsEdgeSpec(NatsServerFixture server) : IClassFixture<NatsS
 
         // A recovered outbox entry is published again with the same Nats-Msg-Id: JetStream answers "duplicate",
         // which means the command is already in the stream and the publish has reached its goal.
-        await edge.PublishCommandAsync("acme", "order", "o-1", "ReserveStock", payload, "acme:order:o-1:1:0", CancellationToken.None);
-        var again = edge.PublishCommandAsync("acme", "order", "o-1", "ReserveStock", payload, "acme:order:o-1:1:0", CancellationToken.None);
+        await edge.PublishCommandAsync("acme", "order", "o-1", "ReserveStock", payload, "acme:order:o-1:1:0", null, CancellationToken.None);
+        var again = edge.PublishCommandAsync("acme", "order", "o-1", "ReserveStock", payload, "acme:order:o-1:1:0", null, CancellationToken.None);
         await again.WaitAsync(TimeSpan.FromSeconds(10));
 
         var stream = await edge.JetStream.GetStreamAsync(edge.Settings.CommandsStream);
@@ -49,7 +49,7 @@ public sealed class NatsEdgeSpec(NatsServerFixture server) : IClassFixture<NatsS
         await using var edge = await StartEdgeAsync();
         await edge.JetStream.DeleteStreamAsync(edge.Settings.CommandsStream);
         using var cts = new CancellationTokenSource();
-        var publishing = edge.PublishCommandAsync("acme", "order", "o-2", "ReserveStock", [1], "acme:order:o-2:1:0", cts.Token);
+        var publishing = edge.PublishCommandAsync("acme", "order", "o-2", "ReserveStock", [1], "acme:order:o-2:1:0", null, cts.Token);
 
         // No stream answers: the publish is retried, not failed and not dropped.
         await Task.WhenAny(publishing, Task.Delay(TimeSpan.FromSeconds(2)));

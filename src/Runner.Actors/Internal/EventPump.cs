@@ -107,6 +107,7 @@ internal sealed class EventPump
     {
         var seq = msg.Metadata?.Sequence.Stream ?? 0;
         Progress.Delivered(seq, msg.Metadata?.NumPending ?? 0);
+        using var span = RunnerTracing.StartConsume(_tenant, _saga.Name, msg.Subject, seq, RunnerTracing.TraceParentOf(msg.Headers));
         try
         {
             if (await Handle(msg).ConfigureAwait(false)) Progress.Finished(seq);
@@ -174,7 +175,8 @@ internal sealed class EventPump
             // One that waited and finds the consumption stopping is not started: it comes back first at the next start.
             resolved = await previous.ConfigureAwait(false)
                        && !(waited && _stopping.IsCancellationRequested)
-                       && await Apply(msg, seq, payload, new DeliverEvent(_saga.Name, key, incoming, parsed.Event)).ConfigureAwait(false);
+                       && await Apply(msg, seq, payload, new DeliverEvent(_saga.Name, key, incoming, parsed.Event,
+                           RunnerTracing.Propagate(System.Diagnostics.Activity.Current, RunnerTracing.TraceParentOf(incoming.Headers)))).ConfigureAwait(false);
         }
         finally
         {

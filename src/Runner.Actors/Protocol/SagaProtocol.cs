@@ -15,7 +15,12 @@ public interface ISagaMessage
 }
 
 /// <summary>An event parsed and correlated by the consumer, to apply to one instance. Replied with an <see cref="IEventOutcome"/>.</summary>
-public sealed record DeliverEvent(string Saga, string CorrelationId, IncomingEvent Event, object Parsed) : ISagaMessage;
+/// <param name="Saga">Saga definition name.</param>
+/// <param name="CorrelationId">Correlation id of the instance.</param>
+/// <param name="Event">The event as it came.</param>
+/// <param name="Parsed">The saga's typed event.</param>
+/// <param name="TraceParent">The trace context the decision's span and commands descend from (the consume span's, else the event's own).</param>
+public sealed record DeliverEvent(string Saga, string CorrelationId, IncomingEvent Event, object Parsed, string? TraceParent = null) : ISagaMessage;
 
 /// <summary>A timer of an instance is due (sent by the schedule index; starts a passivated instance).</summary>
 public sealed record TimerDue(string Saga, string CorrelationId, string Timer, DateTimeOffset DueAt) : ISagaMessage;

@@ -9,7 +9,9 @@ public interface IRunnerStored;
 /// <param name="MsgId">Deterministic id <c>&lt;tenant&gt;:&lt;saga&gt;:&lt;correlation&gt;:&lt;seqNr&gt;:&lt;index&gt;</c>.</param>
 /// <param name="CommandType">Last subject token.</param>
 /// <param name="Payload">JSON payload.</param>
-public sealed record OutboxEntry(string MsgId, string CommandType, byte[] Payload);
+/// <param name="TraceParent">W3C trace context of the decision that made it (its <c>traceparent</c> header); null when the
+/// event had none, for timers, and in entries written before it was kept.</param>
+public sealed record OutboxEntry(string MsgId, string CommandType, byte[] Payload, string? TraceParent = null);
 
 /// <summary>A durable timer of a saga instance.</summary>
 public sealed record TimerEntry(string Name, DateTimeOffset DueAt, bool SkipIfMissed);
