@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,7 +18,8 @@ namespace Runner.Ctl;
 
 /// <summary>
 /// <c>runnerctl &lt;host:port&gt; &lt;verb&gt;</c>, shaped like Petabridge.Cmd's <c>pbm</c>: talks to a node's admin endpoint
-/// (token from <c>--token</c> or <c>RUNNER_ADMIN_TOKEN</c>), prints tables or, with <c>--json</c>, the endpoint's JSON.
+/// (operator token from <c>--token</c>, <c>RUNNER_ADMIN_TOKEN</c> or <c>RUNNER_ADMIN_OPERATOR_TOKEN</c>; read token from <c>--read-token</c> or
+/// <c>RUNNER_ADMIN_READ_TOKEN</c>; HTTPS trusting the CA of <c>--ca-file</c> or <c>RUNNER_ADMIN_CA</c>), prints tables or, with <c>--json</c>, the endpoint's JSON.
 /// Exit codes: 0 done, 1 the node refused or failed (4xx/5xx, an incomplete drain, a failed replay), 2 bad usage or input,
 /// 3 node unreachable.
 /// </summary>
@@ -27,9 +31,20 @@ internal static partial class Cli
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var node = new Argument<string>("node") { Description = "admin endpoint of a node, host:port (e.g. 127.0.0.1:8558)" };
-        var token = new Option<string?>("--token") { Description = "bearer token (default: RUNNER_ADMIN_TOKEN)", Recursive = true };
+        var token = new Option<string?>("--token")
+        {
+            Description = "operator token, sent with every request (default: RUNNER_ADMIN_TOKEN, else RUNNER_ADMIN_OPERATOR_TOKEN)", Recursive = true,
+        };
+        var readToken = new Option<string?>("--read-token")
+        {
+            Description = "read token, sent with GETs instead of the operator token (default: RUNNER_ADMIN_READ_TOKEN)", Recursive = true,
+        };
+        var caFile = new Option<string?>("--ca-file")
+        {
+            Description = "PEM file of the CA that signed the node's HTTPS certificate (default: RUNNER_ADMIN_CA); implies https:// for host:port", Recursive = true,
+        };
         var json = new Option<bool>("--json") { Description = "print the endpoint's JSON instead of tables", Recursive = true };
-        var root = new RootCommand("runnerctl: operate Runner nodes through their admin endpoint") { node, token, json };
+        var root = new RootCommand("runnerctl: operate Runner nodes through their admin endpoint") { node, token, readToken, caFile, json };
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
         // Piped or captured output has no width of its own (Spectre assumes 80): wrapping ids and timestamps inside cells helps no one there.
@@ -41,11 +56,20 @@ internal static partial class Cli
             var command = new Command(name, description);
             command.SetAction(async (parse, ct) =>
             {
-                using var client = new Client(parse.GetValue(node)!, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("RUNNER_ADMIN_TOKEN"),
-                    parse.GetValue(json), output, console);
+                static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
                 try
                 {
+                    using var client = new Client(parse.GetValue(node)!,
+                        new Tokens(parse.GetValue(token) ?? Env("RUNNER_ADMIN_TOKEN") ?? Env("RUNNER_ADMIN_OPERATOR_TOKEN"),
+                            parse.GetValue(readToken) ?? Env("RUNNER_ADMIN_READ_TOKEN")),
+                        parse.GetValue(caFile) ?? Env("RUNNER_ADMIN_CA"), parse.GetValue(json), output, console);
                     exit = await run(parse, client).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (e.StatusCode is null && e.InnerException is System.Security.Authentication.AuthenticationException)
+                {
+                    await error.WriteLineAsync($"runnerctl: node {parse.GetValue(node)}: its HTTPS certificate is not trusted ({e.InnerException.Message}); " +
+                                               "name the CA that signed it with --ca-file or RUNNER_ADMIN_CA").ConfigureAwait(false);
+                    exit = 3;
                 }
                 catch (HttpRequestException e) when (e.StatusCode is null)
                 {
@@ -239,11 +263,17 @@ internal static partial class Cli
         private readonly TextWriter _output;
         private readonly IAnsiConsole _console;
 
-        public Client(string node, string? token, bool json, TextWriter output, IAnsiConsole console)
+        public Client(string node, Tokens tokens, string? caFile, bool json, TextWriter output, IAnsiConsole console)
         {
             if (!node.Contains(':', StringComparison.Ordinal)) throw new CliException($"'{node}' is not host:port", 2);
-            _http = new HttpClient { BaseAddress = new Uri(node.StartsWith("http", StringComparison.Ordinal) ? node : "http://" + node), Timeout = TimeSpan.FromMinutes(5) };
-            if (!string.IsNullOrEmpty(token)) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var scheme = caFile is null ? "http://" : "https://";
+            var transport = new SocketsHttpHandler();
+            if (caFile is not null) transport.SslOptions.RemoteCertificateValidationCallback = TrustedBy(LoadCas(caFile));
+            _http = new HttpClient(new TokenHandler(tokens) { InnerHandler = transport })
+            {
+                BaseAddress = new Uri(node.StartsWith("http", StringComparison.Ordinal) ? node : scheme + node),
+                Timeout = TimeSpan.FromMinutes(5),
+            };
             _json = json;
             _output = output;
             _console = console;
@@ -359,5 +389,60 @@ internal static partial class Cli
         }
 
         public void Dispose() => _http.Dispose();
+
+        private static X509Certificate2Collection LoadCas(string file)
+        {
+            var cas = new X509Certificate2Collection();
+            try
+            {
+                cas.ImportFromPemFile(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                throw new CliException($"--ca-file '{file}' cannot be read: {e.Message}", 2);
+            }
+
+            return cas.Count > 0 ? cas : throw new CliException($"--ca-file '{file}' holds no PEM certificate", 2);
+        }
+
+        /// <summary>
+        /// The node's certificate must name the host it is reached by and chain to one of <paramref name="cas"/> (only those:
+        /// custom root trust; no revocation check, the CA is the operator's own).
+        /// </summary>
+        private static RemoteCertificateValidationCallback TrustedBy(X509Certificate2Collection cas) => (_, certificate, chain, errors) =>
+        {
+            if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+                return false;
+            using var own = new X509Chain();
+            own.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            own.ChainPolicy.CustomTrustStore.AddRange(cas);
+            own.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            own.ChainPolicy.DisableCertificateDownloads = true;
+            if (chain is not null)
+            {
+                foreach (var element in chain.ChainElements) own.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+
+            using var leaf = certificate as X509Certificate2 is null ? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()) : null;
+            return own.Build(leaf ?? (X509Certificate2)certificate);
+        };
+    }
+
+    /// <summary>The bearer tokens runnerctl holds: the operator token goes with actions, the read token (when given) with GETs.</summary>
+    internal sealed record Tokens(string? Operator, string? Read)
+    {
+        /// <summary>The token for a request: GET/HEAD prefer the read token, anything else needs the operator token (the read one is sent, for the node's 403).</summary>
+        public string? For(HttpMethod method) =>
+            method == HttpMethod.Get || method == HttpMethod.Head ? Read ?? Operator : Operator ?? Read;
+    }
+
+    /// <summary>Puts the right bearer token on each request.</summary>
+    private sealed class TokenHandler(Tokens tokens) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (tokens.For(request.Method) is { Length: > 0 } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

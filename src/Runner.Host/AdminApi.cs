@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
-using System.Text;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -19,7 +17,7 @@ namespace Runner.Host;
 
 /// <summary>
 /// The node's admin HTTP endpoint: <c>/healthz</c>, <c>/ready</c>, <c>/metrics</c> (Prometheus) and, behind the bearer
-/// token when one is set, <c>/admin/cluster</c>, <c>/admin/tenants</c>, <c>/admin/tenants/{tenant}</c>, <c>/admin/dlq...</c>
+/// tokens when any is set (reads: read or operator token; actions, any method but GET and HEAD: the operator token), <c>/admin/cluster</c>, <c>/admin/tenants</c>, <c>/admin/tenants/{tenant}</c>, <c>/admin/dlq...</c>
 /// (<see cref="DeadLetterApi"/>).
 /// Invalid input is a 400 with a message, an unknown tenant a 404.
 /// </summary>
@@ -35,10 +33,20 @@ internal static class AdminApi
         var admin = app.MapGroup("/admin");
         admin.AddEndpointFilter(async (context, next) =>
         {
-            if (!settings.RequiresToken || Authorized(context.HttpContext.Request.Headers.Authorization.ToString(), settings.Token))
+            var http = context.HttpContext;
+            var access = settings.AccessOf(http.Request.Headers.Authorization.ToString());
+            if (access == AdminSettings.Access.Operate || (access == AdminSettings.Access.Read && IsRead(http.Request.Method)))
                 return await next(context).ConfigureAwait(false);
-            return Results.Json(new { error = "a valid bearer token is required (Authorization: Bearer <RUNNER_ADMIN_TOKEN>)" },
-                statusCode: StatusCodes.Status401Unauthorized);
+            if (access == AdminSettings.Access.Read)
+            {
+                return Error(StatusCodes.Status403Forbidden, settings.OperatorToken.Length > 0
+                    ? $"{http.Request.Method} {http.Request.Path} is an action: the read token may only read; send the operator token (RUNNER_ADMIN_OPERATOR_TOKEN)"
+                    : $"{http.Request.Method} {http.Request.Path} is an action, and this node has no operator token (RUNNER_ADMIN_OPERATOR_TOKEN): its admin endpoint is read-only");
+            }
+
+            return Error(StatusCodes.Status401Unauthorized, settings.ReadToken.Length > 0
+                ? "a valid bearer token is required (Authorization: Bearer <token>): the read token (RUNNER_ADMIN_READ_TOKEN) for GETs, the operator token (RUNNER_ADMIN_OPERATOR_TOKEN) for everything"
+                : "a valid bearer token is required (Authorization: Bearer <RUNNER_ADMIN_OPERATOR_TOKEN or RUNNER_ADMIN_TOKEN>)");
         });
         admin.MapGet("/cluster", ClusterStatus);
         admin.MapGet("/tenants", Tenants);
@@ -172,12 +180,8 @@ internal static class AdminApi
     /// <summary>What the tenant-routed endpoints need.</summary>
     internal sealed record AdminContext(ActorRegistry Registry, NatsEdge Nats, TenantServices Services, CustodySettings Custody);
 
-    private static bool Authorized(string header, string token)
-    {
-        const string Scheme = "Bearer ";
-        if (!header.StartsWith(Scheme, StringComparison.Ordinal)) return false;
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim()), Encoding.UTF8.GetBytes(token));
-    }
+    /// <summary>Whether the method only reads (the read token may send it); anything else is an action.</summary>
+    private static bool IsRead(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
 
     /// <summary>
     /// Starts the drain (idempotent: CoordinatedShutdown runs once). <c>?wait=true</c> answers when it is over, with the

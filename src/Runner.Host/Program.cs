@@ -109,8 +109,11 @@ namespace Runner.Host
             foreach (var saga in extraSagas ?? []) catalog.Add(saga);
             if (catalog.All.Count == 0) throw new ConfigurationException("No saga is registered: enable runner.node.samples or list runner.node.saga-assemblies.");
 
-            var self = $"akka.tcp://runner@{node.PublicHostname}:{node.Port.ToString(CultureInfo.InvariantCulture)}";
-            var seeds = node.SeedNodes.Count == 0 ? [self] : node.SeedNodes.Select(s => $"akka.tcp://runner@{s}").ToArray();
+            // With TLS the node's addresses, and so its seed nodes', are akka.ssl.tcp://.
+            var remoteTls = RemoteTlsSettings.Create(config);
+            var (sslSetup, tlsHocon, tlsDescription) = RemoteTls.Build(remoteTls);
+            var self = $"{remoteTls.Scheme}://runner@{node.PublicHostname}:{node.Port.ToString(CultureInfo.InvariantCulture)}";
+            var seeds = node.SeedNodes.Count == 0 ? [self] : node.SeedNodes.Select(s => $"{remoteTls.Scheme}://runner@{s}").ToArray();
             var clusterHocon = ConfigurationFactory.ParseString($$"""
                 akka.remote.dot-netty.tcp {
                   hostname = "{{node.Hostname}}"
@@ -121,11 +124,17 @@ namespace Runner.Host
                 akka.cluster.roles = [{{string.Join(", ", roles.Select(r => "\"" + r + "\""))}}]
                 akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
                 akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
-                """);
+                """).WithFallback(tlsHocon);
 
             var admin = AdminSettings.Create(config);
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
-            builder.WebHost.UseUrls($"http://{admin.Hostname}:{admin.Port.ToString(CultureInfo.InvariantCulture)}");
+            builder.WebHost.UseUrls(admin.Url);
+            if (admin.UsesHttps)
+            {
+                var adminCertificate = admin.LoadCertificate();
+                builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = adminCertificate));
+            }
+
             var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(RunnerMetrics.MeterName).AddPrometheusExporter());
             if (Tracing.Enabled(Environment.GetEnvironmentVariable))
             {
@@ -149,6 +158,7 @@ namespace Runner.Host
                 });
 
             builder.Services.AddSingleton(node);
+            builder.Services.AddSingleton(new RemoteTlsStatus(tlsDescription));
             builder.Services.AddSingleton(placement);
             builder.Services.AddSingleton(Runner.Placement.Custody.CustodySettings.Create(config));
             builder.Services.AddSingleton(sp => new NatsEdge(natsSettings, sp.GetRequiredService<ILogger<NatsEdge>>()));
@@ -160,6 +170,7 @@ namespace Runner.Host
             builder.Services.AddAkka("runner", (akka, _) =>
             {
                 akka.AddHocon(clusterHocon.WithFallback(config), HoconAddMode.Prepend);
+                if (sslSetup is not null) akka.AddSetup(sslSetup);
                 akka.ConfigureLoggers(l =>
                 {
                     l.ClearLoggers();

@@ -53,6 +53,18 @@ public static class RunnerConfiguration
                 foreach (var key in keys) sb.AppendLine(CultureInfo.InvariantCulture, $"{key} = {Quote(v)}");
         }
 
+        void Bool(string variable, string key)
+        {
+            if (env.GetValueOrDefault(variable) is not { Length: > 0 } v) return;
+            var on = v.Trim().ToLowerInvariant() switch
+            {
+                "on" or "true" or "yes" or "1" => true,
+                "off" or "false" or "no" or "0" => false,
+                _ => throw new ConfigurationException($"{variable} must be on or off, not '{v}'."),
+            };
+            sb.AppendLine(CultureInfo.InvariantCulture, $"{key} = {(on ? "on" : "off")}");
+        }
+
         void List(string variable, string key)
         {
             if (env.GetValueOrDefault(variable) is { } v)
@@ -80,12 +92,31 @@ public static class RunnerConfiguration
         Str("RUNNER_TENANT_PLACEMENT_BUCKET", "runner.placement.bucket");
         Str("RUNNER_ADMIN_HOSTNAME", "runner.admin.hostname");
         Str("RUNNER_ADMIN_TOKEN", "runner.admin.token");
+        Str("RUNNER_ADMIN_READ_TOKEN", "runner.admin.read-token");
+        Str("RUNNER_ADMIN_OPERATOR_TOKEN", "runner.admin.operator-token");
+        Str("RUNNER_ADMIN_TLS_CERT", "runner.admin.tls.certificate");
+        Str("RUNNER_ADMIN_TLS_KEY", "runner.admin.tls.key");
+        Str("RUNNER_ADMIN_TLS_PASSWORD", "runner.admin.tls.password");
         if (env.GetValueOrDefault("RUNNER_ADMIN_PORT") is { Length: > 0 } adminPort)
         {
             if (!int.TryParse(adminPort, NumberStyles.None, CultureInfo.InvariantCulture, out var ap) || ap is < 0 or > 65535)
                 throw new ConfigurationException($"RUNNER_ADMIN_PORT must be a port number, not '{adminPort}'.");
             sb.AppendLine(CultureInfo.InvariantCulture, $"runner.admin.port = {ap}");
         }
+
+        // TLS between nodes: Akka.Remote's own keys. A certificate (file or thumbprint) turns it on; RUNNER_REMOTE_TLS=off wins.
+        const string Ssl = "akka.remote.dot-netty.tcp.ssl";
+        if (env.GetValueOrDefault("RUNNER_REMOTE_TLS_CERT") is { Length: > 0 } || env.GetValueOrDefault("RUNNER_REMOTE_TLS_THUMBPRINT") is { Length: > 0 })
+            sb.AppendLine("akka.remote.dot-netty.tcp.enable-ssl = on");
+        if (env.GetValueOrDefault("RUNNER_REMOTE_TLS_THUMBPRINT") is { Length: > 0 }) sb.AppendLine($"{Ssl}.certificate.use-thumbprint-over-file = on");
+        Bool("RUNNER_REMOTE_TLS", "akka.remote.dot-netty.tcp.enable-ssl");
+        Str("RUNNER_REMOTE_TLS_CERT", $"{Ssl}.certificate.path");
+        Str("RUNNER_REMOTE_TLS_PASSWORD", $"{Ssl}.certificate.password");
+        Str("RUNNER_REMOTE_TLS_THUMBPRINT", $"{Ssl}.certificate.thumbprint");
+        Str("RUNNER_REMOTE_TLS_STORE_NAME", $"{Ssl}.certificate.store-name");
+        Str("RUNNER_REMOTE_TLS_STORE_LOCATION", $"{Ssl}.certificate.store-location");
+        Str("RUNNER_REMOTE_TLS_CA", "runner.remote.tls.trusted-ca");
+        Bool("RUNNER_REMOTE_TLS_SUPPRESS_VALIDATION", $"{Ssl}.suppress-validation");
 
         List("RUNNER_SAGA_ASSEMBLIES", "runner.node.saga-assemblies");
         Str("RUNNER_LOG_LEVEL", "akka.loglevel");

@@ -30,6 +30,7 @@ internal sealed partial class RunnerStartup(
     CustodySettings custody,
     ILoggerFactory loggers,
     DrainReport drain,
+    RemoteTlsStatus remoteTls,
     ILogger<RunnerStartup> logger) : IHostedService, IAsyncDisposable
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -39,6 +40,7 @@ internal sealed partial class RunnerStartup(
         // the pool's threads on that wait.
         system.Scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, static () => { });
 
+        LogRemoteTls(logger, node.ShardId, remoteTls.Description);
         LogConnecting(logger, node.ShardId, nats.Settings.Url);
         await nats.StartAsync(cancellationToken).ConfigureAwait(false);
         // The placement bucket is created or validated (replicas, validate mode) like the streams: a mismatch stops the start.
@@ -85,6 +87,9 @@ internal sealed partial class RunnerStartup(
         if (_custodian is { } custodian) await custodian.DisposeAsync().ConfigureAwait(false);
         _custodian = null;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId}: TLS between nodes {Tls}")]
+    private static partial void LogRemoteTls(ILogger logger, string shardId, string tls);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} connecting to NATS at {Url}")]
     private static partial void LogConnecting(ILogger logger, string shardId, string url);

@@ -166,10 +166,85 @@ public sealed class AdminApiSpec(NatsServerFixture nats) : IClassFixture<NatsSer
     [Fact]
     public void A_node_should_refuse_to_expose_the_admin_endpoint_beyond_loopback_without_a_token()
     {
-        var e = Assert.Throws<ConfigurationException>(() =>
-            AdminSettings.Create(ConfigurationFactory.ParseString("runner.admin { hostname = \"0.0.0.0\", token = \"\" }")));
+        static AdminSettings Admin(string hocon) => AdminSettings.Create(ConfigurationFactory.ParseString($"runner.admin {{ {hocon} }}"));
+        var e = Assert.Throws<ConfigurationException>(() => Admin("hostname = \"0.0.0.0\", token = \"\""));
         Assert.Contains("RUNNER_ADMIN_TOKEN", e.Message, StringComparison.Ordinal);
-        Assert.True(AdminSettings.Create(ConfigurationFactory.ParseString("runner.admin { hostname = \"0.0.0.0\", token = \"t\" }")).RequiresToken);
-        Assert.False(AdminSettings.Create(ConfigurationFactory.ParseString("runner.admin { hostname = \"127.0.0.1\" }")).RequiresToken);
+        Assert.Contains("RUNNER_ADMIN_OPERATOR_TOKEN", e.Message, StringComparison.Ordinal);
+        Assert.True(Admin("hostname = \"0.0.0.0\", token = \"t\"").RequiresToken);
+        Assert.True(Admin("hostname = \"0.0.0.0\", read-token = \"r\"").RequiresToken); // a read-only endpoint
+        Assert.False(Admin("hostname = \"127.0.0.1\"").RequiresToken);
+    }
+
+    [Fact]
+    public void The_single_token_should_be_the_operator_token_and_tokens_that_clash_should_be_refused()
+    {
+        static AdminSettings Admin(string hocon) => AdminSettings.Create(ConfigurationFactory.ParseString($"runner.admin {{ {hocon} }}"));
+        var legacy = Admin("token = \"op\", read-token = \"rd\"");
+        Assert.Equal(("op", "rd"), (legacy.OperatorToken, legacy.ReadToken));
+        Assert.Equal(AdminSettings.Access.Operate, legacy.AccessOf("Bearer op"));
+        Assert.Equal(AdminSettings.Access.Read, legacy.AccessOf("Bearer rd"));
+        Assert.Equal(AdminSettings.Access.None, legacy.AccessOf("Bearer nope"));
+        Assert.Equal(AdminSettings.Access.None, legacy.AccessOf(""));
+        Assert.Equal("op", Admin("token = \"op\", operator-token = \"op\"").OperatorToken);
+        Assert.Equal(AdminSettings.Access.Operate, Admin("").AccessOf("")); // loopback without tokens: open
+        Assert.Contains("set one of them", Assert.Throws<ConfigurationException>(() => Admin("token = \"a\", operator-token = \"b\"")).Message,
+            StringComparison.Ordinal);
+        Assert.Contains("token of their own", Assert.Throws<ConfigurationException>(() => Admin("operator-token = \"a\", read-token = \"a\"")).Message,
+            StringComparison.Ordinal);
+        var env = RunnerConfiguration.Load([], new Dictionary<string, string?>
+        {
+            ["RUNNER_ADMIN_READ_TOKEN"] = "rd", ["RUNNER_ADMIN_OPERATOR_TOKEN"] = "op", ["RUNNER_ADMIN_TLS_CERT"] = "/etc/runner/admin.pfx",
+            ["RUNNER_ADMIN_TLS_PASSWORD"] = "pw",
+        });
+        var fromEnv = AdminSettings.Create(env);
+        Assert.Equal(("op", "rd", "/etc/runner/admin.pfx", "pw", true), (fromEnv.OperatorToken, fromEnv.ReadToken, fromEnv.CertificatePath, fromEnv.CertificatePassword,
+            fromEnv.UsesHttps));
+    }
+
+    [Fact]
+    public async Task Read_token_should_read_and_be_refused_actions_with_403_while_the_operator_token_does_both()
+    {
+        await using var s = new Scenario(nats, "runner.admin { read-token = \"reader\", operator-token = \"operator\" }");
+        await s.StartNodeAsync();
+        using (var anonymous = new AdminClient(s.AdminPort))
+        {
+            var (status, body) = await anonymous.GetAsync("/admin/cluster");
+            Assert.Equal(HttpStatusCode.Unauthorized, status);
+            Assert.Contains("RUNNER_ADMIN_READ_TOKEN", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync("/admin/drain", "")).Status);
+        }
+
+        using (var wrong = new AdminClient(s.AdminPort, "guess"))
+            Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.PostAsync("/admin/drain", "")).Status);
+
+        using var reader = new AdminClient(s.AdminPort, "reader");
+        await reader.UntilAsync("/admin/cluster", c => c.GetProperty("members").GetArrayLength() == 1);
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/admin/dlq")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/admin/tenants")).Status);
+        foreach (var action in new[] { "/admin/drain", "/admin/replay", "/admin/cluster/leave", "/admin/dlq/redrive", "/admin/dlq/purge" })
+        {
+            var (status, body) = await reader.PostAsync(action, """{"dry_run":true}""");
+            Assert.True(status == HttpStatusCode.Forbidden, $"{action}: {(int)status} {body}");
+            Assert.Contains("the read token may only read; send the operator token", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+        }
+
+        // The operator token reads and gets past the check for actions (a bad body: 400, not 401 or 403).
+        using var operate = new AdminClient(s.AdminPort, "operator");
+        Assert.Equal(HttpStatusCode.OK, (await operate.GetAsync("/admin/cluster")).Status);
+        var (replay, answer) = await operate.PostAsync("/admin/replay", "not json");
+        Assert.True(replay == HttpStatusCode.BadRequest, $"{(int)replay} {answer}");
+        Assert.Equal(HttpStatusCode.OK, (await operate.PostAsync("/admin/dlq/purge", """{"dry_run":true}""")).Status);
+    }
+
+    [Fact]
+    public async Task A_read_token_alone_should_make_a_read_only_endpoint()
+    {
+        await using var s = new Scenario(nats, "runner.admin.read-token = \"reader\"");
+        await s.StartNodeAsync();
+        using var reader = new AdminClient(s.AdminPort, "reader");
+        await reader.UntilAsync("/admin/cluster", c => c.GetProperty("members").GetArrayLength() == 1);
+        var (status, body) = await reader.PostAsync("/admin/drain", "");
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Contains("read-only", body.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 }
