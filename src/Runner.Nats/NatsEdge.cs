@@ -69,14 +69,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _startApi = new SemaphoreSlim(settings.ApiConcurrency);
         _standbyApi = new SemaphoreSlim(Math.Max(1, settings.ApiConcurrency / 4));
-        _connection = new NatsConnection(NatsOpts.Default with
-        {
-            Url = settings.Url,
-            Name = settings.ClientName,
-            MaxReconnectRetry = -1,
-            ReconnectWaitMin = settings.ReconnectWaitMin,
-            ReconnectWaitMax = settings.ReconnectWaitMax,
-        });
+        _connection = new NatsConnection(settings.ClientOptions());
         _connection.ConnectionOpened += OnConnectionOpened;
         _connection.ConnectionDisconnected += OnConnectionDisconnected;
         JetStream = new NatsJSContext(_connection);
@@ -99,9 +92,21 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     public bool IsConnected => _connection.ConnectionState == NatsConnectionState.Open;
 
     /// <summary>Connects and creates or validates the streams.</summary>
+    /// <exception cref="NatsConnectException">
+    /// The first connection failed (refused credentials, an untrusted certificate, no server): once, without retrying, with
+    /// the server and the auth mode named and no secret in the message.
+    /// </exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await _connection.ConnectAsync().ConfigureAwait(false);
+        try
+        {
+            await _connection.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (NatsException e)
+        {
+            throw NatsConnectException.From(Settings, e);
+        }
+
         await StreamProvisioner.EnsureAsync(JetStream, Settings, cancellationToken).ConfigureAwait(false);
     }
 
