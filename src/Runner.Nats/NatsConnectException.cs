@@ -38,6 +38,14 @@ public sealed class NatsConnectException : InvalidOperationException
     public static NatsConnectException From(NatsSettings settings, Exception cause)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        return From(settings.Url, settings.Security, cause);
+    }
+
+    /// <summary>The exception for <paramref name="cause"/>, a failed first connect to <paramref name="url"/> with <paramref name="security"/>.</summary>
+    public static NatsConnectException From(string url, NatsSecurity security, Exception cause)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(security);
         ArgumentNullException.ThrowIfNull(cause);
         var chain = new List<Exception>();
         for (var e = cause; e is not null; e = e.InnerException) chain.Add(e);
@@ -54,7 +62,7 @@ public sealed class NatsConnectException : InvalidOperationException
             _ => "the connection failed",
         };
         return new NatsConnectException(
-            $"cannot connect to NATS at {settings.RedactedUrl} ({settings.DescribeSecurity()}): {reason}. Client said: {settings.Security.Redact(text)}",
+            $"cannot connect to NATS at {NatsSecurity.RedactUrls(url)} ({security.Describe(url)}): {reason}. Client said: {security.Redact(text)}",
             failure);
     }
 

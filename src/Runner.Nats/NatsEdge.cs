@@ -293,6 +293,9 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         return _connection.DisposeAsync();
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "NATS connection lost ({Detail}; {Security}): not ready until it is back, reconnecting")]
+    private static partial void LogDisconnected(ILogger logger, string detail, string security);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing {Subject} ({MsgId}) failed (attempt {Attempt}); retrying in {Delay}")]
     private static partial void LogPublishRetry(ILogger logger, Exception exception, string subject, string msgId, int attempt, TimeSpan delay);
 }

@@ -41,7 +41,7 @@ public enum NatsTlsMode
 /// <summary>
 /// Credentials and TLS of the NATS connection, read from <c>runner.nats.auth</c> and <c>runner.nats.tls</c> with the
 /// <c>RUNNER_NATS_*</c> variables over them. Secrets (password, token) are held here only; <see cref="ToString"/>,
-/// <see cref="Describe"/> and every message built from this type show the mode and file paths, never a secret. Seeds
+/// <see cref="Describe()"/> and every message built from this type show the mode and file paths, never a secret. Seeds
 /// and JWTs stay in their files, which the client reads when it connects.
 /// </summary>
 public sealed record NatsSecurity
@@ -237,9 +237,13 @@ public sealed record NatsSecurity
     /// The mode and files in force, for logs and errors: <c>auth user-password (user 'runner'), tls require (ca /etc/ca.pem)</c>.
     /// Never a password, token or seed.
     /// </summary>
-    public string Describe()
+    public string Describe() => Describe(null);
+
+    /// <summary>As <see cref="Describe()"/>, with <c>auth url-credentials</c> when no auth key is set and <paramref name="url"/> carries credentials.</summary>
+    public string Describe(string? url)
     {
-        var sb = new StringBuilder("auth ").Append(AuthName);
+        var urlCredentials = Auth == NatsAuthMode.None && url is not null && UrlHasCredentials(url);
+        var sb = new StringBuilder("auth ").Append(urlCredentials ? "url-credentials" : AuthName);
         switch (Auth)
         {
             case NatsAuthMode.UserPassword:

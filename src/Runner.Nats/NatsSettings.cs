@@ -35,10 +35,7 @@ public sealed record NatsSettings
     public string RedactedUrl => NatsSecurity.RedactUrls(Url);
 
     /// <summary>The mode and files of <see cref="Security"/>, with <c>url-credentials</c> when the URL carries them.</summary>
-    public string DescribeSecurity() =>
-        Security.Auth == NatsAuthMode.None && NatsSecurity.UrlHasCredentials(Url)
-            ? Security.Describe().Replace("auth none", "auth url-credentials", StringComparison.Ordinal)
-            : Security.Describe();
+    public string DescribeSecurity() => Security.Describe(Url);
 
     /// <summary>
     /// Client options for a connection to <see cref="Url"/> with <see cref="Security"/> applied, named
