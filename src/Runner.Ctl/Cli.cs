@@ -160,7 +160,7 @@ internal static partial class Cli
 
         var placementTenant = new Argument<string>("tenant");
         var placementShard = new Argument<string>("shard-id");
-        var natsUrl = new Option<string?>("--nats") { Description = "NATS URL (default: RUNNER_NATS_URL or nats://127.0.0.1:4222)" };
+        var natsUrl = new Option<string?>("--nats") { Description = "NATS URL (default: RUNNER_NATS_URL or nats://127.0.0.1:4222); credentials and TLS from RUNNER_NATS_USER, _PASSWORD(_FILE), _TOKEN(_FILE), _NKEY_SEED_FILE, _CREDS_FILE, _TLS_MODE, _TLS_CA_FILE, _TLS_CERT_FILE, _TLS_KEY_FILE" };
         var bucket = new Option<string?>("--bucket") { Description = "placement bucket (default: RUNNER_TENANT_PLACEMENT_BUCKET)" };
         var set = new Command("set", "place a tenant on a node (writes the placement bucket; the tenant moves within seconds)")
         {
@@ -180,7 +180,31 @@ internal static partial class Cli
             }
 
             var url = p.GetValue(natsUrl) ?? Environment.GetEnvironmentVariable("RUNNER_NATS_URL") ?? "nats://127.0.0.1:4222";
-            await using var nats = new NatsConnection(NatsOpts.Default with { Url = url, Name = "runnerctl" });
+            // Credentials and TLS as the node reads them from its RUNNER_NATS_* variables (runnerctl reads no HOCON files).
+            Runner.Nats.NatsSecurity security;
+            try
+            {
+                security = Runner.Nats.NatsSecurity.Create(_ => null, Environment.GetEnvironmentVariable);
+            }
+            catch (ArgumentException e)
+            {
+                await error.WriteLineAsync($"runnerctl: {e.Message}").ConfigureAwait(false);
+                exit = 2;
+                return;
+            }
+
+            await using var nats = new NatsConnection(security.Apply(NatsOpts.Default with { Url = url, Name = "runnerctl", MaxReconnectRetry = 0 }));
+            try
+            {
+                await nats.ConnectAsync().ConfigureAwait(false);
+            }
+            catch (NatsException e)
+            {
+                await error.WriteLineAsync($"runnerctl: {Runner.Nats.NatsConnectException.From(url, security, e).Message}").ConfigureAwait(false);
+                exit = 1;
+                return;
+            }
+
             // Opened as it is: the nodes create it at their replica count; an update from here would change that.
             INatsKVStore store;
             try

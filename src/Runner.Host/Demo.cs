@@ -35,13 +35,25 @@ internal static class Demo
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var url = Arg(args, "--nats") ?? Environment.GetEnvironmentVariable(NatsSettings.UrlVariable) ?? "nats://127.0.0.1:4222";
+        // The node's connection settings (URL, credentials, TLS from runner.nats and RUNNER_NATS_*), --nats over the URL.
+        var settings = NatsSettings.Create(RunnerConfiguration.Load());
+        if (Arg(args, "--nats") is { } natsUrl) settings = settings with { Url = natsUrl };
+        var url = settings.RedactedUrl;
         var tenant = Arg(args, "--tenant") ?? "acme";
         var timeout = TimeSpan.FromSeconds(double.Parse(Arg(args, "--timeout") ?? "60", System.Globalization.CultureInfo.InvariantCulture));
         var run = Arg(args, "--run") ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        await using var nats = new NatsConnection(NatsOpts.Default with { Url = url, Name = "runner-demo" });
-        await nats.ConnectAsync().ConfigureAwait(false);
+        await using var nats = new NatsConnection(settings.ClientOptions("runner-demo"));
+        try
+        {
+            await nats.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (NatsException e)
+        {
+            await Console.Error.WriteLineAsync($"demo: {NatsConnectException.From(settings, e).Message}").ConfigureAwait(false);
+            return 2;
+        }
+
         var js = new NatsJSContext(nats);
         var missing = new HashSet<string>(Expected, StringComparer.Ordinal);
         using var cts = new CancellationTokenSource(timeout);

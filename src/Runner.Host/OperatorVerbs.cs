@@ -23,7 +23,16 @@ internal static class OperatorVerbs
         {
             var config = RunnerConfiguration.Load();
             var nats = NatsSettings.Create(config);
-            await using var connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url, Name = "runner-operator" });
+            await using var connection = new NatsConnection(nats.ClientOptions("runner-operator") with { MaxReconnectRetry = 0 });
+            try
+            {
+                await connection.ConnectAsync().ConfigureAwait(false);
+            }
+            catch (NatsException e)
+            {
+                throw NatsConnectException.From(nats, e);
+            }
+
             var js = new NatsJSContext(connection);
             return verb switch
             {
@@ -31,7 +40,7 @@ internal static class OperatorVerbs
                 _ => await CustodyAsync(js, CustodySettings.Create(config), args).ConfigureAwait(false),
             };
         }
-        catch (Exception e) when (e is ConfigurationException or ArgumentException or NatsException)
+        catch (Exception e) when (e is ConfigurationException or ArgumentException or NatsException or NatsConnectException)
         {
             await Console.Error.WriteLineAsync($"runner {verb}: {e.Message}").ConfigureAwait(false);
             return 2;

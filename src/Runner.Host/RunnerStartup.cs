@@ -41,7 +41,7 @@ internal sealed partial class RunnerStartup(
         system.Scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, static () => { });
 
         LogRemoteTls(logger, node.ShardId, remoteTls.Description);
-        LogConnecting(logger, node.ShardId, nats.Settings.Url);
+        LogConnecting(logger, node.ShardId, nats.Settings.RedactedUrl, nats.Settings.DescribeSecurity());
         await nats.StartAsync(cancellationToken).ConfigureAwait(false);
         // The placement bucket is created or validated (replicas, validate mode) like the streams: a mismatch stops the start.
         if (placement.UsesBucket) await PlacementWatcher.EnsureBucketAsync(nats.JetStream, placement, cancellationToken).ConfigureAwait(false);
@@ -91,8 +91,8 @@ internal sealed partial class RunnerStartup(
     [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId}: TLS between nodes {Tls}")]
     private static partial void LogRemoteTls(ILogger logger, string shardId, string tls);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} connecting to NATS at {Url}")]
-    private static partial void LogConnecting(ILogger logger, string shardId, string url);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} connecting to NATS at {Url} ({Security})")]
+    private static partial void LogConnecting(ILogger logger, string shardId, string url, string security);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Runner node {ShardId} started: sagas [{Sagas}], allowlist [{Allowlist}], placement bucket {Bucket}, discovery {Discover}")]
     private static partial void LogStarted(ILogger logger, string shardId, string sagas, string allowlist, string bucket, bool discover);

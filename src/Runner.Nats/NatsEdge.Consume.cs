@@ -31,7 +31,7 @@ public sealed partial class NatsEdge
     {
         _connectedServer = _connection.ServerInfo?.Name;
         if (Interlocked.Increment(ref _connectionsOpened) == 1) return ValueTask.CompletedTask;
-        LogReconnected(_logger, args.Message);
+        LogReconnected(_logger, Settings.Security.Redact(args.Message));
         // Not disposed: consumers and publishes may still link to its token; it holds no timer.
         Interlocked.Exchange(ref _reconnects, new CancellationTokenSource()).Cancel();
         return ValueTask.CompletedTask;

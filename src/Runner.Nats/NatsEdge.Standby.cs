@@ -42,6 +42,9 @@ public sealed partial class NatsEdge
 
     private ValueTask OnConnectionDisconnected(object? sender, NatsEventArgs args)
     {
+        // Readiness (IsConnected) is false from here until the client is back; it reconnects by itself, also after refused
+        // credentials (revoked, then valid again).
+        LogDisconnected(_logger, Settings.Security.Redact(args.Message), Settings.DescribeSecurity());
         // Consumers on the server this connection lost are switched at once on reconnect, and never to a standby made there before.
         Volatile.Write(ref _lostAt, Stopwatch.GetTimestamp());
         _lostServer = _connectedServer;

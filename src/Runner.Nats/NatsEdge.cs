@@ -69,14 +69,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _startApi = new SemaphoreSlim(settings.ApiConcurrency);
         _standbyApi = new SemaphoreSlim(Math.Max(1, settings.ApiConcurrency / 2));
-        _connection = new NatsConnection(NatsOpts.Default with
-        {
-            Url = settings.Url,
-            Name = settings.ClientName,
-            MaxReconnectRetry = -1,
-            ReconnectWaitMin = settings.ReconnectWaitMin,
-            ReconnectWaitMax = settings.ReconnectWaitMax,
-        });
+        _connection = new NatsConnection(settings.ClientOptions());
         _connection.ConnectionOpened += OnConnectionOpened;
         _connection.ConnectionDisconnected += OnConnectionDisconnected;
         JetStream = new NatsJSContext(_connection);
@@ -99,9 +92,21 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
     public bool IsConnected => _connection.ConnectionState == NatsConnectionState.Open;
 
     /// <summary>Connects and creates or validates the streams.</summary>
+    /// <exception cref="NatsConnectException">
+    /// The first connection failed (refused credentials, an untrusted certificate, no server): once, without retrying, with
+    /// the server and the auth mode named and no secret in the message.
+    /// </exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await _connection.ConnectAsync().ConfigureAwait(false);
+        try
+        {
+            await _connection.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (NatsException e)
+        {
+            throw NatsConnectException.From(Settings, e);
+        }
+
         await StreamProvisioner.EnsureAsync(JetStream, Settings, cancellationToken).ConfigureAwait(false);
     }
 
@@ -290,6 +295,9 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
         _connection.ConnectionDisconnected -= OnConnectionDisconnected;
         return _connection.DisposeAsync();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "NATS connection lost ({Detail}; {Security}): not ready until it is back, reconnecting")]
+    private static partial void LogDisconnected(ILogger logger, string detail, string security);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing {Subject} ({MsgId}) failed (attempt {Attempt}); retrying in {Delay}")]
     private static partial void LogPublishRetry(ILogger logger, Exception exception, string subject, string msgId, int attempt, TimeSpan delay);

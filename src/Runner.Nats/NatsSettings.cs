@@ -1,5 +1,6 @@
 using System.Globalization;
 using Akka.Configuration;
+using NATS.Client.Core;
 
 namespace Runner.Nats;
 
@@ -26,6 +27,29 @@ public sealed record NatsSettings
 
     /// <summary>Client name.</summary>
     public string ClientName { get; init; } = "runner";
+
+    /// <summary>Credentials and TLS of the connection (<c>runner.nats.auth</c>, <c>runner.nats.tls</c>); its text never holds a secret.</summary>
+    public NatsSecurity Security { get; init; } = NatsSecurity.None;
+
+    /// <summary>The URL(s) with any credentials in them replaced by <c>***</c>: what logs and errors show.</summary>
+    public string RedactedUrl => NatsSecurity.RedactUrls(Url);
+
+    /// <summary>The mode and files of <see cref="Security"/>, with <c>url-credentials</c> when the URL carries them.</summary>
+    public string DescribeSecurity() => Security.Describe(Url);
+
+    /// <summary>
+    /// Client options for a connection to <see cref="Url"/> with <see cref="Security"/> applied, named
+    /// <paramref name="name"/> (default <see cref="ClientName"/>), reconnecting forever within the reconnect-wait bounds.
+    /// Every connection built from settings (the node, the operator verbs) goes through here.
+    /// </summary>
+    public NatsOpts ClientOptions(string? name = null) => Security.Apply(NatsOpts.Default with
+    {
+        Url = Url,
+        Name = name ?? ClientName,
+        MaxReconnectRetry = -1,
+        ReconnectWaitMin = ReconnectWaitMin,
+        ReconnectWaitMax = ReconnectWaitMax,
+    });
 
     /// <summary>Subjects and their parsing.</summary>
     public required Subjects Subjects { get; init; }
@@ -136,6 +160,10 @@ public sealed record NatsSettings
     /// <summary>PubAck wait.</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The connection settings with credentials in the URL redacted and the security as mode and files only.</summary>
+    public override string ToString() =>
+        $"NatsSettings {{ Url = {RedactedUrl}, Client = {ClientName}, {DescribeSecurity()}, Subjects = {Subjects.Prefix}, Streams = {EventsStream}/{CommandsStream}/{DeadLetterStream}, Replicas = {Replicas} }}";
+
     /// <summary>Reads <c>runner.nats</c> (with the embedded defaults as fallback) and validates it.</summary>
     /// <exception cref="ConfigurationException">A key is invalid; the message names it.</exception>
     public static NatsSettings Create(Config config) => Create(config, Environment.GetEnvironmentVariable);
@@ -160,10 +188,21 @@ public sealed record NatsSettings
                 $"runner.nats.consumer.replicas ({ConsumerReplicasVariable}) is {consumerReplicas}, more than the {replicas} replica(s) of the " +
                 $"streams (runner.nats.streams.replicas, {ReplicasVariable}): a consumer cannot have more replicas than its stream.");
 
+        NatsSecurity security;
+        try
+        {
+            security = NatsSecurity.Create(k => c.HasPath(k) ? c.GetString(k) : null, environment);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException(e.Message);
+        }
+
         var settings = new NatsSettings
         {
             Url = url,
             ClientName = c.GetString("client-name", "runner"),
+            Security = security,
             Subjects = new Subjects(c.GetString("subject-prefix", "runner")),
             EventsStream = StreamName(c, "streams.events"),
             CommandsStream = StreamName(c, "streams.commands"),

@@ -30,12 +30,63 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
     /// started now unless <paramref name="start"/> is false (then by <see cref="StartAgain"/>).
     /// </summary>
     internal NatsServerFixture(int port, string[] clusterArgs, bool start = true)
+        : this(port, clusterArgs, null, start)
+    {
+    }
+
+    private NatsServerFixture(int port, string[] clusterArgs, string? config, bool start)
     {
         Port = port;
         _clusterArgs = clusterArgs;
         _storeDir = Path.Combine(Path.GetTempPath(), $"runner-nats-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_storeDir);
+        if (config is not null)
+        {
+            ConfigFile = Path.Combine(_storeDir, "server.conf");
+            File.WriteAllText(ConfigFile, WithBasics(config));
+        }
+
         if (start) Start();
+    }
+
+    /// <summary>
+    /// A server started with <c>-c</c> and a configuration file holding <paramref name="config"/> (authorization, tls,
+    /// operator blocks) after the fixture's listen address and JetStream store, which the text therefore leaves out.
+    /// <see cref="ReloadAsync"/> changes it while the server runs.
+    /// </summary>
+    public static NatsServerFixture WithConfig(string config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new NatsServerFixture(FreePort(), [], config, start: true);
+    }
+
+    // Address, port and store in the file itself: a reload reads only the file, and a file without a jetstream block
+    // would shut JetStream down (nats-server 2.9 refuses -sd next to a store_dir, so the command line carries only -c).
+    private string WithBasics(string config) =>
+        $"listen: \"127.0.0.1:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}\"\njetstream {{ store_dir: \"{_storeDir}\" }}\n{config}\n";
+
+    /// <summary>The configuration file (<see cref="WithConfig"/>), or null.</summary>
+    public string? ConfigFile { get; }
+
+    /// <summary>
+    /// Writes <paramref name="config"/> over the configuration file and has the running server reload it (SIGHUP), as an
+    /// operator revoking or granting credentials does; returns once the server logged the reload.
+    /// </summary>
+    public async Task ReloadAsync(string config, TimeSpan? timeout = null)
+    {
+        if (ConfigFile is null) throw new InvalidOperationException("the server was not started with a configuration file (WithConfig)");
+        if (_process is not { HasExited: false } process) throw new InvalidOperationException("the server is not running");
+        int before;
+        lock (_output) before = _output.Length;
+        await File.WriteAllTextAsync(ConfigFile, WithBasics(config)).ConfigureAwait(false);
+        using (var hup = Process.Start("kill", ["-HUP", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+            await hup.WaitForExitAsync().ConfigureAwait(false);
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (Output.IndexOf("Reloaded server configuration", before, StringComparison.Ordinal) < 0)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"nats-server did not reload {ConfigFile}:\n{Output}");
+            await Task.Delay(20).ConfigureAwait(false); // the server's log line is the only signal of a finished reload
+        }
     }
 
     /// <summary>The server's process id while it runs.</summary>
@@ -115,7 +166,11 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", _storeDir }.Concat(_clusterArgs))
+        // With a configuration file the file holds address, port and store (a reload reads only the file).
+        var args = ConfigFile is not null
+            ? new[] { "-c", ConfigFile }
+            : new[] { "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", _storeDir };
+        foreach (var a in args.Concat(_clusterArgs))
             psi.ArgumentList.Add(a);
         int startedAt;
         lock (_output) startedAt = _output.Length; // this run's "ready", not the one of the run before a restart

@@ -43,14 +43,21 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the node with <paramref name="env"/> and waits for its "started" log line.</summary>
-    public static async Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string> env, TimeSpan timeout)
+    /// <summary>Launches the node with <paramref name="env"/> and returns at once (for a start that is expected to fail).</summary>
+    public static NodeProcess Launch(IReadOnlyDictionary<string, string> env)
     {
+        ArgumentNullException.ThrowIfNull(env);
         var dll = Path.Combine(AppContext.BaseDirectory, "Runner.Host.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         foreach (var (k, v) in env) psi.Environment[k] = v;
-        var node = new NodeProcess(Process.Start(psi) ?? throw new InvalidOperationException("node did not start"), env["RUNNER_SHARD_ID"]);
+        return new NodeProcess(Process.Start(psi) ?? throw new InvalidOperationException("node did not start"), env["RUNNER_SHARD_ID"]);
+    }
+
+    /// <summary>Starts the node with <paramref name="env"/> and waits for its "started" log line.</summary>
+    public static async Task<NodeProcess> StartAsync(IReadOnlyDictionary<string, string> env, TimeSpan timeout)
+    {
+        var node = Launch(env);
         var done = await Task.WhenAny(node._started.Task, node._process.WaitForExitAsync(), Task.Delay(timeout)).ConfigureAwait(false);
         if (done != node._started.Task)
             throw new InvalidOperationException($"node did not start within {timeout} (exited: {node._process.HasExited}):\n{node.Output}");
