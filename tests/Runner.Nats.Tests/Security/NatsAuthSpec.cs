@@ -212,7 +212,7 @@ public sealed class NatsAuthSpec : IDisposable
 
     private static async Task AssertPublishesAsync(NatsEdge edge)
     {
-        await edge.PublishCommandAsync("acme", "order", "o-1", "ReserveStock", Encoding.UTF8.GetBytes("{}"), Guid.NewGuid().ToString("N"), CancellationToken.None)
+        await edge.PublishCommandAsync("acme", "order", "o-1", "ReserveStock", Encoding.UTF8.GetBytes("{}"), Guid.NewGuid().ToString("N"), null, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(20));
         var stream = await edge.JetStream.GetStreamAsync(edge.Settings.CommandsStream);
         Assert.True(stream.Info.State.Messages >= 1);
