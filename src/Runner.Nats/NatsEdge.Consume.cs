@@ -69,7 +69,9 @@ public sealed partial class NatsEdge
                 var reconnect = NextReconnect;
                 INatsJSConsumer? consumer = null;
                 ulong skipTo = 0; // after a switch to a standby: events up to here are applied already and only acked
-                var restart = reason != "start" && (resume is null || ActiveOnLostServer(key));
+                // After a reconnect too: deliveries lost with the old connection show as a gap only when the next message comes,
+            // and none comes while the events stream elects a leader; a standby delivers them again at once.
+            var restart = reason != "start";
                 if (restart && TakeStandby(key) is { } standby)
                 {
                     // Its standby is on another server and needs no JetStream API call to pull from: no waiting for leaders.

@@ -53,14 +53,18 @@ public sealed partial class NatsEdge
     }
 
     /// <summary>Something changed in the cluster (a silent consumer, a lost connection): standbys are checked again.</summary>
-    private void NoteClusterChange() => Interlocked.Increment(ref _clusterChanges);
+    private void NoteClusterChange()
+    {
+        Interlocked.Increment(ref _clusterChanges);
+        // Wakes every standby upkeep: a server lost or back is when standbys must be checked and placed.
+        Interlocked.Exchange(ref _clusterChanged, new CancellationTokenSource()).Cancel();
+    }
+
+    private CancellationTokenSource _clusterChanged = new();
 
     /// <summary>Whether a consumer on <paramref name="server"/> made before <paramref name="since"/> may be gone with the server this connection lost.</summary>
     private bool OnLostServer(string? server, long since) =>
         server is not null && _lostServer is { } lost && string.Equals(server, lost, StringComparison.Ordinal) && since < Volatile.Read(ref _lostAt);
-
-    /// <summary>Whether the active consumer of <paramref name="key"/> lives on the server the connection was lost with.</summary>
-    private bool ActiveOnLostServer(string key) => OnLostServer(_activeServer.GetValueOrDefault(key), 0);
 
     /// <summary>
     /// Takes a standby of a (tenant, saga) that is not on the server the connection lost, which becomes its active
@@ -131,7 +135,7 @@ public sealed partial class NatsEdge
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                await DelayOrClusterChangeAsync(wait, cancellationToken).ConfigureAwait(false);
                 if (!StandbyWanted)
                 {
                     wait = Settings.StandbyCheckInterval;
@@ -169,6 +173,21 @@ public sealed partial class NatsEdge
 
     /// <summary>Longest pause between two attempts to place standbys while the servers for them are missing.</summary>
     private static readonly TimeSpan MaxStandbyWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Waits <paramref name="wait"/>, or less when something changes in the cluster (then a moment more, spread out).</summary>
+    private async Task DelayOrClusterChangeAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Volatile.Read(ref _clusterChanged).Token);
+        try
+        {
+            await Task.Delay(wait, either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A change: the upkeep goes on soon, not all consumptions of the node at the same moment.
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(50, 500)), cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// One round of <see cref="KeepStandbyAsync"/>: a standby wanted on every live server of the stream other than the
