@@ -6,6 +6,7 @@ using Akka.Event;
 using Akka.Streams;
 using Runner.Actors.Admin;
 using Runner.Actors.Internal;
+using Runner.Actors.Tenant;
 using Runner.Actors.Protocol;
 using Runner.Actors.Replay;
 using Runner.Actors.Serialization;
@@ -14,8 +15,11 @@ using Runner.Sagas;
 namespace Runner.Actors;
 
 /// <summary>
-/// One tenant: owns its NATS consumption (one consumer stream per saga definition), its saga instances, its
-/// schedule index, checkpoints and outbox publisher. It routes; it does not decide, persist or do I/O itself.
+/// One tenant, as a lifecycle with explicit states: <em>acquiring</em> custody of its state (messages held),
+/// <em>refused</em> (custody is elsewhere; asked again), <em>running</em> (instances routed, consumption and the
+/// operator side as children), <em>handing off</em> (consumption stopping, in-flight events finishing) and
+/// <em>releasing</em> (persistent children stopped and reported, custody released, receipt published). It routes
+/// to its saga instances; it does not decide, persist or do I/O itself beyond asking custody.
 /// </summary>
 public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
@@ -23,88 +27,24 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly TenantServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, PumpHandle> _pumps = new(StringComparer.Ordinal);
-    private readonly List<Task> _pumpCompletions = [];
-    private readonly HashSet<string> _paused = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ulong> _checkpointed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTime> _stallWarned = new(StringComparer.Ordinal);
-    private bool _consuming;
-    private IMaterializer? _materializer;
-    private bool _handingOff;
-    private bool _running;
-    private bool _releasing;
-    private bool _releaseRequested;
-    private bool _acquiring = true;
-    private string _status = "acquiring custody";
-    private bool _inFlightFinished = true;
-    private int _outboxAtStop;
-    private int _sagasAtStop;
-    private ScheduleStopReport? _scheduleAtStop;
-    private ImmutableDictionary<string, ulong> _checkpointsAtStop = ImmutableDictionary<string, ulong>.Empty;
     private readonly CheckpointCache _checkpointCache = new();
+    private string _status = "acquiring custody";
+    private bool _ran;
+    private bool _releaseRequested;
+    private int _consumerCount;
     private IActorRef _scheduleIndex = ActorRefs.Nobody;
     private IActorRef _checkpoints = ActorRefs.Nobody;
     private IActorRef _publisher = ActorRefs.Nobody;
+    private IActorRef _consumers = ActorRefs.Nobody;
+    private IActorRef _admin = ActorRefs.Nobody;
+    private StopReports _reports = new();
 
     /// <summary>Creates the tenant (the id is validated here too: every edge refuses invalid tenant ids).</summary>
     public TenantActor(string tenant, TenantServices services)
     {
         _tenant = TenantId.Validate(tenant);
         _services = services;
-
-        Receive<ISagaMessage>(Route);
-        Receive<Passivate>(_ => OnPassivate(Sender));
-        Receive<Terminated>(t => OnTerminated(t.ActorRef));
-        Receive<Start>(_ => Sender.Tell(new Started(_tenant)));
-        Receive<CustodyOutcome>(OnCustody);
-        Receive<AcquireCustody>(_ => Acquire());
-        Receive<CheckpointTick>(_ => RecordProgress());
-        Receive<Status.Failure>(_ => { });
-        Receive<NotUsed>(_ => { });
-        Receive<CheckpointsRecovered>(OnCheckpointsRecovered);
-        Receive<ReplaysKnown>(r => ResumeReplays(r.Replays.Where(x => x.Stage != "finished")));
-        Receive<PauseSaga>(OnPauseSaga);
-        Receive<ResumeSaga>(r =>
-        {
-            _paused.Remove(r.Saga);
-            if (!_handingOff && _consuming && !_pumps.ContainsKey(r.Saga) && _services.Catalog.TryGet(r.Saga, out var saga)) StartPump(saga!, r.Tracker);
-        });
-        Receive<ITenantAdminRequest>(OnAdminRequest);
-        Receive<HandOff>(_ => OnHandOff());
-        Receive<PumpsStopped>(p =>
-        {
-            _inFlightFinished = p.Finished;
-            RecordProgress(); // the last applied positions go with the tenant's state
-            StopChildren();
-        });
-        Receive<SagaStopReport>(r =>
-        {
-            _outboxAtStop += r.OutboxPending;
-            _sagasAtStop++;
-        });
-        Receive<ScheduleStopReport>(r => _scheduleAtStop = r);
-        Receive<CheckpointStopReport>(r => _checkpointsAtStop = r.Checkpoints);
-        Receive<Released>(r =>
-        {
-            var receipt = new TenantDrainReceipt(_tenant, r.AckFloors, _checkpointsAtStop, _outboxAtStop, _sagasAtStop, _scheduleAtStop?.TimersPending ?? 0,
-                _scheduleAtStop?.NextDue, _inFlightFinished, r.Detail);
-            Context.System.EventStream.Publish(receipt);
-            RunnerMetrics.Handoffs.Add(1, new KeyValuePair<string, object?>("tenant", _tenant));
-            if (receipt.Complete)
-                _log.Info("Tenant {0} handed off: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"acked [{Describe(receipt.LastAcked)}], checkpoints [{Describe(receipt.Checkpoints)}], outbox pending 0, {receipt.SagasStopped} instance(s) stopped, {receipt.TimersPending} timer(s) pending (next {receipt.NextTimerDue:O}); custody: {r.Detail}"));
-            else
-                _log.Error("Tenant {0} handed off INCOMPLETE: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"outbox pending {receipt.OutboxPending}, in-flight events finished: {receipt.InFlightFinished}; acked [{Describe(receipt.LastAcked)}]; custody: {r.Detail}"));
-            // Placed tenants start without waiting for a message: this start waits in the region while the hand-off
-            // completes and then goes wherever the tenant is allocated next.
-            // (Not while the node shuts down: the region would hold the start until its graceful stop times out.)
-            if (CoordinatedShutdown.Get(Context.System).ShutdownReason is null)
-                Context.System.ActorSelection(RegionPath).Tell(new TenantEnvelope(_tenant, Start.Instance));
-            Context.Stop(Self);
-        });
-        Receive<GetTenantView>(_ => Sender.Tell(new TenantView(_tenant, Context.GetChildren().Count(c => c.Path.Name.StartsWith("s-", StringComparison.Ordinal)),
-            _pumps.Count, _status)));
+        Acquiring();
     }
 
     /// <inheritdoc />
@@ -117,32 +57,123 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     public static Props Props(string tenant, TenantServices services) => Akka.Actor.Props.Create(() => new TenantActor(tenant, services));
 
     /// <inheritdoc />
-    protected override void PreStart() => Acquire();
+    protected override void PreStart() => AskCustody();
 
-    private void Acquire()
+    /// <summary>Nothing runs before this node holds the tenant's state (it may be brought over from the previous owner).</summary>
+    private void Acquiring()
     {
-        _acquiring = true;
-        // Nothing runs before this node holds the tenant's state (it may be brought over from the previous owner).
-        var timeout = _services.CustodyTimeout;
+        _status = "acquiring custody";
+        Receive<CustodyOutcome>(OnCustody);
+        Receive<ISagaMessage>(_ => Stash.Stash());
+        Receive<ITenantAdminRequest>(_ => Stash.Stash());
+        Receive<HandOff>(_ => Context.Stop(Self)); // never ran here: nothing to finish and no custody to release
+        Always();
+    }
+
+    /// <summary>Custody is refused (or could not be checked): nothing runs; custody is asked again after a while.</summary>
+    private void Refused()
+    {
+        Receive<AcquireCustody>(_ =>
+        {
+            Become(Acquiring);
+            AskCustody();
+        });
+        Receive<ISagaMessage>(NotDelivered);
+        Receive<ITenantAdminRequest>(_ => RefuseAdmin());
+        Receive<HandOff>(_ =>
+        {
+            Timers.Cancel("custody");
+            Context.Stop(Self);
+        });
+        Always();
+    }
+
+    private void Running()
+    {
+        _status = "running";
+        Receive<ISagaMessage>(Route);
+        Receive<Passivate>(_ => OnPassivate(Sender));
+        Receive<Terminated>(t => OnInstanceStopped(t.ActorRef));
+        Receive<ITenantAdminRequest>(r => _admin.Forward(r));
+        Receive<CheckpointsRecovered>(r =>
+        {
+            _consumers.Forward(r);
+            _admin.Forward(r);
+        });
+        Receive<HandOff>(_ => HandOffNow());
+        Always();
+    }
+
+    /// <summary>The consumption stops; events already pulled finish (routing goes on for them), then the children stop.</summary>
+    private void HandingOff()
+    {
+        _status = "handing off";
+        Receive<ISagaMessage>(Route);
+        Receive<Passivate>(_ => OnPassivate(Sender));
+        Receive<Terminated>(t => OnInstanceStopped(t.ActorRef));
+        Receive<ITenantAdminRequest>(_ => RefuseAdmin());
+        Receive<ConsumersStopped>(s =>
+        {
+            _reports = _reports with { InFlightFinished = s.Finished };
+            StopChildren();
+            Become(Releasing);
+            MaybeRelease();
+        });
+        Receive<CheckpointsRecovered>(_ => { });
+        Receive<HandOff>(_ => { });
+        Always();
+    }
+
+    /// <summary>Every child stops (persistent ones report what they leave behind first); then custody is released.</summary>
+    private void Releasing()
+    {
+        Receive<SagaStopReport>(r => _reports = _reports with { OutboxPending = _reports.OutboxPending + r.OutboxPending, Sagas = _reports.Sagas + 1 });
+        Receive<ScheduleStopReport>(r => _reports = _reports with { Schedule = r });
+        Receive<CheckpointStopReport>(r => _reports = _reports with { Checkpoints = r.Checkpoints });
+        Receive<Terminated>(_ => MaybeRelease());
+        Receive<Released>(OnReleased);
+        Receive<ISagaMessage>(NotDelivered);
+        Receive<ITenantAdminRequest>(_ => RefuseAdmin());
+        Receive<Passivate>(_ => { });
+        Receive<ConsumersStopped>(_ => { });
+        Receive<CheckpointsRecovered>(_ => { });
+        Receive<HandOff>(_ => { });
+        Always();
+    }
+
+    /// <summary>What every state answers.</summary>
+    private void Always()
+    {
+        Receive<Start>(_ => Sender.Tell(new Started(_tenant)));
+        Receive<GetTenantView>(_ => Sender.Tell(new TenantView(_tenant,
+            Context.GetChildren().Count(c => c.Path.Name.StartsWith("s-", StringComparison.Ordinal)), _consumerCount, _status)));
+        Receive<ConsumerCount>(c => _consumerCount = c.Running);
+        Receive<AcquireCustody>(_ => { });
+        Receive<Status.Failure>(_ => { });
+        Receive<NotUsed>(_ => { });
+    }
+
+    private void AskCustody()
+    {
         var self = Self;
-        _services.Custody.AcquireAsync(_tenant, CancellationToken.None).WaitAsync(timeout)
+        _services.Custody.AcquireAsync(_tenant, CancellationToken.None).WaitAsync(_services.CustodyTimeout)
             .ContinueWith(t => new CustodyOutcome(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException()), TaskScheduler.Default)
             .PipeTo(self);
     }
 
     private void OnCustody(CustodyOutcome outcome)
     {
-        if (_running || _handingOff) return;
-        _acquiring = false;
         if (outcome.Decision is { Granted: true } granted)
         {
             _log.Info("Tenant {0} runs on this node ({1})", _tenant, granted.Detail);
-            Run();
+            StartChildren();
+            Become(Running);
             // Held messages go first, in their order, ahead of anything that arrived since.
             Stash.UnstashAll();
             return;
         }
 
+        Become(Refused);
         _status = outcome.Decision is { } refused ? "not running: " + refused.Detail : "custody check failed: " + outcome.Error?.Message;
         var dropped = Stash.ClearStash().ToList();
         if (dropped.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, dropped.Count);
@@ -154,212 +185,44 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         Timers.StartSingleTimer("custody", AcquireCustody.Instance, _services.CustodyRetry);
     }
 
-    private void Run()
+    private void StartChildren()
     {
-        _running = true;
-        _status = "running";
+        _ran = true;
         var node = _services.Nats?.Settings.NodeId ?? "";
-        _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() => new CheckpointActor(_tenant, node, _checkpointCache, _services.Runtime.ReplaysKept, _services.Runtime.DryRunRetention)), "checkpoints"));
+        _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() =>
+            new CheckpointActor(_tenant, node, _checkpointCache, _services.Runtime.ReplaysKept, _services.Runtime.DryRunRetention)), "checkpoints"));
         _scheduleIndex = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new ScheduleIndexActor(_tenant, _services.Runtime, _services.Clock)), "schedule"));
         _publisher = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new OutboxPublisher(_tenant, _services.Transport, _services.PublishParallelism)), "outbox"));
-
-        // Consumers start once the checkpoints are recovered (CheckpointsRecovered), so a recreated consumer starts after them.
+        // The consumption starts once the checkpoints are recovered (CheckpointsRecovered), so a recreated consumer starts after them.
+        if (_services.Nats is { } nats)
+            _consumers = Context.Watch(Context.ActorOf(TenantConsumers.Props(_tenant, _services, nats, Self, _checkpoints, _checkpointCache), "consumers"));
+        _admin = Context.Watch(Context.ActorOf(TenantAdmin.Props(_tenant, _services, Self, _checkpoints, _scheduleIndex, _consumers), "admin"));
     }
 
-    private void OnHandOff()
+    private void HandOffNow()
     {
-        // Stop pulling; events already pulled finish (persisted, commands acknowledged, NATS message acked),
-        // then the tenant stops. Routing keeps working meanwhile for those in-flight events.
-        if (_handingOff) return;
-        _handingOff = true;
-        _status = "handing off";
-        Timers.Cancel("custody");
-        if (!_running)
-        {
-            // Never ran here: nothing to finish and no custody to release.
-            Context.Stop(Self);
-            return;
-        }
-
-        foreach (var pump in _pumps.Values) pump.Stop();
-        var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
-        var all = Task.WhenAll(_pumpCompletions);
-        Task.WhenAny(all, Task.Delay(timeout))
-            .ContinueWith(t => new PumpsStopped(t.Result == all), TaskScheduler.Default)
-            .PipeTo(Self);
+        Become(HandingOff);
+        if (_consumers.IsNobody()) Self.Tell(new ConsumersStopped(true));
+        else _consumers.Tell(StopConsuming.Instance);
     }
 
-    private void OnCheckpointsRecovered(CheckpointsRecovered recovered)
-    {
-        if (_handingOff || _consuming || _services.Nats is not { } nats) return;
-        _consuming = true;
-        // A saga with a replay in progress stays paused until its replay, resumed here, lets it consume again.
-        foreach (var replay in recovered.ActiveReplays) _paused.Add(replay.Saga);
-        foreach (var saga in _services.Catalog.All.Where(s => !_paused.Contains(s.Name))) StartPump(saga, null);
-        ResumeReplays(recovered.ActiveReplays);
-        _log.Info("Tenant {0} consuming for sagas [{1}]{2}", _tenant, string.Join(", ", _pumps.Keys.Order(StringComparer.Ordinal)),
-            _paused.Count == 0 ? "" : $"; paused for a replay: [{string.Join(", ", _paused.Order(StringComparer.Ordinal))}]");
-        Timers.StartPeriodicTimer("checkpoints", CheckpointTick.Instance, nats.Settings.CheckpointInterval);
-    }
+    private void RefuseAdmin() => Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status} on this node; ask again once it runs"));
 
-    private void StartPump(ISagaDefinition saga, ReplayTracker? tracker)
-    {
-        _materializer ??= Context.Materializer();
-        var pump = new EventPump(_tenant, saga, _services, _services.Nats!, Self, _log, tracker).Run(_materializer, _checkpointCache);
-        var completion = pump.Completion;
-        _pumps[saga.Name] = pump;
-        _checkpointed[saga.Name] = _checkpointCache.Get(saga.Name) ?? 0;
-        RunnerMetrics.Track(pump.Progress);
-        // Consumers stopped by replays are done; a hand-off waits only for the ones that may still run.
-        _pumpCompletions.RemoveAll(t => t.IsCompleted);
-        _pumpCompletions.Add(completion);
-        var sagaName = saga.Name;
-        var log = _log;
-        var tenant = _tenant;
-        completion.ContinueWith(t =>
-        {
-            if (t.IsFaulted) log.Error(t.Exception, "Consumer of {0}/{1} stopped with an error", tenant, sagaName);
-        }, TaskScheduler.Default);
-    }
-
-    private void OnPauseSaga(PauseSaga pause)
-    {
-        _paused.Add(pause.Saga);
-        if (!_pumps.Remove(pause.Saga, out var pump))
-        {
-            Sender.Tell(new SagaPaused(pause.Saga, true));
-            return;
-        }
-
-        // The replay owns the saga's checkpoint now: this consumption's position is not written any more.
-        RunnerMetrics.Untrack(pump.Progress);
-
-        // Its in-flight events finish (persisted, commands acknowledged, acked) before the consumer counts as stopped.
-        pump.Stop();
-        var timeout = (_services.Nats?.Settings.ProcessingTimeout ?? TimeSpan.FromSeconds(10)) * 2;
-        var saga = pause.Saga;
-        Task.WhenAny(pump.Completion, Task.Delay(timeout)).ContinueWith(t => new SagaPaused(saga, t.Result == pump.Completion), TaskScheduler.Default)
-            .PipeTo(Sender);
-    }
-
-    private void ResumeReplays(IEnumerable<ReplayRecord> active)
-    {
-        if (_handingOff || !_running || _services.Nats is not { } nats) return;
-        foreach (var record in active)
-        {
-            if (!Context.Child(ReplayActor.ChildName(record.Id)).IsNobody()) continue;
-            if (!_services.Catalog.TryGet(record.Saga, out var saga))
-            {
-                _log.Error("Tenant {0}: replay {1} of saga {2} cannot resume: this node does not run that saga", _tenant, record.Id, record.Saga);
-                continue;
-            }
-
-            _paused.Add(record.Saga);
-            Context.Watch(Context.ActorOf(ReplayActor.Resume(_tenant, saga!, _services, nats, _checkpoints, record), ReplayActor.ChildName(record.Id)));
-        }
-    }
-
-    /// <summary>While custody is being acquired, holds the current message until the tenant runs here (or is refused).</summary>
-    private bool HeldWhileAcquiring()
-    {
-        if (_running || _handingOff || !_acquiring) return false;
-        Stash.Stash();
-        return true;
-    }
-
-    private void OnAdminRequest(ITenantAdminRequest request)
-    {
-        if (HeldWhileAcquiring()) return;
-
-        if (!_running || _handingOff)
-        {
-            Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status} on this node; ask again once it runs"));
-            return;
-        }
-
-        switch (request)
-        {
-            case StartReplay start:
-                OnStartReplay(start);
-                break;
-            case GetReplay get:
-                var child = Context.Child(ReplayActor.ChildName(get.Id));
-                if (child.IsNobody()) _checkpoints.Forward(get);
-                else child.Forward(get);
-                break;
-            case ListReplays:
-                _checkpoints.Forward(request);
-                break;
-            case ListTimers:
-                _scheduleIndex.Forward(request);
-                break;
-            case ListSagas { Saga: { } name } when !_services.Catalog.TryGet(name, out _):
-                Sender.Tell(UnknownSaga(name));
-                break;
-            case ShowSaga show when !_services.Catalog.TryGet(show.Saga, out _):
-                Sender.Tell(UnknownSaga(show.Saga));
-                break;
-            case ListSagas or ShowSaga:
-                Context.ActorOf(SagaQueryActor.Props(_tenant, _services.Catalog, _services.Runtime, request, Sender), "query-" + Guid.NewGuid().ToString("N"));
-                break;
-        }
-    }
-
-    private void OnStartReplay(StartReplay start)
-    {
-        if (_services.Nats is not { } nats)
-        {
-            Sender.Tell(ReplayJson.Error(503, "this node does not consume from NATS"));
-            return;
-        }
-
-        if (!_services.Catalog.TryGet(start.Saga, out var saga))
-        {
-            Sender.Tell(UnknownSaga(start.Saga));
-            return;
-        }
-
-        if (!ReplayModes.IsValid(start.Mode))
-        {
-            Sender.Tell(ReplayJson.Error(400, $"mode must be one of {string.Join(", ", ReplayModes.All)}, not '{start.Mode}'"));
-            return;
-        }
-
-        var id = ReplayActor.NewId(_tenant, saga!.Name, _services.Clock.Now);
-        var replay = Context.ActorOf(ReplayActor.New(_tenant, saga, _services, nats, _checkpoints, id, start, Sender), ReplayActor.ChildName(id));
-        if (!start.DryRun) Context.Watch(replay);
-    }
-
-    private AdminReply UnknownSaga(string saga) =>
-        ReplayJson.Error(404, $"no saga named '{saga}' runs here (sagas: {string.Join(", ", _services.Catalog.All.Select(s => s.Name))})");
+    private void NotDelivered(ISagaMessage message) =>
+        // Not (or no longer) running here: timers and stragglers find the tenant where it runs next.
+        _log.Debug("Tenant {0} is {1}; {2} for {3}/{4} not delivered", _tenant, _status, message.GetType().Name, message.Saga, message.CorrelationId);
 
     /// <inheritdoc />
     protected override void PostStop()
     {
-        foreach (var pump in _pumps.Values)
-        {
-            pump.Stop();
-            RunnerMetrics.Untrack(pump.Progress);
-        }
-
-        _pumps.Clear();
-        if (_running) _services.Custody.Stopped(_tenant);
+        if (_ran) _services.Custody.Stopped(_tenant);
         base.PostStop();
     }
 
     private void Route(ISagaMessage message)
     {
-        if (HeldWhileAcquiring()) return;
-
-        if (!_running || _releasing || _releaseRequested)
-        {
-            // Not (or no longer) running here: timers and stragglers find the tenant where it runs next.
-            _log.Debug("Tenant {0} is {1}; {2} for {3}/{4} not delivered", _tenant, _status, message.GetType().Name, message.Saga, message.CorrelationId);
-            return;
-        }
-
         var name = ChildName(message.Saga, message.CorrelationId);
         if (_passivating.TryGetValue(name, out var buffer))
         {
@@ -391,27 +254,30 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         Context.Stop(child);
     }
 
+    private void OnInstanceStopped(IActorRef child)
+    {
+        if (!_passivating.Remove(child.Path.Name, out var buffer) || buffer.Count == 0) return;
+        // Messages arrived while the instance was stopping: start it again and hand them over in order.
+        foreach (var (message, sender) in buffer) Self.Tell(message, sender);
+    }
+
     private void StopChildren()
     {
         // Every persistent child stops before custody is released, so the state handed on is complete.
-        Timers.Cancel("checkpoints");
-        _releasing = true;
+        _passivating.Clear();
         foreach (var child in Context.GetChildren())
         {
-            // Every child, the stream actors of the consumers included, so that the last one's Terminated arrives.
             // Persistent children report what they leave behind and stop themselves (the report arrives first).
             Context.Watch(child);
             if (child.Path.Name.StartsWith("s-", StringComparison.Ordinal) || child.Equals(_scheduleIndex) || child.Equals(_checkpoints))
                 child.Tell(ReportAndStop.Instance);
             else Context.Stop(child);
         }
-
-        MaybeRelease();
     }
 
     private void MaybeRelease()
     {
-        if (!_releasing || _releaseRequested || Context.GetChildren().Any()) return;
+        if (_releaseRequested || Context.GetChildren().Any()) return;
         _releaseRequested = true;
         var timeout = _services.CustodyTimeout;
         var tenant = _tenant;
@@ -452,61 +318,25 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         }
     }
 
-    private void OnTerminated(IActorRef child)
+    private void OnReleased(Released r)
     {
-        if (!_handingOff && child.Path.Name.StartsWith("replay-", StringComparison.Ordinal))
-        {
-            // A replay that stopped before its end is resumed from its record (ReplaysKnown).
-            _checkpoints.Tell(GetReplays.Instance);
-            return;
-        }
-
-        if (_handingOff)
-        {
-            _passivating.Remove(child.Path.Name);
-            MaybeRelease();
-            return;
-        }
-
-        if (!_passivating.Remove(child.Path.Name, out var buffer) || buffer.Count == 0) return;
-        // Messages arrived while the instance was stopping: start it again and hand them over in order.
-        foreach (var (message, sender) in buffer) Self.Tell(message, sender);
+        var receipt = new TenantDrainReceipt(_tenant, r.AckFloors, _reports.Checkpoints, _reports.OutboxPending, _reports.Sagas,
+            _reports.Schedule?.TimersPending ?? 0, _reports.Schedule?.NextDue, _reports.InFlightFinished, r.Detail);
+        Context.System.EventStream.Publish(receipt);
+        RunnerMetrics.Handoffs.Add(1, new KeyValuePair<string, object?>("tenant", _tenant));
+        if (receipt.Complete)
+            _log.Info("Tenant {0} handed off: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"acked [{Describe(receipt.LastAcked)}], checkpoints [{Describe(receipt.Checkpoints)}], outbox pending 0, {receipt.SagasStopped} instance(s) stopped, {receipt.TimersPending} timer(s) pending (next {receipt.NextTimerDue:O}); custody: {r.Detail}"));
+        else
+            _log.Error("Tenant {0} handed off INCOMPLETE: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"outbox pending {receipt.OutboxPending}, in-flight events finished: {receipt.InFlightFinished}; acked [{Describe(receipt.LastAcked)}]; custody: {r.Detail}"));
+        // Placed tenants start without waiting for a message: this start waits in the region while the hand-off
+        // completes and then goes wherever the tenant is allocated next.
+        // (Not while the node shuts down: the region would hold the start until its graceful stop times out.)
+        if (CoordinatedShutdown.Get(Context.System).ShutdownReason is null && _services.Region?.Invoke() is { } region)
+            region.Tell(new TenantEnvelope(_tenant, Start.Instance));
+        Context.Stop(Self);
     }
-
-    /// <summary>
-    /// Writes each consumption's applied position as its checkpoint when it moved (the checkpoint, not the consumer, is
-    /// the truth a recreated consumer starts after), and warns about a consumption with events waiting, or no running
-    /// consumer, whose position has not moved for longer than <c>runner.nats.consumer.stall-warning-after</c>.
-    /// </summary>
-    private void RecordProgress()
-    {
-        if (_services.Nats is not { } nats) return;
-        var now = DateTime.UtcNow;
-        foreach (var (saga, pump) in _pumps)
-        {
-            var floor = pump.Progress.Floor;
-            if (floor > _checkpointed.GetValueOrDefault(saga))
-            {
-                _checkpointed[saga] = floor;
-                _checkpoints.Tell(new CheckpointAdvanced(saga, floor));
-            }
-
-            var view = pump.Progress.View();
-            if (view.SinceProgress < nats.Settings.StallWarningAfter)
-            {
-                if (_stallWarned.Remove(saga)) _log.Info("Tenant {0}, saga {1}: consuming again after a stall (applied up to stream seq {2})", _tenant, saga, floor);
-                continue;
-            }
-
-            if (_stallWarned.TryGetValue(saga, out var warned) && now - warned < nats.Settings.StallWarningAfter) continue;
-            _stallWarned[saga] = now;
-            _log.Warning("Tenant {0}, saga {1} stalled: {2}", _tenant, saga, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"applied nothing for {view.SinceProgress.TotalSeconds:0}s with {view.Lag} event(s) waiting; consumer {view.Consumer} {(view.Running ? "running" : "not running")} ({view.Reason}); applied up to stream seq {floor}"));
-        }
-    }
-
-    /// <summary>Path of the node's tenant shard region (sharding type <c>tenant</c>).</summary>
-    public const string RegionPath = "/system/sharding/tenant";
 
     /// <summary>Child name of an instance: URL-escaped so any correlation id makes a valid actor name.</summary>
     internal static string ChildName(string saga, string correlationId) => "s-" + Uri.EscapeDataString(saga + "|" + correlationId);
@@ -556,10 +386,17 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         public static AcquireCustody Instance { get; } = new();
     }
 
-    private sealed record PumpsStopped(bool Finished);
-
-    private sealed record CheckpointTick
+    /// <summary>What the stopping children left behind, for the drain receipt.</summary>
+    private sealed record StopReports
     {
-        public static CheckpointTick Instance { get; } = new();
+        public bool InFlightFinished { get; init; } = true;
+
+        public int OutboxPending { get; init; }
+
+        public int Sagas { get; init; }
+
+        public ScheduleStopReport? Schedule { get; init; }
+
+        public ImmutableDictionary<string, ulong> Checkpoints { get; init; } = ImmutableDictionary<string, ulong>.Empty;
     }
 }

@@ -21,6 +21,12 @@ public sealed record TenantServices(SagaCatalog Catalog, RuntimeSettings Runtime
     /// <summary>Longest a custody acquire or release may take (moving a large tenant's state included).</summary>
     public TimeSpan CustodyTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The node's tenant shard region, which a tenant asks to start it again after a hand-off (it then runs wherever it
+    /// is allocated next); null where tenants run without sharding (tests).
+    /// </summary>
+    public Func<Akka.Actor.IActorRef>? Region { get; init; }
+
     /// <summary>Concurrent publishes per tenant.</summary>
     public int PublishParallelism => Nats?.Settings.PublishParallelism ?? 32;
 }

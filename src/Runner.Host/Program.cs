@@ -165,7 +165,10 @@ namespace Runner.Host
             builder.Services.AddSingleton(sp =>
             {
                 var nats = sp.GetRequiredService<NatsEdge>();
-                return new TenantServices(catalog, runtime, SystemClock.Instance, nats, nats);
+                return new TenantServices(catalog, runtime, SystemClock.Instance, nats, nats)
+                {
+                    Region = () => sp.GetRequiredService<ActorRegistry>().Get<TenantRegion>(),
+                };
             });
             builder.Services.AddAkka("runner", (akka, _) =>
             {
