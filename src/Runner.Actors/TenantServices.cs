@@ -15,11 +15,11 @@ public sealed record TenantServices(SagaCatalog Catalog, RuntimeSettings Runtime
     /// <summary>Who holds tenants' state (placement and moves); <see cref="LocalCustody"/> by default.</summary>
     public ITenantCustody Custody { get; init; } = LocalCustody.Instance;
 
-    /// <summary>How long a tenant refused custody waits before asking again.</summary>
-    public TimeSpan CustodyRetry { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How long a tenant refused custody waits before asking again (<c>runner.custody.retry-after</c>).</summary>
+    public TimeSpan CustodyRetry { get; init; } = new Runner.Placement.Custody.CustodySettings().RetryAfter;
 
-    /// <summary>Longest a custody acquire or release may take (moving a large tenant's state included).</summary>
-    public TimeSpan CustodyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Longest a custody acquire or release may take, moving a large tenant's state included (<c>runner.custody.timeout</c>).</summary>
+    public TimeSpan CustodyTimeout { get; init; } = new Runner.Placement.Custody.CustodySettings().Timeout;
 
     /// <summary>
     /// The node's tenant shard region, which a tenant asks to start it again after a hand-off (it then runs wherever it

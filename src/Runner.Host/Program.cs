@@ -160,7 +160,8 @@ namespace Runner.Host
             builder.Services.AddSingleton(node);
             builder.Services.AddSingleton(new RemoteTlsStatus(tlsDescription));
             builder.Services.AddSingleton(placement);
-            builder.Services.AddSingleton(Runner.Placement.Custody.CustodySettings.Create(config));
+            var custodySettings = Runner.Placement.Custody.CustodySettings.Create(config);
+            builder.Services.AddSingleton(custodySettings);
             builder.Services.AddSingleton(sp => new NatsEdge(natsSettings, sp.GetRequiredService<ILogger<NatsEdge>>()));
             builder.Services.AddSingleton(sp =>
             {
@@ -168,6 +169,8 @@ namespace Runner.Host
                 return new TenantServices(catalog, runtime, SystemClock.Instance, nats, nats)
                 {
                     Region = () => sp.GetRequiredService<ActorRegistry>().Get<TenantRegion>(),
+                    CustodyRetry = custodySettings.RetryAfter,
+                    CustodyTimeout = custodySettings.Timeout,
                 };
             });
             builder.Services.AddAkka("runner", (akka, _) =>

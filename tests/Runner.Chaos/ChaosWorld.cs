@@ -153,7 +153,26 @@ internal sealed class ChaosWorld : IAsyncDisposable
         await node.DisposeAsync().ConfigureAwait(false);
     }
 
+    private bool _failed;
+
     public string LogOf(string shardId) => Path.Combine(Dir, shardId + ".log");
+
+    /// <summary>The scenario failed: its directory is kept and the nodes' warnings are printed, so a failure in CI can be read.</summary>
+    public void KeepForInspection() => _failed = true;
+
+    private void PrintWarnings()
+    {
+        foreach (var log in Directory.EnumerateFiles(Dir, "*.log").Order(StringComparer.Ordinal))
+        {
+            var lines = File.ReadLines(log)
+                .Where(l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)
+                            || l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("=====", StringComparison.Ordinal))
+                .TakeLast(40)
+                .ToList();
+            Console.WriteLine($"chaos: {Path.GetFileName(log)}: last {lines.Count} warning line(s)");
+            foreach (var line in lines) Console.WriteLine("  " + (line.Length > 400 ? line[..400] + " ..." : line));
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -172,7 +191,8 @@ internal sealed class ChaosWorld : IAsyncDisposable
 
         if (_nats is not null) await _nats.DisposeAsync().ConfigureAwait(false);
         if (Cluster is not null) await Cluster.DisposeAsync().ConfigureAwait(false);
-        if (_options.Keep) Console.WriteLine($"chaos: kept {Dir}");
+        if (_failed) PrintWarnings();
+        if (_options.Keep || _failed) Console.WriteLine($"chaos: kept {Dir}");
         else
         {
             try

@@ -55,7 +55,7 @@ internal sealed class Scenarios(ChaosOptions options)
         }
 
         var (v, settled) = await FinishAsync(world, load, loading, ct);
-        return Result("kill9", v, settled, clock, $"kills={kills}");
+        return Result(world, "kill9", v, settled, clock, $"kills={kills}");
     }
 
     /// <summary>nats-server killed and restarted on its store under load; consumption must resume within 2 s.</summary>
@@ -94,7 +94,7 @@ internal sealed class Scenarios(ChaosOptions options)
 
         var p99 = Percentile(resumes, 0.99);
         var resumed = resumes.Count == outages.Count * ThreeTenants.Length && p99 <= 2.0;
-        return Result("nats-restart", v, settled && resumed, clock,
+        return Result(world, "nats-restart", v, settled && resumed, clock,
             $"restarts={restarts}", $"resume-p99-s={p99.ToString("0.00", CultureInfo.InvariantCulture)}",
             $"resume-max-s={(resumes.Count == 0 ? "n/a" : resumes.Max().ToString("0.00", CultureInfo.InvariantCulture))}");
     }
@@ -112,7 +112,7 @@ internal sealed class Scenarios(ChaosOptions options)
         var (v, settled) = await FinishAsync(world, load, loading, ct);
         var retried = await MetricAsync(world, "n1", "runner_events_retried");
         // The faults must have happened for the run to mean anything.
-        return Result("nak-storm", v, settled && retried > 0, clock, $"retried={retried}");
+        return Result(world, "nak-storm", v, settled && retried > 0, clock, $"retried={retried}");
     }
 
     /// <summary>A node of three drained through its admin endpoint under load; its tenants go on elsewhere.</summary>
@@ -145,7 +145,7 @@ internal sealed class Scenarios(ChaosOptions options)
         var latency = await MaxLatencyAsync(world, load, ct);
         // An event that waited for JetStream's AckWait (60 s here) to come back would show as a latency above 30 s.
         var passed = settled && status == HttpStatusCode.OK && exit == 0 && latency < 30;
-        return Result("drain", v, passed, clock, $"drained={target}", $"tenants-moved={most}", $"drain-http={(int)status}", $"exit={exit}",
+        return Result(world, "drain", v, passed, clock, $"drained={target}", $"tenants-moved={most}", $"drain-http={(int)status}", $"exit={exit}",
             $"max-latency-s={latency.ToString("0.00", CultureInfo.InvariantCulture)}");
     }
 
@@ -178,7 +178,7 @@ internal sealed class Scenarios(ChaosOptions options)
         // Each tenant's last commands came from the node the second round placed it on: the moves happened.
         var commands = await Ledger.ReadAsync(world.Js, ChaosWorld.CommandsStream, ct);
         var landed = ThreeTenants.Select((t, i) => commands.Where(c => c.Tenant == t).MaxBy(c => c.Seq)?.Node == nodes[(i + 2) % nodes.Length]).Count(x => x);
-        return Result("move", v, settled && landed == ThreeTenants.Length, clock, $"moves={moves}", $"landed={landed}/{ThreeTenants.Length}");
+        return Result(world, "move", v, settled && landed == ThreeTenants.Length, clock, $"moves={moves}", $"landed={landed}/{ThreeTenants.Length}");
     }
 
     /// <summary>
@@ -243,7 +243,7 @@ internal sealed class Scenarios(ChaosOptions options)
         var ratio = flood / baseline;
         var poisonTotal = poison * poisonedTenants.Count;
         var passed = settled && parked.Count == poisonTotal && parked.All(p => p.Reason.Length > 0) && ratio >= 0.8;
-        return Result("poison", v, passed, clock, $"poison={poison}", $"floods={poisonedTenants.Count}", $"parked={parked.Count}/{poisonTotal}",
+        return Result(world, "poison", v, passed, clock, $"poison={poison}", $"floods={poisonedTenants.Count}", $"parked={parked.Count}/{poisonTotal}",
             $"rate-baseline={baseline.ToString("0", CultureInfo.InvariantCulture)}",
             $"rate-flood={flood.ToString("0", CultureInfo.InvariantCulture)}", $"ratio={ratio.ToString("0.00", CultureInfo.InvariantCulture)}");
     }
@@ -300,7 +300,7 @@ internal sealed class Scenarios(ChaosOptions options)
         // Both runs are judged by the 2 s target: standby consumers take over without waiting for JetStream's leaders.
         const double budget = 2.0;
         var passed = settled && leaderKills >= 2 && maxStall <= budget && stalls.Samples > 0;
-        return Result("nats-cluster", v, passed, clock, $"kills={kills}",
+        return Result(world, "nats-cluster", v, passed, clock, $"kills={kills}",
             $"max-stall-s={maxStall.ToString("0.00", CultureInfo.InvariantCulture)}", $"stall-budget-s={budget.ToString("0", CultureInfo.InvariantCulture)}",
             $"leader-kills={leaderKills}", $"lost-for-good={log[^1]}");
     }
@@ -392,9 +392,10 @@ internal sealed class Scenarios(ChaosOptions options)
         return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
     }
 
-    private ScenarioResult Result(string name, Verdict v, bool passed, Stopwatch clock, params string[] extra)
+    private ScenarioResult Result(ChaosWorld world, string name, Verdict v, bool passed, Stopwatch clock, params string[] extra)
     {
         var ok = passed && v.Clean;
+        if (!ok) world.KeepForInspection();
         var line = new StringBuilder($"chaos: scenario={name}");
         foreach (var e in extra.Take(1)) line.Append(' ').Append(e);
         line.Append(CultureInfo.InvariantCulture,

@@ -20,6 +20,12 @@ public sealed record CustodySettings
     /// <summary>How long a release request waits for the owner.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Longest a tenant's custody acquire or release may take (moving a large tenant's state included).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a tenant refused custody (or whose custody check failed) waits before asking again.</summary>
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>
     /// Replicas the buckets are created with and existing ones must have: the one setting of every stream and bucket of
     /// the runner, <c>runner.nats.streams.replicas</c> (<c>RUNNER_NATS_REPLICAS</c>), read by <see cref="NatsSettings.StreamReplicas(Config)"/>.
@@ -45,15 +51,23 @@ public sealed record CustodySettings
     public static CustodySettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var c = config.GetConfig("runner.custody").WithFallback(PlacementSettings.DefaultConfiguration().GetConfig("runner.custody"));
+        var c = (config.GetConfig("runner.custody") ?? Config.Empty).WithFallback(PlacementSettings.DefaultConfiguration().GetConfig("runner.custody"));
         return new CustodySettings
         {
             Enabled = c.GetBoolean("enabled", true),
             HomesBucket = c.GetString("homes-bucket", "runner-tenant-homes"),
             StateBucket = c.GetString("state-bucket", "runner-tenant-state"),
             RequestTimeout = c.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(5)),
+            Timeout = Positive(c, "timeout", TimeSpan.FromSeconds(60)),
+            RetryAfter = Positive(c, "retry-after", TimeSpan.FromSeconds(2)),
             Replicas = NatsSettings.StreamReplicas(config),
             ValidateOnly = !NatsSettings.CreatesStreams(config),
         };
+    }
+
+    private static TimeSpan Positive(Config c, string key, TimeSpan fallback)
+    {
+        var value = c.GetTimeSpan(key, fallback);
+        return value > TimeSpan.Zero ? value : throw new ConfigurationException($"runner.custody.{key} must be positive, not {value}.");
     }
 }
