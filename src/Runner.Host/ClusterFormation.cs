@@ -23,13 +23,16 @@ internal static class ClusterFormation
         : node.SeedNodes.Count == 0 ? [self]
         : [.. node.SeedNodes.Select(s => $"{scheme}://runner@{s}")];
 
-    /// <summary>Adds Akka.Management, its cluster bootstrap (started with the actor system) and the discovery method.</summary>
+    /// <summary>
+    /// Adds the settings of Akka.Management, its cluster bootstrap and the discovery method. Nothing starts with the actor
+    /// system: <see cref="ManagementEndpoint"/> serves the contact point and then starts the bootstrap.
+    /// </summary>
     public static AkkaConfigurationBuilder WithClusterFormation(this AkkaConfigurationBuilder builder, ClusterDiscoverySettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (!settings.UsesBootstrap) return builder;
-        builder.WithAkkaManagement(ManagementOptions(settings));
-        builder.WithClusterBootstrap(BootstrapOptions(settings), autoStart: true);
+        builder.WithAkkaManagement(ManagementOptions(settings), autoStart: false);
+        builder.WithClusterBootstrap(BootstrapOptions(settings), autoStart: false);
         return settings.Method == ClusterDiscovery.Kubernetes
             ? builder.WithKubernetesDiscovery(KubernetesOptions(settings))
             : builder.WithConfigDiscovery(ConfigOptions(settings));

@@ -188,6 +188,7 @@ namespace Runner.Host
                     l.AddLoggerFactory();
                 });
             });
+            if (node.Discovery.UsesBootstrap) builder.Services.AddHostedService<ManagementEndpoint>();
             builder.Services.AddHostedService<RunnerStartup>();
             var app = builder.Build();
             app.MapPrometheusScrapingEndpoint("/metrics");
