@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Runner.Actors;
@@ -27,7 +28,7 @@ internal static class AdminApi
 
     public static void Map(WebApplication app, AdminSettings settings)
     {
-        app.MapGet("/healthz", () => Results.Text("alive\n"));
+        app.MapGet("/healthz", Alive);
         app.MapGet("/ready", Ready);
 
         var admin = app.MapGroup("/admin");
@@ -246,8 +247,25 @@ internal static class AdminApi
         });
     }
 
-    private static IResult Ready(ActorSystem system, NatsEdge nats)
+    /// <summary>
+    /// Liveness: 200 <c>alive</c> while Akka.Hosting's liveness checks (the actor system runs) pass, 503 with the failing
+    /// checks once they do not (the process is alive but its actor system is gone: restart it).
+    /// </summary>
+    private static async Task<IResult> Alive(HealthCheckService health, CancellationToken ct)
     {
+        var liveness = await HealthProbes.RunAsync(health, HealthProbes.LivenessTag, ct).ConfigureAwait(false);
+        if (liveness.Healthy) return Results.Text("alive\n");
+        var failing = liveness.Checks.Where(c => c.Status != nameof(HealthStatus.Healthy)).Select(c => $"{c.Name}: {c.Description ?? c.Status}");
+        return Results.Text($"not alive: {string.Join("; ", failing)}\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>
+    /// Readiness: joined to the cluster, connected to NATS, the LMDB store open, not draining, and Akka.Hosting's readiness
+    /// checks (the cluster join) passing; 503 with every condition otherwise.
+    /// </summary>
+    private static async Task<IResult> Ready(ActorSystem system, NatsEdge nats, HealthCheckService health, CancellationToken ct)
+    {
+        var akka = await HealthProbes.RunAsync(health, HealthProbes.ReadinessTag, ct).ConfigureAwait(false);
         var cluster = Cluster.Get(system);
         var joined = cluster.SelfMember.Status == MemberStatus.Up;
         var natsConnected = nats.IsConnected;
@@ -262,8 +280,16 @@ internal static class AdminApi
         }
 
         var draining = CoordinatedShutdown.Get(system).ShutdownReason is not null;
-        var ready = joined && natsConnected && storage && !draining;
-        return Results.Json(new { ready, joined, natsConnected, storageOpen = storage, draining },
+        var ready = joined && natsConnected && storage && !draining && akka.Healthy;
+        return Results.Json(new
+            {
+                ready,
+                joined,
+                natsConnected,
+                storageOpen = storage,
+                draining,
+                akka = akka.Checks.Select(c => new { name = c.Name, status = c.Status, description = c.Description }),
+            },
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -113,7 +114,8 @@ namespace Runner.Host
             var remoteTls = RemoteTlsSettings.Create(config);
             var (sslSetup, tlsHocon, tlsDescription) = RemoteTls.Build(remoteTls);
             var self = $"{remoteTls.Scheme}://runner@{node.PublicHostname}:{node.Port.ToString(CultureInfo.InvariantCulture)}";
-            var seeds = node.SeedNodes.Count == 0 ? [self] : node.SeedNodes.Select(s => $"{remoteTls.Scheme}://runner@{s}").ToArray();
+            // Under cluster bootstrap there are no seed nodes: it joins the node's own address or the members others report.
+            var seeds = ClusterFormation.SeedNodes(node, remoteTls.Scheme, self);
             var clusterHocon = ConfigurationFactory.ParseString($$"""
                 akka.remote.dot-netty.tcp {
                   hostname = "{{node.Hostname}}"
@@ -127,6 +129,10 @@ namespace Runner.Host
                 """).WithFallback(tlsHocon);
 
             var admin = AdminSettings.Create(config);
+            if (node.Discovery.UsesBootstrap && (node.Discovery.ManagementPort == admin.Port || node.Discovery.ManagementPort == node.Port))
+                throw new ConfigurationException(
+                    $"runner.node.management.port (RUNNER_MANAGEMENT_PORT) {node.Discovery.ManagementPort} is also the " +
+                    $"{(node.Discovery.ManagementPort == admin.Port ? "admin endpoint's (RUNNER_ADMIN_PORT)" : "remoting port (RUNNER_PORT)")}: give it a port of its own.");
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
             builder.WebHost.UseUrls(admin.Url);
             if (admin.UsesHttps)
@@ -173,16 +179,22 @@ namespace Runner.Host
                     CustodyTimeout = custodySettings.Timeout,
                 };
             });
+            // Liveness and readiness of the actor system and cluster (Akka.Hosting's checks), read by /healthz and /ready.
+            builder.Services.AddHealthChecks();
             builder.Services.AddAkka("runner", (akka, _) =>
             {
                 akka.AddHocon(clusterHocon.WithFallback(config), HoconAddMode.Prepend);
                 if (sslSetup is not null) akka.AddSetup(sslSetup);
+                akka.WithClusterFormation(node.Discovery);
+                akka.WithActorSystemLivenessCheck();
+                akka.WithAkkaClusterReadinessCheck();
                 akka.ConfigureLoggers(l =>
                 {
                     l.ClearLoggers();
                     l.AddLoggerFactory();
                 });
             });
+            if (node.Discovery.UsesBootstrap) builder.Services.AddHostedService<ManagementEndpoint>();
             builder.Services.AddHostedService<RunnerStartup>();
             var app = builder.Build();
             app.MapPrometheusScrapingEndpoint("/metrics");

@@ -65,6 +65,16 @@ public static class RunnerConfiguration
             sb.AppendLine(CultureInfo.InvariantCulture, $"{key} = {(on ? "on" : "off")}");
         }
 
+        void Int(string variable, string key, int min, int max)
+        {
+            if (env.GetValueOrDefault(variable) is not { Length: > 0 } v) return;
+            if (!int.TryParse(v.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
+                throw new ConfigurationException(max == int.MaxValue
+                    ? $"{variable} must be a number of {min} or more, not '{v}'."
+                    : $"{variable} must be a number from {min} to {max}, not '{v}'.");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"{key} = {n}");
+        }
+
         void List(string variable, string key)
         {
             if (env.GetValueOrDefault(variable) is { } v)
@@ -88,6 +98,16 @@ public static class RunnerConfiguration
         Str("RUNNER_PUBLIC_HOSTNAME", "runner.node.public-hostname");
         Str("RUNNER_SHARD_ID", "runner.node.shard-id");
         List("RUNNER_SEED_NODES", "runner.node.seed-nodes");
+        Str("RUNNER_DISCOVERY", "runner.node.discovery");
+        Str("RUNNER_MANAGEMENT_HOSTNAME", "runner.node.management.hostname");
+        Int("RUNNER_MANAGEMENT_PORT", "runner.node.management.port", 1, 65535);
+        Str("RUNNER_BOOTSTRAP_SERVICE_NAME", "runner.node.bootstrap.service-name");
+        Int("RUNNER_BOOTSTRAP_REQUIRED_CONTACT_POINTS", "runner.node.bootstrap.required-contact-points", 1, int.MaxValue);
+        Bool("RUNNER_BOOTSTRAP_NEW_CLUSTER", "runner.node.bootstrap.new-cluster-enabled");
+        Str("RUNNER_BOOTSTRAP_PORT_NAME", "runner.node.bootstrap.port-name");
+        List("RUNNER_BOOTSTRAP_ENDPOINTS", "runner.node.bootstrap.config-endpoints");
+        Str("RUNNER_KUBERNETES_POD_LABEL_SELECTOR", "runner.node.bootstrap.kubernetes.pod-label-selector");
+        Str("RUNNER_KUBERNETES_NAMESPACE", "runner.node.bootstrap.kubernetes.namespace");
         List("RUNNER_TENANT_ALLOWLIST", "runner.tenants.allowlist");
         Str("RUNNER_TENANT_PLACEMENT_BUCKET", "runner.placement.bucket");
         Str("RUNNER_ADMIN_HOSTNAME", "runner.admin.hostname");

@@ -21,6 +21,9 @@ public sealed record RunnerNodeSettings
     /// <summary>Seed nodes as host:port.</summary>
     public required IReadOnlyList<string> SeedNodes { get; init; }
 
+    /// <summary>How the node finds its cluster: seed nodes (the default) or Akka.Management cluster bootstrap.</summary>
+    public ClusterDiscoverySettings Discovery { get; init; } = new();
+
     /// <summary>Extra saga assemblies.</summary>
     public required IReadOnlyList<string> SagaAssemblies { get; init; }
 
@@ -61,19 +64,19 @@ public sealed record RunnerNodeSettings
         var seeds = node.GetStringList("seed-nodes") ?? [];
         foreach (var seed in seeds)
         {
-            var colon = seed.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(seed.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p)
-                || p is < 1 or > 65535)
+            if (!ClusterDiscoverySettings.IsHostPort(seed))
                 throw new ConfigurationException($"runner.node.seed-nodes (RUNNER_SEED_NODES) contains '{seed}', which is not host:port.");
         }
 
+        var advertised = string.IsNullOrWhiteSpace(publicHost) ? hostname : publicHost;
         return new RunnerNodeSettings
         {
             Hostname = hostname,
             Port = port,
-            PublicHostname = string.IsNullOrWhiteSpace(publicHost) ? hostname : publicHost,
+            PublicHostname = advertised,
             ShardId = shardId,
             SeedNodes = [.. seeds],
+            Discovery = ClusterDiscoverySettings.Create(node, hostname, advertised, [.. seeds]),
             SagaAssemblies = [.. node.GetStringList("saga-assemblies") ?? []],
             Samples = node.GetBoolean("samples", true),
             Allowlist = allowlist.Distinct(StringComparer.Ordinal).ToArray(),

@@ -35,8 +35,12 @@ public sealed class ClusterNodes : IAsyncDisposable
     /// <summary>Name of the placement bucket of this scenario.</summary>
     public string PlacementBucket => _s.Name + "-placement";
 
-    /// <summary>Starts node <paramref name="shardId"/> (first start: a new port and data directory; later: the same).</summary>
-    public async Task<NodeProcess> StartAsync(string shardId, string? allowlist = null, bool placementBucket = false)
+    /// <summary>
+    /// Starts node <paramref name="shardId"/> (first start: a new port and data directory; later: the same). <paramref name="overrides"/>
+    /// change the node's environment on its first start (a null value removes the variable, e.g. RUNNER_SEED_NODES).
+    /// </summary>
+    public async Task<NodeProcess> StartAsync(string shardId, string? allowlist = null, bool placementBucket = false,
+        IReadOnlyDictionary<string, string?>? overrides = null)
     {
         if (!_env.TryGetValue(shardId, out var env))
         {
@@ -47,6 +51,12 @@ public sealed class ClusterNodes : IAsyncDisposable
             env["RUNNER_DATA_DIR"] = Path.Combine(_s.Data.Path, "lmdb-" + shardId);
             if (allowlist is not null) env["RUNNER_TENANT_ALLOWLIST"] = allowlist;
             if (placementBucket) env["RUNNER_TENANT_PLACEMENT_BUCKET"] = PlacementBucket;
+            foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+            {
+                if (value is null) env.Remove(key);
+                else env[key] = value;
+            }
+
             _env[shardId] = env;
         }
 
