@@ -18,12 +18,10 @@ internal sealed class CheckpointActor : ReceivePersistentActor
 {
     private ImmutableDictionary<string, ulong> _checkpoints = ImmutableDictionary<string, ulong>.Empty.WithComparers(StringComparer.Ordinal);
     private ImmutableList<ReplayRecord> _replays = [];
-    private readonly CheckpointCache _cache;
     private readonly int _finishedKept;
 
-    public CheckpointActor(string tenant, string node, CheckpointCache cache, int finishedKept = 20, TimeSpan? dryRunRetention = null)
+    public CheckpointActor(string tenant, string node, int finishedKept = 20, TimeSpan? dryRunRetention = null)
     {
-        _cache = cache;
         _finishedKept = finishedKept;
         var dryRunsKept = dryRunRetention ?? TimeSpan.FromMinutes(10);
         PersistenceId = $"checkpoint|{tenant}";
@@ -95,8 +93,6 @@ internal sealed class CheckpointActor : ReceivePersistentActor
 
     protected override void OnReplaySuccess()
     {
-        foreach (var (saga, seq) in _checkpoints) _cache.Set(saga, seq);
-        _cache.MarkRecovered();
         Context.Parent.Tell(new CheckpointsRecovered([.. _replays.Where(r => r.Stage != "finished")]));
     }
 
@@ -115,7 +111,6 @@ internal sealed class CheckpointActor : ReceivePersistentActor
     {
         if (_checkpoints.TryGetValue(c.Saga, out var current) && current >= c.StreamSequence) return;
         _checkpoints = _checkpoints.SetItem(c.Saga, c.StreamSequence);
-        _cache.Set(c.Saga, c.StreamSequence);
     }
 
     private void Apply(ReplayStarted e) =>
@@ -125,7 +120,6 @@ internal sealed class CheckpointActor : ReceivePersistentActor
     {
         // The checkpoint moves back on purpose: a recreated consumer starts at the first replayed event.
         _checkpoints = _checkpoints.SetItem(e.Saga, e.StreamSequence);
-        _cache.Set(e.Saga, e.StreamSequence);
         Update(e.Id, r => r with { Stage = "rewound", Instances = e.Instances });
     }
 

@@ -27,7 +27,6 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private readonly TenantServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
-    private readonly CheckpointCache _checkpointCache = new();
     private string _status = "acquiring custody";
     private bool _ran;
     private bool _releaseRequested;
@@ -190,14 +189,14 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         _ran = true;
         var node = _services.Nats?.Settings.NodeId ?? "";
         _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() =>
-            new CheckpointActor(_tenant, node, _checkpointCache, _services.Runtime.ReplaysKept, _services.Runtime.DryRunRetention)), "checkpoints"));
+            new CheckpointActor(_tenant, node, _services.Runtime.ReplaysKept, _services.Runtime.DryRunRetention)), "checkpoints"));
         _scheduleIndex = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new ScheduleIndexActor(_tenant, _services.Runtime, _services.Clock)), "schedule"));
         _publisher = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new OutboxPublisher(_tenant, _services.Transport, _services.PublishParallelism)), "outbox"));
         // The consumption starts once the checkpoints are recovered (CheckpointsRecovered), so a recreated consumer starts after them.
         if (_services.Nats is { } nats)
-            _consumers = Context.Watch(Context.ActorOf(TenantConsumers.Props(_tenant, _services, nats, Self, _checkpoints, _checkpointCache), "consumers"));
+            _consumers = Context.Watch(Context.ActorOf(TenantConsumers.Props(_tenant, _services, nats, Self, _checkpoints), "consumers"));
         _admin = Context.Watch(Context.ActorOf(TenantAdmin.Props(_tenant, _services, Self, _checkpoints, _scheduleIndex, _consumers), "admin"));
     }
 

@@ -52,7 +52,7 @@ public sealed partial class NatsEdge
     /// <param name="started">Told where each (re)start began.</param>
     /// <param name="cancellationToken">Stops the consumption.</param>
     /// <param name="interrupted">Told when delivery stopped and why (it restarts by itself).</param>
-    public async IAsyncEnumerable<INatsJSMsg<byte[]>> ConsumeInOrderAsync(string tenant, string saga, Func<ulong?> checkpoint,
+    public async IAsyncEnumerable<INatsJSMsg<byte[]>> ConsumeInOrderAsync(string tenant, string saga, Func<CancellationToken, Task<ulong?>> checkpoint,
         Action<ConsumerStart>? started, [EnumeratorCancellation] CancellationToken cancellationToken, Action<string>? interrupted = null)
     {
         var key = Key(tenant, saga);
@@ -77,7 +77,7 @@ public sealed partial class NatsEdge
                     // Its standby is on another server and needs no JetStream API call to pull from: no waiting for leaders.
                     consumer = standby.Consumer;
                     resume = null;
-                    skipTo = checkpoint() ?? 0;
+                    skipTo = await checkpoint(cancellationToken).ConfigureAwait(false) ?? 0;
                     lastDelivery = 0;
                     LogSwitchedToStandby(_logger, key, reason, consumer.Info.Name, standby.Server, skipTo);
                     started?.Invoke(new ConsumerStart(consumer.Info.Name, Math.Max(standby.Start, skipTo + 1), true, 0, 0,
@@ -103,7 +103,7 @@ public sealed partial class NatsEdge
                     try
                     {
                         ConsumerStart start;
-                        (consumer, start) = await StartAtFirstUnappliedAsync(tenant, saga, checkpoint(), reason, cancellationToken).ConfigureAwait(false);
+                        (consumer, start) = await StartAtFirstUnappliedAsync(tenant, saga, await checkpoint(cancellationToken).ConfigureAwait(false), reason, cancellationToken).ConfigureAwait(false);
                         NoteActive(key, consumer);
                         lastDelivery = 0;
                         started?.Invoke(start);

@@ -124,7 +124,7 @@ public sealed partial class NatsEdge
     /// change in the cluster, each is checked to still answer. When the servers to place them are missing (one is down),
     /// it tries less and less often. Deletes them when the consumption stops.
     /// </summary>
-    private async Task KeepStandbyAsync(string tenant, string saga, Func<ulong?> checkpoint, CancellationToken cancellationToken)
+    private async Task KeepStandbyAsync(string tenant, string saga, Func<CancellationToken, Task<ulong?>> checkpoint, CancellationToken cancellationToken)
     {
         var key = Key(tenant, saga);
         var checkedAt = -1L;
@@ -146,7 +146,8 @@ public sealed partial class NatsEdge
                 try
                 {
                     var changes = Interlocked.Read(ref _clusterChanges);
-                    var progressed = await TendStandbysAsync(key, tenant, saga, (checkpoint() ?? 0) + 1, activeServer, changes != checkedAt, cancellationToken)
+                    var from = (await checkpoint(cancellationToken).ConfigureAwait(false) ?? 0) + 1;
+                    var progressed = await TendStandbysAsync(key, tenant, saga, from, activeServer, changes != checkedAt, cancellationToken)
                         .ConfigureAwait(false);
                     checkedAt = changes;
                     wait = progressed ? Settings.StandbyCheckInterval : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxStandbyWait.Ticks));

@@ -25,58 +25,45 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     [Fact]
     public void CheckpointActor_should_advance_checkpoints_monotonically()
     {
-        var cache = new CheckpointCache();
-        var checkpoints = Start(cache);
+        var checkpoints = Start();
         checkpoints.Tell(new CheckpointAdvanced("order", 10));
         checkpoints.Tell(new CheckpointAdvanced("order", 5)); // an older sample: ignored
         checkpoints.Tell(new CheckpointAdvanced("order", 12));
         checkpoints.Tell(new CheckpointAdvanced("order", 12));
         checkpoints.Tell(new CheckpointAdvanced("payment", 3));
         AssertCheckpoints(checkpoints, ("order", 12), ("payment", 3));
-        Assert.Equal(12UL, cache.Get("order"));
-        Assert.Equal(3UL, cache.Get("payment"));
-        Assert.Null(cache.Get("shipping"));
         StopAndWait(checkpoints);
-
-        var recoveredCache = new CheckpointCache();
-        var again = Start(recoveredCache);
+        var again = Start();
         AssertCheckpoints(again, ("order", 12), ("payment", 3));
-        Assert.True(recoveredCache.Recovered.IsCompletedSuccessfully);
-        Assert.Equal(12UL, recoveredCache.Get("order"));
     }
 
     [Fact]
     public void CheckpointActor_should_keep_a_rewind_to_a_lower_checkpoint_across_a_restart()
     {
-        var cache = new CheckpointCache();
-        var checkpoints = Start(cache);
+        var checkpoints = Start();
         checkpoints.Tell(new CheckpointAdvanced("order", 100));
         Begin(checkpoints, "acme.order.1", "order");
         Rewind(checkpoints, "acme.order.1", "order", 9, instances: 2);
         AssertCheckpoints(checkpoints, ("order", 9));
-        Assert.Equal(9UL, cache.Get("order"));
         StopAndWait(checkpoints);
-
-        var recoveredCache = new CheckpointCache();
-        var again = StartUnrecovered(recoveredCache);
+        var again = StartUnrecovered();
         var recovered = ExpectMsg<CheckpointsRecovered>();
         var replay = Assert.Single(recovered.ActiveReplays);
         Assert.Equal(("acme.order.1", "rewound", 2), (replay.Id, replay.Stage, replay.Instances));
         AssertCheckpoints(again, ("order", 9));
-        Assert.Equal(9UL, recoveredCache.Get("order"));
 
         // From the rewound checkpoint the checkpoint advances again, also past where it was.
         again.Tell(new CheckpointAdvanced("order", 50));
         again.Tell(new CheckpointAdvanced("order", 120));
         AssertCheckpoints(again, ("order", 120));
         StopAndWait(again);
-        AssertCheckpoints(Start(new CheckpointCache()), ("order", 120));
+        AssertCheckpoints(Start(), ("order", 120));
     }
 
     [Fact]
     public void CheckpointActor_should_refuse_a_second_replay_of_a_saga_while_one_is_active()
     {
-        var checkpoints = Start(new CheckpointCache());
+        var checkpoints = Start();
         Begin(checkpoints, "acme.order.1", "order");
 
         checkpoints.Tell(new BeginReplay(Started("acme.order.2", "order")));
@@ -101,11 +88,11 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     [Fact]
     public void CheckpointActor_should_refuse_a_second_replay_of_a_saga_after_a_restart()
     {
-        var checkpoints = Start(new CheckpointCache());
+        var checkpoints = Start();
         Begin(checkpoints, "acme.order.1", "order");
         StopAndWait(checkpoints);
 
-        var again = StartUnrecovered(new CheckpointCache());
+        var again = StartUnrecovered();
         ExpectMsg<CheckpointsRecovered>();
         again.Tell(new BeginReplay(Started("acme.order.2", "order")));
         Assert.Contains("acme.order.1", ExpectMsg<ReplayRefused>().Reason, StringComparison.Ordinal);
@@ -114,30 +101,27 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     [Fact]
     public void CheckpointActor_should_ignore_checkpoints_of_a_saga_while_its_replay_is_started_and_honour_them_after_the_rewind()
     {
-        var cache = new CheckpointCache();
-        var checkpoints = Start(cache);
+        var checkpoints = Start();
         checkpoints.Tell(new CheckpointAdvanced("order", 50));
         Begin(checkpoints, "acme.order.1", "order");
 
         checkpoints.Tell(new CheckpointAdvanced("order", 80)); // the floor of the consumer the replay is about to delete
         checkpoints.Tell(new CheckpointAdvanced("payment", 7)); // another saga: honoured
         AssertCheckpoints(checkpoints, ("order", 50), ("payment", 7));
-        Assert.Equal(50UL, cache.Get("order"));
 
         Rewind(checkpoints, "acme.order.1", "order", 9, instances: 1);
         checkpoints.Tell(new CheckpointAdvanced("order", 20));
         AssertCheckpoints(checkpoints, ("order", 20), ("payment", 7));
-        Assert.Equal(20UL, cache.Get("order"));
         StopAndWait(checkpoints);
 
         // The ignored checkpoint was never written.
-        AssertCheckpoints(Start(new CheckpointCache()), ("order", 20), ("payment", 7));
+        AssertCheckpoints(Start(), ("order", 20), ("payment", 7));
     }
 
     [Fact]
     public void CheckpointActor_should_tell_its_parent_only_the_unfinished_replays_after_a_restart()
     {
-        var checkpoints = Start(new CheckpointCache());
+        var checkpoints = Start();
         Begin(checkpoints, "acme.order.1", "order");
         Rewind(checkpoints, "acme.order.1", "order", 0, instances: 3);
         Finish(checkpoints, "acme.order.1");
@@ -146,7 +130,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         Rewind(checkpoints, "acme.shipping.1", "shipping", 4, instances: 1);
         StopAndWait(checkpoints);
 
-        var again = StartUnrecovered(new CheckpointCache());
+        var again = StartUnrecovered();
         var recovered = ExpectMsg<CheckpointsRecovered>();
         Assert.Equal(["acme.payment.1", "acme.shipping.1"], recovered.ActiveReplays.Select(r => r.Id));
         Assert.Equal(["started", "rewound"], recovered.ActiveReplays.Select(r => r.Stage));
@@ -163,7 +147,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     [Fact]
     public void CheckpointActor_should_keep_only_the_last_20_finished_replays()
     {
-        var checkpoints = Start(new CheckpointCache());
+        var checkpoints = Start();
         Begin(checkpoints, "acme.payment.1", "payment"); // active, older than all of them: always kept
         for (var i = 1; i <= 25; i++)
         {
@@ -176,7 +160,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         Assert.Equal(expected, ExpectMsg<ReplaysKnown>().Replays.Select(r => r.Id));
         StopAndWait(checkpoints);
 
-        var again = Start(new CheckpointCache());
+        var again = Start();
         again.Tell(GetReplays.Instance);
         Assert.Equal(expected, ExpectMsg<ReplaysKnown>().Replays.Select(r => r.Id));
     }
@@ -188,7 +172,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     [Fact]
     public void CheckpointActor_should_record_the_finish_of_a_replay_that_started_before_the_last_20_finished()
     {
-        var checkpoints = Start(new CheckpointCache());
+        var checkpoints = Start();
         Begin(checkpoints, "acme.payment.1", "payment");
         for (var i = 1; i <= 20; i++)
         {
@@ -210,7 +194,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     [Fact]
     public async Task CheckpointActor_should_recover_checkpoints_and_replays_from_its_snapshot()
     {
-        var checkpoints = Start(new CheckpointCache());
+        var checkpoints = Start();
         Begin(checkpoints, "acme.order.1", "order"); // 1
         Rewind(checkpoints, "acme.order.1", "order", 9, instances: 2); // 2
         Finish(checkpoints, "acme.order.1"); // 3
@@ -242,13 +226,10 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
             Assert.Equal(501, Assert.Single(events).SequenceNr);
         }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
         StopAndWait(checkpoints);
-
-        var cache = new CheckpointCache();
-        var again = StartUnrecovered(cache);
+        var again = StartUnrecovered();
         var recovered = ExpectMsg<CheckpointsRecovered>();
         Assert.Equal("acme.payment.1", Assert.Single(recovered.ActiveReplays).Id);
         AssertCheckpoints(again, ("order", 30), ("shipping", 496));
-        Assert.Equal(30UL, cache.Get("order"));
         again.Tell(GetReplays.Instance);
         var known = ExpectMsg<ReplaysKnown>().Replays;
         Assert.Equal(["finished", "started"], known.Select(r => r.Stage));
@@ -257,18 +238,18 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         Assert.Contains("acme.payment.1", ExpectMsg<ReplayRefused>().Reason, StringComparison.Ordinal);
     }
 
-    private static Props CheckpointProps(CheckpointCache cache) => Akka.Actor.Props.Create(() => new CheckpointActor(Tenant, "node-1", cache));
+    private static Props CheckpointProps() => Akka.Actor.Props.Create(() => new CheckpointActor(Tenant, "node-1"));
 
     /// <summary>Starts the checkpoints as a child of the test actor and waits for what they tell their parent once recovered.</summary>
-    private IActorRef Start(CheckpointCache cache)
+    private IActorRef Start()
     {
-        var actor = StartUnrecovered(cache);
+        var actor = StartUnrecovered();
         ExpectMsg<CheckpointsRecovered>();
         return actor;
     }
 
     /// <summary>A child of the test actor, supervised as the tenant supervises it (restart on failure).</summary>
-    private IActorRef StartUnrecovered(CheckpointCache cache) => ChildActorOf(CheckpointProps(cache), SupervisorStrategy.DefaultStrategy);
+    private IActorRef StartUnrecovered() => ChildActorOf(CheckpointProps(), SupervisorStrategy.DefaultStrategy);
 
     private static ReplayStarted Started(string id, string saga) => new(id, saga, ReplayModes.FullReset, 1, 100, At);
 

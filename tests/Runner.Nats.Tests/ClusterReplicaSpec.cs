@@ -83,7 +83,7 @@ public sealed class ClusterReplicaSpec : IAsyncLifetime
         var seen = new List<ulong>();
         var consume = Task.Run(async () =>
         {
-            await foreach (var msg in edge.ConsumeInOrderAsync("t1", "order", () => Volatile.Read(ref applied), s => { lock (starts) starts.Add(s); }, stop.Token))
+            await foreach (var msg in edge.ConsumeInOrderAsync("t1", "order", _ => Task.FromResult<ulong?>(Volatile.Read(ref applied)), s => { lock (starts) starts.Add(s); }, stop.Token))
             {
                 var seq = msg.Metadata!.Value.Sequence.Stream;
                 lock (seen) seen.Add(seq);
@@ -137,7 +137,7 @@ public sealed class ClusterReplicaSpec : IAsyncLifetime
         var seen = new List<ulong>();
         var consume = Task.Run(async () =>
         {
-            await foreach (var msg in edge.ConsumeInOrderAsync("t1", "order", () => Volatile.Read(ref applied), s => { lock (starts) starts.Add(s); }, stop.Token))
+            await foreach (var msg in edge.ConsumeInOrderAsync("t1", "order", _ => Task.FromResult<ulong?>(Volatile.Read(ref applied)), s => { lock (starts) starts.Add(s); }, stop.Token))
             {
                 var seq = msg.Metadata!.Value.Sequence.Stream;
                 lock (seen) seen.Add(seq);

@@ -73,12 +73,24 @@ internal sealed class EventPump
     /// <summary>Where this consumption stands (applied position, lag, running, last progress).</summary>
     public ConsumptionProgress Progress { get; }
 
-    public PumpHandle Run(IMaterializer materializer, CheckpointCache checkpoints)
+    /// <summary>
+    /// Starts the consumption. Every (re)start of its consumer asks <paramref name="checkpoints"/> (the tenant's
+    /// <see cref="CheckpointActor"/>) for the saga's durable checkpoint.
+    /// </summary>
+    public PumpHandle Run(IMaterializer materializer, IActorRef checkpoints)
     {
         var settings = _nats.Settings;
+        var saga = _saga.Name;
+        async Task<ulong?> CheckpointAsync(CancellationToken ct)
+        {
+            var all = await checkpoints.Ask<System.Collections.Immutable.ImmutableDictionary<string, ulong>>(CheckpointActor.GetCheckpoints.Instance,
+                settings.ProcessingTimeout, ct).ConfigureAwait(false);
+            return all.TryGetValue(saga, out var seq) ? seq : null;
+        }
+
         // The consumption restarts by itself (errors, reconnects); the restart source is the net for anything it lets through.
         var (killSwitch, completion) = RestartSource.WithBackoff(
-                () => Source.From(() => _nats.ConsumeInOrderAsync(_tenant, _saga.Name, () => checkpoints.Get(_saga.Name), OnStarted, _stopping.Token,
+                () => Source.From(() => _nats.ConsumeInOrderAsync(_tenant, _saga.Name, CheckpointAsync, OnStarted, _stopping.Token,
                     OnInterrupted)),
                 RestartSettings.Create(settings.MinBackoff, settings.MaxBackoff, 0.2))
             .ViaMaterialized(KillSwitches.Single<INatsJSMsg<byte[]>>(), Keep.Right)

@@ -21,7 +21,6 @@ internal sealed class TenantConsumers : ReceiveActor, IWithTimers
     private readonly NatsEdge _nats;
     private readonly IActorRef _tenantActor;
     private readonly IActorRef _checkpoints;
-    private readonly CheckpointCache _checkpointCache;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, PumpHandle> _pumps = new(StringComparer.Ordinal);
     private readonly List<Task> _completions = [];
@@ -30,21 +29,20 @@ internal sealed class TenantConsumers : ReceiveActor, IWithTimers
     private readonly Dictionary<string, DateTime> _stallWarned = new(StringComparer.Ordinal);
     private IMaterializer? _materializer;
 
-    public TenantConsumers(string tenant, TenantServices services, NatsEdge nats, IActorRef tenantActor, IActorRef checkpoints, CheckpointCache checkpointCache)
+    public TenantConsumers(string tenant, TenantServices services, NatsEdge nats, IActorRef tenantActor, IActorRef checkpoints)
     {
         _tenant = tenant;
         _services = services;
         _nats = nats;
         _tenantActor = tenantActor;
         _checkpoints = checkpoints;
-        _checkpointCache = checkpointCache;
         Waiting();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string tenant, TenantServices services, NatsEdge nats, IActorRef tenantActor, IActorRef checkpoints, CheckpointCache cache) =>
-        Akka.Actor.Props.Create(() => new TenantConsumers(tenant, services, nats, tenantActor, checkpoints, cache));
+    public static Props Props(string tenant, TenantServices services, NatsEdge nats, IActorRef tenantActor, IActorRef checkpoints) =>
+        Akka.Actor.Props.Create(() => new TenantConsumers(tenant, services, nats, tenantActor, checkpoints));
 
     /// <summary>Before the checkpoints are recovered: nothing consumes (a recreated consumer starts after its checkpoint).</summary>
     private void Waiting()
@@ -114,10 +112,11 @@ internal sealed class TenantConsumers : ReceiveActor, IWithTimers
     private void StartPump(ISagaDefinition saga, ReplayTracker? tracker)
     {
         _materializer ??= Context.Materializer();
-        var pump = new EventPump(_tenant, saga, _services, _nats, _tenantActor, _log, tracker).Run(_materializer, _checkpointCache);
+        var pump = new EventPump(_tenant, saga, _services, _nats, _tenantActor, _log, tracker).Run(_materializer, _checkpoints);
         var completion = pump.Completion;
         _pumps[saga.Name] = pump;
-        _checkpointed[saga.Name] = _checkpointCache.Get(saga.Name) ?? 0;
+        // A position not beyond the saga's checkpoint is not written again (the checkpoint actor keeps the furthest).
+        _checkpointed.Remove(saga.Name);
         RunnerMetrics.Track(pump.Progress);
         // Consumers stopped by replays are done; a hand-off waits only for the ones that may still run.
         _completions.RemoveAll(t => t.IsCompleted);
