@@ -62,7 +62,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<Status.Failure>(_ => { });
         Receive<NotUsed>(_ => { });
         Receive<CheckpointsRecovered>(OnCheckpointsRecovered);
-        Receive<ReplaysKnown>(r => ResumeReplays(r.Replays.Where(x => x.Stage != "finished")));
+        Receive<ReplaysKnown>(r => ResumeReplays(r.Replays.Where(x => x.Stage != ReplayStage.Finished)));
         Receive<PauseSaga>(OnPauseSaga);
         Receive<ResumeSaga>(r =>
         {
@@ -147,7 +147,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         var dropped = Stash.ClearStash().ToList();
         if (dropped.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, dropped.Count);
         foreach (var envelope in dropped.Where(e => e.Message is ITenantAdminRequest))
-            envelope.Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status}"));
+            envelope.Sender.Tell(AdminRefusal.Conflict($"tenant {_tenant} is {_status}"));
 
         if (outcome.Error is { } e) _log.Warning(e, "Tenant {0}: custody check failed; asking again in {1}", _tenant, _services.CustodyRetry);
         else _log.Warning("Tenant {0} is not run here: {1}; asking again in {2}", _tenant, outcome.Decision!.Detail, _services.CustodyRetry);
@@ -275,7 +275,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 
         if (!_running || _handingOff)
         {
-            Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status} on this node; ask again once it runs"));
+            Sender.Tell(AdminRefusal.Conflict($"tenant {_tenant} is {_status} on this node; ask again once it runs"));
             return;
         }
 
@@ -311,7 +311,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         if (_services.Nats is not { } nats)
         {
-            Sender.Tell(ReplayJson.Error(503, "this node does not consume from NATS"));
+            Sender.Tell(AdminRefusal.Unavailable("this node does not consume from NATS"));
             return;
         }
 
@@ -323,17 +323,19 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 
         if (!ReplayModes.IsValid(start.Mode))
         {
-            Sender.Tell(ReplayJson.Error(400, $"mode must be one of {string.Join(", ", ReplayModes.All)}, not '{start.Mode}'"));
+            Sender.Tell(AdminRefusal.Invalid($"mode must be one of {string.Join(", ", ReplayModes.All)}, not '{start.Mode}'"));
             return;
         }
 
-        var id = ReplayActor.NewId(_tenant, saga!.Name, _services.Clock.Now);
-        var replay = Context.ActorOf(ReplayActor.New(_tenant, saga, _services, nats, _checkpoints, id, start, Sender), ReplayActor.ChildName(id));
+        var id = ReplayIds.New(_tenant, saga!.Name, _services.Clock.Now);
+        var replay = Context.ActorOf(start.DryRun
+            ? DryRunActor.New(_tenant, saga, _services, nats, id, start, Sender)
+            : ReplayActor.New(_tenant, saga, _services, nats, _checkpoints, id, start, Sender), ReplayActor.ChildName(id));
         if (!start.DryRun) Context.Watch(replay);
     }
 
-    private AdminReply UnknownSaga(string saga) =>
-        ReplayJson.Error(404, $"no saga named '{saga}' runs here (sagas: {string.Join(", ", _services.Catalog.All.Select(s => s.Name))})");
+    private AdminRefusal UnknownSaga(string saga) =>
+        AdminRefusal.NotFound($"no saga named '{saga}' runs here (sagas: {string.Join(", ", _services.Catalog.All.Select(s => s.Name))})");
 
     /// <inheritdoc />
     protected override void PostStop()
