@@ -167,9 +167,10 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         }
 
         var list = _list!;
-        // Ordered by (saga, correlation id), as the candidates were asked.
-        var page = (list.State is null ? _matched : _matched.Skip(list.Offset)).Take(list.Limit)
-            .OrderBy(v => v.Saga, StringComparer.Ordinal).ThenBy(v => v.CorrelationId, StringComparer.Ordinal).ToList();
+        // Ordered by (saga, correlation id), as the candidates were asked. The views answer in any order: the matches are put in
+        // order before the offset skips any (every candidate asked has answered by now, and they are a prefix of all).
+        var ordered = _matched.OrderBy(v => v.Saga, StringComparer.Ordinal).ThenBy(v => v.CorrelationId, StringComparer.Ordinal);
+        var page = (list.State is null ? ordered : ordered.Skip(list.Offset)).Take(list.Limit).ToList();
         var scannedAll = _next >= _candidates.Count;
         Reply(new SagaPage(_tenant, list.Saga, list.State, list.Offset, list.Limit,
             // With a state filter the count of matches is known only once every instance was looked at.
