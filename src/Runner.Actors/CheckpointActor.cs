@@ -3,7 +3,6 @@ using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
 using Runner.Actors.Internal;
-using Runner.Actors.Replay;
 using Runner.Actors.Serialization;
 
 namespace Runner.Actors;
@@ -40,7 +39,7 @@ internal sealed class CheckpointActor : ReceivePersistentActor
         {
             if (_checkpoints.TryGetValue(c.Saga, out var current) && current >= c.StreamSequence) return;
             // While a replay of the saga is being prepared its old consumer is about to go: its floor is no checkpoint any more.
-            if (Active(c.Saga) is { Stage: "started" }) return;
+            if (Active(c.Saga) is { Stage: ReplayStage.Started }) return;
             PersistTracked(c, Apply);
         });
         Command<BeginReplay>(b =>
@@ -73,10 +72,12 @@ internal sealed class CheckpointActor : ReceivePersistentActor
             PersistTracked(f.Finished, e => replyTo.Tell(new FinishRecorded(Apply(e))));
         });
         Command<GetReplays>(_ => Sender.Tell(new ReplaysKnown([.. _replays])));
-        Command<ListReplays>(_ => Sender.Tell(ReplayJson.List(tenant, node, _replays, _checkpoints)));
+        Command<ListReplays>(_ => Sender.Tell(new ReplayList(tenant, node,
+            [.. _checkpoints.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new SagaCheckpoint(c.Key, c.Value))],
+            [.. _replays.OrderByDescending(r => r.StartedAt).Select(r => ReplayStatus.Of(tenant, node, r))])));
         Command<GetReplay>(g => Sender.Tell(_replays.Find(r => r.Id == g.Id) is { } r
-            ? new AdminReply(200, ReplayJson.Status(tenant, node, r, false, r.Counts ?? ReplayCounts.Zero, null, null).ToJsonString())
-            : ReplayJson.Error(404, $"tenant {tenant} has no replay '{g.Id}' (finished dry runs are kept {dryRunsKept.TotalMinutes:0} minutes, the last {_finishedKept} finished replays for good)")));
+            ? ReplayStatus.Of(tenant, node, r)
+            : AdminRefusal.NotFound($"tenant {tenant} has no replay '{g.Id}' (finished dry runs are kept {dryRunsKept.TotalMinutes:0} minutes, the last {_finishedKept} finished replays for good)")));
         Command<GetCheckpoints>(_ => Sender.Tell(_checkpoints));
         Command<ReportAndStop>(_ =>
         {
@@ -93,7 +94,7 @@ internal sealed class CheckpointActor : ReceivePersistentActor
 
     protected override void OnReplaySuccess()
     {
-        Context.Parent.Tell(new CheckpointsRecovered([.. _replays.Where(r => r.Stage != "finished")]));
+        Context.Parent.Tell(new CheckpointsRecovered([.. _replays.Where(r => r.Stage != ReplayStage.Finished)]));
     }
 
     private void PersistTracked<T>(T e, Action<T> handler) where T : class, IRunnerStored =>
@@ -103,9 +104,9 @@ internal sealed class CheckpointActor : ReceivePersistentActor
             if (LastSequenceNr % 500 == 0) SaveSnapshot(new CheckpointSnapshot(_checkpoints, [.. _replays]));
         });
 
-    private ReplayRecord? Active(string saga) => _replays.FirstOrDefault(r => r.Saga == saga && r.Stage != "finished");
+    private ReplayRecord? Active(string saga) => _replays.FirstOrDefault(r => r.Saga == saga && r.Stage != ReplayStage.Finished);
 
-    private static string Describe(ReplayRecord r) => r.Stage == "started" ? "resetting its instances" : "consuming towards its target";
+    private static string Describe(ReplayRecord r) => r.Stage == ReplayStage.Started ? "resetting its instances" : "consuming towards its target";
 
     private void Apply(CheckpointAdvanced c)
     {
@@ -114,21 +115,21 @@ internal sealed class CheckpointActor : ReceivePersistentActor
     }
 
     private void Apply(ReplayStarted e) =>
-        _replays = _replays.Add(new ReplayRecord(e.Id, e.Saga, e.Mode, e.FromSeq, e.TargetSeq, e.At, "started"));
+        _replays = _replays.Add(new ReplayRecord(e.Id, e.Saga, e.Mode, e.FromSeq, e.TargetSeq, e.At, ReplayStage.Started));
 
     private void Apply(ReplayRewound e)
     {
         // The checkpoint moves back on purpose: a recreated consumer starts at the first replayed event.
         _checkpoints = _checkpoints.SetItem(e.Saga, e.StreamSequence);
-        Update(e.Id, r => r with { Stage = "rewound", Instances = e.Instances });
+        Update(e.Id, r => r with { Stage = ReplayStage.Rewound, Instances = e.Instances });
     }
 
     private ReplayRecord Apply(ReplayFinished e)
     {
-        Update(e.Id, r => r with { Stage = "finished", FinishedAt = e.At, Counts = e.Counts });
-        var record = _replays.Find(r => r.Id == e.Id) ?? new ReplayRecord(e.Id, "", "", 0, 0, e.At, "finished", 0, e.At, e.Counts);
+        Update(e.Id, r => r with { Stage = ReplayStage.Finished, FinishedAt = e.At, Counts = e.Counts });
+        var record = _replays.Find(r => r.Id == e.Id) ?? new ReplayRecord(e.Id, "", "", 0, 0, e.At, ReplayStage.Finished, 0, e.At, e.Counts);
         // The longest finished go first; the one finishing now is kept whatever the clocks say.
-        var finished = _replays.Where(r => r.Stage == "finished" && r.Id != e.Id).OrderBy(r => r.FinishedAt).ToList();
+        var finished = _replays.Where(r => r.Stage == ReplayStage.Finished && r.Id != e.Id).OrderBy(r => r.FinishedAt).ToList();
         if (finished.Count >= _finishedKept) _replays = _replays.RemoveRange(finished.Take(finished.Count - _finishedKept + 1));
         return record;
     }

@@ -65,22 +65,10 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         });
         Command<ListTimers>(_ =>
         {
-            var timers = _instances.SelectMany(i => i.Value.Select(t => (i.Key.Saga, i.Key.Correlation, Timer: t))).OrderBy(t => t.Timer.DueAt).ToList();
-            Sender.Tell(new AdminReply(200, new System.Text.Json.Nodes.JsonObject
-            {
-                ["tenant"] = _tenant,
-                ["pending"] = timers.Count,
-                ["nextDue"] = timers.Count == 0 ? null : timers[0].Timer.DueAt,
-                ["truncated"] = timers.Count > 1000, // the first 1,000 by due time are listed
-                ["timers"] = new System.Text.Json.Nodes.JsonArray([.. timers.Take(1000).Select(t => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
-                {
-                    ["saga"] = t.Saga,
-                    ["correlationId"] = t.Correlation,
-                    ["name"] = t.Timer.Name,
-                    ["dueAt"] = t.Timer.DueAt,
-                    ["skipIfMissed"] = t.Timer.SkipIfMissed,
-                })]),
-            }.ToJsonString()));
+            var timers = _instances.SelectMany(i => i.Value.Select(t => new TenantTimer(i.Key.Saga, i.Key.Correlation, t.Name, t.DueAt, t.SkipIfMissed)))
+                .OrderBy(t => t.DueAt).ToList();
+            Sender.Tell(new TimerList(_tenant, timers.Count, timers.Count == 0 ? null : timers[0].DueAt, timers.Count > TimerList.Listed,
+                [.. timers.Take(TimerList.Listed)]));
         });
         Command<GetDue>(_ => Sender.Tell(_instances.SelectMany(i => i.Value.Select(t => (i.Key.Saga, i.Key.Correlation, t))).ToImmutableArray()));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));

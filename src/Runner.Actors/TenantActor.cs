@@ -177,7 +177,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         var dropped = Stash.ClearStash().ToList();
         if (dropped.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, dropped.Count);
         foreach (var envelope in dropped.Where(e => e.Message is ITenantAdminRequest))
-            envelope.Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status}"));
+            envelope.Sender.Tell(AdminRefusal.Conflict($"tenant {_tenant} is {_status}"));
 
         if (outcome.Error is { } e) _log.Warning(e, "Tenant {0}: custody check failed; asking again in {1}", _tenant, _services.CustodyRetry);
         else _log.Warning("Tenant {0} is not run here: {1}; asking again in {2}", _tenant, outcome.Decision!.Detail, _services.CustodyRetry);
@@ -207,7 +207,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         else _consumers.Tell(StopConsuming.Instance);
     }
 
-    private void RefuseAdmin() => Sender.Tell(ReplayJson.Error(409, $"tenant {_tenant} is {_status} on this node; ask again once it runs"));
+    private void RefuseAdmin() => Sender.Tell(AdminRefusal.Conflict($"tenant {_tenant} is {_status} on this node; ask again once it runs"));
 
     private void NotDelivered(ISagaMessage message) =>
         // Not (or no longer) running here: timers and stragglers find the tenant where it runs next.

@@ -60,7 +60,7 @@ internal static class AdminApi
             ToTenantAsync(tenant, ListTimers.Instance, context, ct));
         admin.MapPost("/replay", Replay);
         admin.MapGet("/replay/{id}", (string id, [AsParameters] AdminContext context, CancellationToken ct) =>
-            Actors.Replay.ReplayActor.TenantOf(id) is { } tenant
+            Actors.Replay.ReplayIds.TenantOf(id) is { } tenant
                 ? ToTenantAsync(tenant, new GetReplay(id), context, ct)
                 : Task.FromResult(Error(StatusCodes.Status400BadRequest, $"'{id}' is not a replay id (<tenant>.<saga>.<suffix>)")));
         DeadLetterApi.Map(admin);
@@ -105,7 +105,7 @@ internal static class AdminApi
 
     /// <summary>
     /// Sends an operator request to the tenant wherever it runs (through the tenant shard region: the node that owns it
-    /// answers with data from its own LMDB) and returns its answer. Refused first: an invalid tenant id (400), a tenant the
+    /// answers with data from its own LMDB) and returns its answer, as <see cref="AdminReplies"/> renders it. Refused first: an invalid tenant id (400), a tenant the
     /// cluster does not know (404), a tenant placement runs nowhere (409).
     /// </summary>
     private static async Task<IResult> ToTenantAsync(string tenant, ITenantAdminRequest request, AdminContext context, CancellationToken ct)
@@ -122,8 +122,8 @@ internal static class AdminApi
         var wait = TenantAnswerTimeout;
         try
         {
-            var reply = await registry.Get<TenantRegion>().Ask<AdminReply>(new TenantEnvelope(tenant, request), wait, ct).ConfigureAwait(false);
-            return Results.Content(reply.Json, "application/json", System.Text.Encoding.UTF8, reply.Status);
+            var reply = await registry.Get<TenantRegion>().Ask<ITenantAdminReply>(new TenantEnvelope(tenant, request), wait, ct).ConfigureAwait(false);
+            return AdminReplies.ToResult(reply);
         }
         catch (AskTimeoutException)
         {

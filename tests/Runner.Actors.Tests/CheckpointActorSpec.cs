@@ -49,7 +49,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         var again = StartUnrecovered();
         var recovered = ExpectMsg<CheckpointsRecovered>();
         var replay = Assert.Single(recovered.ActiveReplays);
-        Assert.Equal(("acme.order.1", "rewound", 2), (replay.Id, replay.Stage, replay.Instances));
+        Assert.Equal(("acme.order.1", ReplayStage.Rewound, 2), (replay.Id, replay.Stage, replay.Instances));
         AssertCheckpoints(again, ("order", 9));
 
         // From the rewound checkpoint the checkpoint advances again, also past where it was.
@@ -82,7 +82,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         checkpoints.Tell(GetReplays.Instance);
         var known = ExpectMsg<ReplaysKnown>().Replays;
         Assert.Equal(["acme.order.1", "acme.payment.1", "acme.order.4"], known.Select(r => r.Id));
-        Assert.Equal(["finished", "started", "started"], known.Select(r => r.Stage));
+        Assert.Equal([ReplayStage.Finished, ReplayStage.Started, ReplayStage.Started], known.Select(r => r.Stage));
     }
 
     [Fact]
@@ -133,11 +133,11 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         var again = StartUnrecovered();
         var recovered = ExpectMsg<CheckpointsRecovered>();
         Assert.Equal(["acme.payment.1", "acme.shipping.1"], recovered.ActiveReplays.Select(r => r.Id));
-        Assert.Equal(["started", "rewound"], recovered.ActiveReplays.Select(r => r.Stage));
+        Assert.Equal([ReplayStage.Started, ReplayStage.Rewound], recovered.ActiveReplays.Select(r => r.Stage));
 
         again.Tell(GetReplays.Instance);
         var known = ExpectMsg<ReplaysKnown>().Replays;
-        var finished = Assert.Single(known, r => r.Stage == "finished");
+        var finished = Assert.Single(known, r => r.Stage == ReplayStage.Finished);
         Assert.Equal("acme.order.1", finished.Id);
         Assert.Equal(3, finished.Instances);
         Assert.Equal(At, finished.FinishedAt);
@@ -182,7 +182,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
 
         checkpoints.Tell(new RecordFinish(new ReplayFinished("acme.payment.1", ReplayCounts.Zero, At)));
         var record = ExpectMsg<FinishRecorded>().Record;
-        Assert.Equal(("acme.payment.1", "finished"), (record.Id, record.Stage));
+        Assert.Equal(("acme.payment.1", ReplayStage.Finished), (record.Id, record.Stage));
 
         checkpoints.Tell(GetReplays.Instance);
         var known = ExpectMsg<ReplaysKnown>().Replays.Select(r => r.Id).ToList();
@@ -232,7 +232,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         AssertCheckpoints(again, ("order", 30), ("shipping", 496));
         again.Tell(GetReplays.Instance);
         var known = ExpectMsg<ReplaysKnown>().Replays;
-        Assert.Equal(["finished", "started"], known.Select(r => r.Stage));
+        Assert.Equal([ReplayStage.Finished, ReplayStage.Started], known.Select(r => r.Stage));
         Assert.Equal(2, known[0].Instances);
         again.Tell(new BeginReplay(Started("acme.payment.2", "payment")));
         Assert.Contains("acme.payment.1", ExpectMsg<ReplayRefused>().Reason, StringComparison.Ordinal);
@@ -257,7 +257,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     {
         checkpoints.Tell(new BeginReplay(Started(id, saga)));
         var begun = ExpectMsg<ReplayBegun>().Record;
-        Assert.Equal((id, saga, "started", 1UL, 100UL), (begun.Id, begun.Saga, begun.Stage, begun.FromSeq, begun.TargetSeq));
+        Assert.Equal((id, saga, ReplayStage.Started, 1UL, 100UL), (begun.Id, begun.Saga, begun.Stage, begun.FromSeq, begun.TargetSeq));
     }
 
     private void Rewind(IActorRef checkpoints, string id, string saga, ulong to, int instances)
@@ -270,7 +270,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
     {
         checkpoints.Tell(new RecordFinish(new ReplayFinished(id, new ReplayCounts(5, 3, 1, 1, 0, 4), At)));
         var record = ExpectMsg<FinishRecorded>().Record;
-        Assert.Equal((id, "finished", At), (record.Id, record.Stage, record.FinishedAt));
+        Assert.Equal((id, ReplayStage.Finished, At), (record.Id, record.Stage, record.FinishedAt));
     }
 
     private void AssertCheckpoints(IActorRef checkpoints, params (string Saga, ulong Seq)[] expected)

@@ -26,8 +26,8 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
         new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty.Add("order", 5)),
         new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty.Add("order", 9).Add("payment", 77),
         [
-            new ReplayRecord("acme.payment.20260101T120000-00ef", "payment", "checkpoint_only", 3, 80, At, "started"),
-            new ReplayRecord("acme.order.20260101T120000-00ab", "order", "full_reset", 10, 120, At, "finished", 4, At.AddMinutes(3),
+            new ReplayRecord("acme.payment.20260101T120000-00ef", "payment", "checkpoint_only", 3, 80, At, ReplayStage.Started),
+            new ReplayRecord("acme.order.20260101T120000-00ab", "order", "full_reset", 10, 120, At, ReplayStage.Finished, 4, At.AddMinutes(3),
                 new ReplayCounts(111, 100, 5, 3, 3, 250)),
         ]),
         new CheckpointSnapshot(ImmutableDictionary<string, ulong>.Empty, []),
@@ -110,7 +110,7 @@ public sealed class RunnerSerializerSpec(ITestOutputHelper output) : ActorSpecBa
             """u8.ToArray();
         var snapshot = Assert.IsType<CheckpointSnapshot>(serializer.FromBinary(json, "checkpoint-snapshot.v1"));
         var record = Assert.Single(snapshot.Replays!.Value);
-        Assert.Equal(new ReplayRecord("acme.order.1", "order", "full_reset", 1, 9, At, "started"), record);
+        Assert.Equal(new ReplayRecord("acme.order.1", "order", "full_reset", 1, 9, At, ReplayStage.Started), record);
     }
 
     [Fact]

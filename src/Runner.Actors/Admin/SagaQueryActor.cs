@@ -1,11 +1,10 @@
 using System.Collections.Immutable;
-using System.Text.Json.Nodes;
+using System.Text;
 using Akka.Actor;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Runner.Actors.Protocol;
-using Runner.Actors.Replay;
 using Runner.Actors.Serialization;
 using Runner.Sagas;
 
@@ -15,7 +14,7 @@ namespace Runner.Actors.Admin;
 /// Answers one operator query about a tenant's saga instances (a child of the <see cref="TenantActor"/>, one per query):
 /// the instances come from the journal's persistence ids, each instance's current view from the instance itself (started
 /// from its journal if it was passivated; it passivates again when idle), its history from the read journal. It replies
-/// with an <see cref="AdminReply"/> and stops.
+/// with a <see cref="SagaPage"/> or a <see cref="SagaDetail"/> (or an <see cref="AdminRefusal"/>) and stops.
 /// </summary>
 internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
 {
@@ -48,8 +47,8 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         Receive<Ids>(OnIds);
         Receive<SagaView>(OnView);
         Receive<History>(OnHistory);
-        Receive<Failed>(f => Reply(ReplayJson.Error(503, $"{f.While} failed: {f.Cause.GetBaseException().Message}")));
-        Receive<Stalled>(_ => Reply(ReplayJson.Error(503,
+        Receive<Failed>(f => Reply(AdminRefusal.Unavailable($"{f.While} failed: {f.Cause.GetBaseException().Message}")));
+        Receive<Stalled>(_ => Reply(AdminRefusal.Unavailable(
             $"{_outstanding.Count} saga instance(s) did not answer within {StallTimeout.TotalSeconds:0}s (e.g. {_outstanding.FirstOrDefault().Correlation})")));
     }
 
@@ -60,7 +59,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         Akka.Actor.Props.Create(() => new SagaQueryActor(tenant, catalog, settings, request, replyTo));
 
     protected override void PostRestart(Exception reason) =>
-        Reply(ReplayJson.Error(500, $"the query failed: {reason.GetBaseException().Message}"));
+        Reply(AdminRefusal.Failed($"the query failed: {reason.GetBaseException().Message}"));
 
     protected override void PreStart()
     {
@@ -89,7 +88,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
     {
         if (history.Total == 0)
         {
-            Reply(ReplayJson.Error(404, $"tenant '{_tenant}' has no instance '{_show!.CorrelationId}' of saga '{_show.Saga}'"));
+            Reply(AdminRefusal.NotFound($"tenant '{_tenant}' has no instance '{_show!.CorrelationId}' of saga '{_show.Saga}'"));
             return;
         }
 
@@ -163,98 +162,46 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         Timers.Cancel("stall");
         if (_show is { } show)
         {
-            var json = Render(_views[(show.Saga, show.CorrelationId)]);
-            json["historyTotal"] = _historyTotal;
-            json["historyTruncated"] = _historyTotal > _history.Count;
-            json["history"] = new JsonArray([.. _history.Select(e => (JsonNode)RenderEvent(e))]);
-            Reply(new AdminReply(200, json.ToJsonString()));
+            Reply(new SagaDetail(Summary(_views[(show.Saga, show.CorrelationId)]), _historyTotal, [.. _history.Select(Entry)]));
             return;
         }
 
         var list = _list!;
-        // Ordered by (saga, correlation id), as the candidates were asked.
-        var page = (list.State is null ? _matched : _matched.Skip(list.Offset)).Take(list.Limit)
-            .OrderBy(v => v.Saga, StringComparer.Ordinal).ThenBy(v => v.CorrelationId, StringComparer.Ordinal).ToList();
+        // Ordered by (saga, correlation id), as the candidates were asked. The views answer in any order: the matches are put in
+        // order before the offset skips any (every candidate asked has answered by now, and they are a prefix of all).
+        var ordered = _matched.OrderBy(v => v.Saga, StringComparer.Ordinal).ThenBy(v => v.CorrelationId, StringComparer.Ordinal);
+        var page = (list.State is null ? ordered : ordered.Skip(list.Offset)).Take(list.Limit).ToList();
         var scannedAll = _next >= _candidates.Count;
-        Reply(new AdminReply(200, new JsonObject
-        {
-            ["tenant"] = _tenant,
-            ["saga"] = list.Saga,
-            ["state"] = list.State,
-            ["offset"] = list.Offset,
-            ["limit"] = list.Limit,
+        Reply(new SagaPage(_tenant, list.Saga, list.State, list.Offset, list.Limit,
             // With a state filter the count of matches is known only once every instance was looked at.
-            ["total"] = list.State is null ? _total : scannedAll ? _matched.Count : null,
-            ["more"] = list.State is null ? list.Offset + page.Count < (_total ?? 0) : !scannedAll || _matched.Count > list.Offset + page.Count,
-            ["instances"] = new JsonArray([.. page.Select(v => (JsonNode)Render(v))]),
-        }.ToJsonString()));
+            list.State is null ? _total : scannedAll ? _matched.Count : null,
+            list.State is null ? list.Offset + page.Count < (_total ?? 0) : !scannedAll || _matched.Count > list.Offset + page.Count,
+            [.. page.Select(Summary)]));
     }
 
-    private JsonObject Render(SagaView v)
+    private SagaInstanceSummary Summary(SagaView v)
     {
         _catalog.TryGet(v.Saga, out var saga);
-        return new JsonObject
-        {
-            ["saga"] = v.Saga,
-            ["correlationId"] = v.CorrelationId,
-            ["status"] = StatusOf(v.State),
-            ["completed"] = v.Completed,
-            ["completedAt"] = v.CompletedAt,
-            ["sequenceNr"] = v.SequenceNr,
-            ["state"] = saga is null ? null : JsonNode.Parse(saga.SerializeState(v.State)),
-            ["outboxPending"] = new JsonArray([.. v.OutboxPending.Select(o => (JsonNode)new JsonObject { ["msgId"] = o.MsgId, ["commandType"] = o.CommandType })]),
-            ["timers"] = RenderTimers(v.Timers),
-            ["dedupeMarkers"] = v.DedupeMarkers,
-        };
+        return new SagaInstanceSummary(v.Saga, v.CorrelationId, StatusOf(v.State), v.Completed, v.CompletedAt, v.SequenceNr,
+            saga is null ? null : Encoding.UTF8.GetString(saga.SerializeState(v.State)),
+            [.. v.OutboxPending.Select(o => new PendingCommand(o.MsgId, o.CommandType))], TimerViews(v.Timers), v.DedupeMarkers);
     }
 
-    private static JsonArray RenderTimers(ImmutableArray<TimerEntry> timers) =>
-        [.. timers.OrderBy(t => t.DueAt).Select(t => (JsonNode)new JsonObject { ["name"] = t.Name, ["dueAt"] = t.DueAt, ["skipIfMissed"] = t.SkipIfMissed })];
+    private static ImmutableArray<TimerView> TimerViews(ImmutableArray<TimerEntry> timers) =>
+        [.. timers.OrderBy(t => t.DueAt).Select(t => new TimerView(t.Name, t.DueAt, t.SkipIfMissed))];
 
-    private static JsonObject RenderEvent(EventEnvelope e)
+    private static SagaHistoryEntry Entry(EventEnvelope e) => e.Event switch
     {
-        var json = new JsonObject { ["sequenceNr"] = e.SequenceNr };
-        switch (e.Event)
-        {
-            case SagaApplied a:
-                json["kind"] = "applied";
-                json["at"] = a.At;
-                json["trigger"] = a.Trigger;
-                json["dedupeKey"] = a.DedupeKey;
-                json["streamSeq"] = a.StreamSequence == 0 ? null : a.StreamSequence;
-                json["stateChanged"] = a.State is not null;
-                json["commands"] = new JsonArray([.. a.Outbox.Select(o => (JsonNode)new JsonObject { ["msgId"] = o.MsgId, ["commandType"] = o.CommandType })]);
-                json["scheduled"] = RenderTimers(a.Scheduled);
-                json["cancelled"] = new JsonArray([.. a.Cancelled.Select(c => (JsonNode)JsonValue.Create(c))]);
-                json["completed"] = a.Completed;
-                break;
-            case OutboxDelivered d:
-                json["kind"] = "delivered";
-                json["msgIds"] = new JsonArray([.. d.MsgIds.Select(m => (JsonNode)JsonValue.Create(m))]);
-                break;
-            case OutboxOverdue o:
-                json["kind"] = o.Pending ? "outbox_overdue" : "outbox_cleared";
-                json["at"] = o.At;
-                break;
-            case SagaReset r:
-                json["kind"] = "reset";
-                json["at"] = r.At;
-                json["replayId"] = r.ReplayId;
-                break;
-            case DedupeForgotten f:
-                json["kind"] = "dedupe_forgotten";
-                json["at"] = f.At;
-                json["replayId"] = f.ReplayId;
-                break;
-            default:
-                json["kind"] = e.Event?.GetType().Name;
-                break;
-        }
+        SagaApplied a => new HistoryApplied(e.SequenceNr, a.At, a.Trigger, a.DedupeKey, a.StreamSequence == 0 ? null : a.StreamSequence, a.State is not null,
+            [.. a.Outbox.Select(o => new PendingCommand(o.MsgId, o.CommandType))], TimerViews(a.Scheduled), a.Cancelled, a.Completed),
+        OutboxDelivered d => new HistoryDelivered(e.SequenceNr, d.MsgIds),
+        OutboxOverdue o => new HistoryOutboxOverdue(e.SequenceNr, o.Pending, o.At),
+        SagaReset r => new HistoryReset(e.SequenceNr, r.At, r.ReplayId),
+        DedupeForgotten f => new HistoryDedupeForgotten(e.SequenceNr, f.At, f.ReplayId),
+        _ => new HistoryOther(e.SequenceNr, e.Event?.GetType().Name),
+    };
 
-        return json;
-    }
-
-    private void Reply(AdminReply reply)
+    private void Reply(ITenantAdminReply reply)
     {
         _replyTo.Tell(reply);
         Context.Stop(Self);

@@ -1,20 +1,15 @@
 using System.Collections.Immutable;
+using Runner.Actors.Serialization;
 
 namespace Runner.Actors.Protocol;
 
 /// <summary>
 /// An operator's request to a tenant (admin endpoint, routed through the tenant shard region to the node that runs the
-/// tenant). Replied with an <see cref="AdminReply"/>. These cross nodes: they carry primitives only.
+/// tenant). Replied with an <see cref="ITenantAdminReply"/>: typed data or an <see cref="AdminRefusal"/>, never HTTP or
+/// JSON (the admin endpoint maps and renders them). These cross nodes: each has a versioned manifest in
+/// <see cref="Serialization.RunnerWireSerializer"/>.
 /// </summary>
-public interface ITenantAdminRequest;
-
-/// <summary>
-/// The answer to an <see cref="ITenantAdminRequest"/>: an HTTP status and a JSON body, rendered where the data lives so that
-/// nothing but a string crosses the cluster.
-/// </summary>
-/// <param name="Status">HTTP status (200, 202, 400, 404, 409, 503).</param>
-/// <param name="Json">The body.</param>
-public sealed record AdminReply(int Status, string Json);
+public interface ITenantAdminRequest : IRunnerWire;
 
 /// <summary>Starts a replay of one saga of the tenant (or a dry run of it).</summary>
 /// <param name="Saga">The saga.</param>

@@ -7,38 +7,6 @@ using Runner.Sagas;
 
 namespace Runner.Actors.Replay;
 
-/// <summary>A command a replay would publish again (dry run).</summary>
-/// <param name="StreamSeq">The event that decides it.</param>
-/// <param name="EventType">Its type.</param>
-/// <param name="CorrelationId">The instance.</param>
-/// <param name="CommandType">The command.</param>
-/// <param name="Payload">Its JSON.</param>
-public sealed record DryRunCommand(ulong StreamSeq, string EventType, string CorrelationId, string CommandType, string Payload);
-
-/// <summary>An event a replay would not apply (dry run): suppressed by dedupe, ignored (a completed instance, or not accepted in its state), or parked.</summary>
-/// <param name="StreamSeq">Its stream sequence.</param>
-/// <param name="EventType">Its type.</param>
-/// <param name="CorrelationId">The instance, when it correlates.</param>
-/// <param name="Detail">The dedupe marker, or why it would be parked.</param>
-public sealed record DryRunEvent(ulong StreamSeq, string EventType, string? CorrelationId, string Detail);
-
-/// <summary>What a replay would do.</summary>
-/// <param name="Counts">Per outcome.</param>
-/// <param name="Instances">Instances the replayed events reach.</param>
-/// <param name="Commands">Commands that would be re-emitted (the first <see cref="ReplaySimulation.Kept"/>).</param>
-/// <param name="Suppressed">Events dedupe would suppress (the first ones).</param>
-/// <param name="Ignored">Events completed instances would ignore, or instances would not accept in their state (the first ones).</param>
-/// <param name="DeadLettered">Events that would be parked (the first ones).</param>
-/// <param name="Truncated">Whether a list was cut at <see cref="ReplaySimulation.Kept"/>.</param>
-public sealed record DryRunReport(
-    ReplayCounts Counts,
-    int Instances,
-    ImmutableArray<DryRunCommand> Commands,
-    ImmutableArray<DryRunEvent> Suppressed,
-    ImmutableArray<DryRunEvent> Ignored,
-    ImmutableArray<DryRunEvent> DeadLettered,
-    bool Truncated);
-
 /// <summary>
 /// A replay run on paper: the saga's pure decisions applied, in stream order, to copies of its instances as the
 /// replay's mode would leave them (<c>checkpoint_only</c>: as they are, dedupe markers included;

@@ -14,6 +14,7 @@ public sealed class RunnerSerializer(ExtendedActorSystem system) : SerializerWit
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new ReplayStageConverter() },
     };
 
     private static readonly (string Manifest, Type Type)[] Map =

@@ -127,7 +127,8 @@ public sealed record ReplayCounts(long Events, long Applied, long Duplicates, lo
 /// <param name="FromSeq">First stream sequence replayed.</param>
 /// <param name="TargetSeq">Where it is done.</param>
 /// <param name="StartedAt">When it began.</param>
-/// <param name="Stage"><c>started</c> (instances being reset, the saga paused), <c>rewound</c> (consuming again), <c>finished</c>.</param>
+/// <param name="Stage"><see cref="ReplayStage.Started"/> (instances being reset, the saga paused), <see cref="ReplayStage.Rewound"/> (consuming
+/// again), <see cref="ReplayStage.Finished"/>; stored by name (<see cref="ReplayStageConverter"/>).</param>
 /// <param name="Instances">Instances it reset (after the rewind).</param>
 /// <param name="FinishedAt">When it finished.</param>
 /// <param name="Counts">What its events did.</param>
@@ -138,7 +139,35 @@ public sealed record ReplayRecord(
     ulong FromSeq,
     ulong TargetSeq,
     DateTimeOffset StartedAt,
-    string Stage,
+    ReplayStage Stage,
     int Instances = 0,
     DateTimeOffset? FinishedAt = null,
     ReplayCounts? Counts = null);
+
+/// <summary>
+/// Where a replay or dry run stands. A recorded replay is stored as <see cref="Started"/>, <see cref="Rewound"/> or
+/// <see cref="Finished"/>; the other stages exist only in memory on the node that runs it.
+/// </summary>
+public enum ReplayStage
+{
+    /// <summary>Asked for; not yet accepted (the events stream's range is being read, the start recorded).</summary>
+    Starting,
+
+    /// <summary>Recorded: the saga is paused and its instances are being reset.</summary>
+    Started,
+
+    /// <summary>Rewound: the saga consumes again, towards the target.</summary>
+    Rewound,
+
+    /// <summary>A dry run reading and applying the events on paper.</summary>
+    Running,
+
+    /// <summary>The target is reached; the end is being recorded.</summary>
+    Finishing,
+
+    /// <summary>Done.</summary>
+    Finished,
+
+    /// <summary>A dry run that could not finish (a real replay never gives up: it tries its stage again).</summary>
+    Failed,
+}

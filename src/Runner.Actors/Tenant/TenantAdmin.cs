@@ -36,7 +36,7 @@ internal sealed class TenantAdmin : ReceiveActor
 
         Receive<ITenantAdminRequest>(OnRequest);
         Receive<CheckpointsRecovered>(r => ResumeReplays(r.ActiveReplays));
-        Receive<ReplaysKnown>(r => ResumeReplays(r.Replays.Where(x => x.Stage != "finished")));
+        Receive<ReplaysKnown>(r => ResumeReplays(r.Replays.Where(x => x.Stage != ReplayStage.Finished)));
         Receive<PauseSaga>(p => _consumers.Forward(p));
         Receive<ResumeSaga>(r => _consumers.Forward(r));
         Receive<SagaPaused>(_ => { }); // the answer to a pause this actor asked for while resuming a replay
@@ -82,7 +82,7 @@ internal sealed class TenantAdmin : ReceiveActor
     {
         if (_nats is null)
         {
-            Sender.Tell(ReplayJson.Error(503, "this node does not consume from NATS"));
+            Sender.Tell(AdminRefusal.Unavailable("this node does not consume from NATS"));
             return;
         }
 
@@ -94,12 +94,14 @@ internal sealed class TenantAdmin : ReceiveActor
 
         if (!ReplayModes.IsValid(start.Mode))
         {
-            Sender.Tell(ReplayJson.Error(400, $"mode must be one of {string.Join(", ", ReplayModes.All)}, not '{start.Mode}'"));
+            Sender.Tell(AdminRefusal.Invalid($"mode must be one of {string.Join(", ", ReplayModes.All)}, not '{start.Mode}'"));
             return;
         }
 
-        var id = ReplayActor.NewId(_tenant, saga!.Name, _services.Clock.Now);
-        var replay = Context.ActorOf(ReplayActor.New(_tenant, saga, _services, _nats, _checkpoints, id, start, Sender), ReplayActor.ChildName(id));
+        var id = ReplayIds.New(_tenant, saga!.Name, _services.Clock.Now);
+        var replay = Context.ActorOf(start.DryRun
+            ? DryRunActor.New(_tenant, saga, _services, _nats, id, start, Sender)
+            : ReplayActor.New(_tenant, saga, _services, _nats, _checkpoints, id, start, Sender), ReplayActor.ChildName(id));
         if (!start.DryRun) Context.Watch(replay);
     }
 
@@ -121,6 +123,6 @@ internal sealed class TenantAdmin : ReceiveActor
         }
     }
 
-    private AdminReply UnknownSaga(string saga) =>
-        ReplayJson.Error(404, $"no saga named '{saga}' runs here (sagas: {string.Join(", ", _services.Catalog.All.Select(s => s.Name))})");
+    private AdminRefusal UnknownSaga(string saga) =>
+        AdminRefusal.NotFound( $"no saga named '{saga}' runs here (sagas: {string.Join(", ", _services.Catalog.All.Select(s => s.Name))})");
 }
