@@ -1,3 +1,4 @@
+using Runner.Placement;
 using Runner.Actors.Protocol;
 using System.Collections.Immutable;
 using Akka.Actor;
@@ -23,7 +24,7 @@ internal sealed class CheckpointActor : ReceivePersistentActor
     {
         _finishedKept = finishedKept;
         var dryRunsKept = dryRunRetention ?? TimeSpan.FromMinutes(10);
-        PersistenceId = $"checkpoint|{tenant}";
+        PersistenceId = TenantKeys.Checkpoints(tenant);
         Recover<SnapshotOffer>(o =>
         {
             var snapshot = (CheckpointSnapshot)o.Snapshot;

@@ -1,3 +1,4 @@
+using Runner.Placement;
 using System.Collections.Immutable;
 using System.Globalization;
 using Akka.Actor;
@@ -58,7 +59,7 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
         _clock = clock;
         _state = saga.InitialState();
         _dedupe = new DedupeWindow(settings.DedupeWindow);
-        PersistenceId = PersistenceIdFor(tenant, saga.Name, correlationId);
+        PersistenceId = TenantKeys.Saga(tenant, saga.Name, correlationId);
 
         Recover<SnapshotOffer>(offer => RestoreSnapshot((SagaSnapshot)offer.Snapshot));
         Recover<SagaApplied>(Apply);
@@ -91,9 +92,6 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
-
-    /// <summary>Persistence id of an instance: <c>saga|&lt;tenant&gt;|&lt;saga&gt;|&lt;correlation&gt;</c>.</summary>
-    public static string PersistenceIdFor(string tenant, string saga, string correlationId) => $"saga|{tenant}|{saga}|{correlationId}";
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
@@ -272,7 +270,7 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
 
         var reset = new SagaReset(r.ReplayId, _clock.Now);
         // Tagged: the schedule index follows the tag and drops the instance's timers.
-        Persist(new Tagged(reset, [ScheduleIndexActor.TagFor(_tenant)]), _ =>
+        Persist(new Tagged(reset, [TenantKeys.TimersTag(_tenant)]), _ =>
         {
             Apply(reset);
             // The state before the reset is deleted; the reset event stays as the first of the new history (and the
@@ -433,7 +431,7 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
     /// journal, so the index is as durable as the event itself without a second write on the event's path.
     /// </summary>
     private object Tag(SagaApplied e) =>
-        e.Scheduled.IsEmpty && e.Cancelled.IsEmpty && !e.Completed ? e : new Tagged(e, [ScheduleIndexActor.TagFor(_tenant)]);
+        e.Scheduled.IsEmpty && e.Cancelled.IsEmpty && !e.Completed ? e : new Tagged(e, [TenantKeys.TimersTag(_tenant)]);
 
     private void PublishPending()
     {
@@ -484,7 +482,7 @@ public sealed class SagaActor : ReceivePersistentActor, IWithTimers
     private void RecordOutboxOverdue(bool pending)
     {
         _overdue = pending;
-        PersistAsync(new Tagged(new OutboxOverdue(pending, _clock.Now), [ScheduleIndexActor.TagFor(_tenant)]), _ =>
+        PersistAsync(new Tagged(new OutboxOverdue(pending, _clock.Now), [TenantKeys.TimersTag(_tenant)]), _ =>
         {
             if (!pending) return;
             // Durable now: the events waiting for these commands are answered and acked; the commands go out when acknowledged.

@@ -1,3 +1,4 @@
+using Runner.Placement;
 using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;
@@ -39,15 +40,14 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         _tenant = tenant;
         _settings = settings;
         _clock = clock;
-        PersistenceId = $"schedule|{tenant}";
+        PersistenceId = TenantKeys.Schedule(tenant);
         Recover<SnapshotOffer>(o =>
         {
             var snapshot = (ScheduleSnapshot)o.Snapshot;
             foreach (var t in snapshot.Instances) Apply(t);
             foreach (var key in snapshot.OutboxPending ?? [])
             {
-                var parts = key.Split('|', 2);
-                if (parts.Length == 2) _outboxPending[(parts[0], parts[1])] = DateTimeOffset.MinValue;
+                if (TenantKeys.TryParseInstance(key, out var saga, out var correlation)) _outboxPending[(saga, correlation)] = DateTimeOffset.MinValue;
             }
 
             _offset = snapshot.Offset;
@@ -77,9 +77,6 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsFailure>(_ => { });
     }
 
-    /// <summary>The tag of a tenant's timer-changing saga events.</summary>
-    public static string TagFor(string tenant) => "timers|" + tenant;
-
     public override string PersistenceId { get; }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -89,7 +86,7 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.Zero, _settings.TimerTick);
         var queries = PersistenceQuery.Get(Context.System).ReadJournalFor<IEventsByTagQuery>(_settings.QueryPlugin);
         var self = Self;
-        var tag = TagFor(_tenant);
+        var tag = TenantKeys.TimersTag(_tenant);
         _follow = RestartSource.WithBackoff(
                 () => queries.EventsByTag(tag, Offset.Sequence(Volatile.Read(ref _offset))),
                 RestartSettings.Create(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2))
@@ -137,17 +134,16 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         {
             _sinceSnapshot = 0;
             SaveSnapshot(new ScheduleSnapshot([.. _instances.Select(i => new TimersIndexed(i.Key.Saga, i.Key.Correlation, i.Value))], _offset,
-                [.. _outboxPending.Keys.Select(k => k.Saga + "|" + k.Correlation)]));
+                [.. _outboxPending.Keys.Select(k => TenantKeys.Instance(k.Saga, k.Correlation))]));
         }
     }
 
     private static bool TryParse(string persistenceId, out string saga, out string correlation)
     {
-        // saga|<tenant>|<saga>|<correlation> (the correlation id may itself contain '|')
-        var parts = persistenceId.Split('|', 4);
-        saga = parts.Length == 4 ? parts[2] : string.Empty;
-        correlation = parts.Length == 4 ? parts[3] : string.Empty;
-        return parts.Length == 4 && parts[0] == "saga";
+        var ok = TenantKeys.TryParseSaga(persistenceId, out _, out var s, out var c);
+        saga = s ?? string.Empty;
+        correlation = c ?? string.Empty;
+        return ok;
     }
 
     private void Apply(TimersIndexed t)

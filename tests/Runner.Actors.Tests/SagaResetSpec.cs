@@ -18,7 +18,7 @@ namespace Runner.Actors.Tests;
 public sealed class SagaResetSpec(ITestOutputHelper output) : ActorSpecBase(output, "runner.runtime.snapshot-every = 3\nrunner.runtime.outbox-ack-after = 1h")
 {
     private const string ReplayId = "acme.order.20260101T120000-00ab";
-    private static readonly string PersistenceId = SagaActor.PersistenceIdFor(Tenant, OrderSaga.DefinitionName, "o-1");
+    private static readonly string PersistenceId = Runner.Placement.TenantKeys.Saga(Tenant, OrderSaga.DefinitionName, "o-1");
 
     [Fact]
     public void SagaActor_should_go_back_to_its_initial_state_on_a_full_reset()

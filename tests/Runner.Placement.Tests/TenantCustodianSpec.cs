@@ -109,7 +109,7 @@ public sealed class TenantCustodianSpec(NatsServerFixture nats) : IClassFixture<
     {
         var (systemA, a) = await NodeAsync("node-a");
         Assert.True((await a.AcquireAsync("t4", CancellationToken.None)).Granted);
-        var data = await LmdbPersistence.Get(systemA).StateStore().ExportAsync(TenantCustodian.MovedOf("t4"));
+        var data = await LmdbPersistence.Get(systemA).StateStore().ExportAsync(TenantKeys.MovedOf("t4"));
         var objects = await new NatsObjContext(new NatsJSContext(_connection)).GetObjectStoreAsync(Settings.StateBucket);
         await objects.PutAsync("t4/2", data);
         var (_, revision) = await a.Homes.GetAsync("t4");

@@ -1,3 +1,4 @@
+using Runner.Placement;
 using System.Collections.Immutable;
 using System.Text;
 using Akka.Actor;
@@ -68,7 +69,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         {
             var keep = Math.Max(1, show.HistoryLimit);
             var queries = PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentEventsByPersistenceIdQuery>(_settings.QueryPlugin);
-            queries.CurrentEventsByPersistenceId(SagaActor.PersistenceIdFor(_tenant, show.Saga, show.CorrelationId), 0, long.MaxValue)
+            queries.CurrentEventsByPersistenceId(TenantKeys.Saga(_tenant, show.Saga, show.CorrelationId), 0, long.MaxValue)
                 .RunAggregate((Kept: new Queue<EventEnvelope>(), Total: 0L), (acc, e) =>
                 {
                     acc.Kept.Enqueue(e);
@@ -79,7 +80,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
             return;
         }
 
-        var prefix = _list?.Saga is { } saga ? SagaActor.PersistenceIdFor(_tenant, saga, "") : $"saga|{_tenant}|";
+        var prefix = _list?.Saga is { } saga ? TenantKeys.SagaPrefix(_tenant, saga) : TenantKeys.SagaPrefix(_tenant);
         Internal.PersistenceIds.WithPrefixAsync(Context.System, _settings.QueryPlugin, prefix, materializer)
             .PipeTo(Self, success: ids => new Ids(ids), failure: e => new Failed(e, "listing the tenant's instances"));
     }
@@ -100,11 +101,10 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
 
     private void OnIds(Ids ids)
     {
-        // saga|<tenant>|<saga>|<correlation> (the correlation id may itself contain '|'); sagas this node does not run are skipped.
+        // Sagas this node does not run are skipped.
         _candidates = [.. ids.PersistenceIds
-            .Select(pid => pid.Split('|', 4))
-            .Where(p => p.Length == 4 && _catalog.TryGet(p[2], out _))
-            .Select(p => (p[2], p[3]))
+            .Select(pid => TenantKeys.TryParseSaga(pid, out _, out var saga, out var correlation) ? (Saga: saga, Correlation: correlation) : (Saga: "", Correlation: ""))
+            .Where(p => p.Saga.Length > 0 && _catalog.TryGet(p.Saga, out _))
             .Order()];
         if (_list!.State is null)
         {

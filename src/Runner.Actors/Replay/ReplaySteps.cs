@@ -1,3 +1,4 @@
+using Runner.Placement;
 using System.Globalization;
 using Akka.Actor;
 using Akka.Streams;
@@ -38,7 +39,7 @@ internal static class ReplaySteps
     /// <summary>Lists the correlation ids of the saga's instances (those with a journal); pipes <see cref="InstanceList"/> or <see cref="StepFailed"/>.</summary>
     public static void ListInstances(ActorSystem system, TenantServices services, string tenant, string saga, IMaterializer materializer, IActorRef self)
     {
-        var prefix = SagaActor.PersistenceIdFor(tenant, saga, "");
+        var prefix = TenantKeys.SagaPrefix(tenant, saga);
         PersistenceIds.WithPrefixAsync(system, services.Runtime.QueryPlugin, prefix, materializer)
             .PipeTo(self, success: pids => new InstanceList([.. pids.Select(pid => pid[prefix.Length..])]),
                 failure: e => new StepFailed(e, "listing the saga's instances"));

@@ -67,16 +67,6 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     /// <summary>Subject on which node <paramref name="shardId"/> takes release requests.</summary>
     public static string ReleaseSubject(string subjectPrefix, string shardId) => $"{subjectPrefix}.custody.release.{shardId}";
 
-    /// <summary>Every persistence id of a tenant (fences, deletes, the replaced set of an import).</summary>
-    public static PersistenceIdSelector AllOf(string tenant) =>
-        new([$"checkpoint|{tenant}", $"schedule|{tenant}"], [$"saga|{tenant}|"]);
-
-    /// <summary>
-    /// What travels: saga instances and checkpoints. The schedule index (<c>schedule|tenant</c>) stays behind: its
-    /// offsets belong to the old store; the new node rebuilds it from the imported, tagged saga events.
-    /// </summary>
-    public static PersistenceIdSelector MovedOf(string tenant) => new([$"checkpoint|{tenant}"], [$"saga|{tenant}|"]);
-
     /// <summary>
     /// Opens the buckets (created when missing and allowed; a missing one in validate mode, or one whose replicas differ
     /// from <c>runner.nats.streams.replicas</c>, is an error that stops the start) and starts answering release requests
@@ -119,7 +109,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
                     if (!await _homes.CompareAndSetAsync(tenant, next, revision, cancellationToken).ConfigureAwait(false))
                     {
                         // Another node took it first: what was imported here is not ours.
-                        await _state.DeleteAsync(AllOf(tenant)).ConfigureAwait(false);
+                        await _state.DeleteAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
                         continue;
                     }
 
@@ -161,7 +151,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
 
     private async Task<CustodyDecision> Granted(string tenant, long epoch, string detail)
     {
-        if (_state.FenceOf($"checkpoint|{tenant}") is not null) await _state.UnfenceAsync(AllOf(tenant)).ConfigureAwait(false);
+        if (_state.FenceOf(TenantKeys.Checkpoints(tenant)) is not null) await _state.UnfenceAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
         _owned[tenant] = epoch;
         _running[tenant] = true;
         return new CustodyDecision(true, detail);
@@ -193,24 +183,24 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         if (decision.Member is not { } target || target.ShardId == _shardId) return $"state kept on {_shardId}: {decision.Describe()}";
 
         var epoch = home.Epoch + 1;
-        await _state.FenceAsync(AllOf(tenant), $"released to {target.ShardId} (epoch {epoch})").ConfigureAwait(false);
+        await _state.FenceAsync(TenantKeys.AllOf(tenant), $"released to {target.ShardId} (epoch {epoch})").ConfigureAwait(false);
         try
         {
-            var data = await _state.ExportAsync(MovedOf(tenant)).ConfigureAwait(false);
+            var data = await _state.ExportAsync(TenantKeys.MovedOf(tenant)).ConfigureAwait(false);
             var name = $"{tenant}/{epoch}";
             await _objects!.PutAsync(name, data, cancellationToken).ConfigureAwait(false);
             var released = new TenantHome(_shardId, epoch, TenantHome.Released, target.ShardId, name, DateTimeOffset.UtcNow, $"placed on {target.ShardId}");
             if (!await _homes.CompareAndSetAsync(tenant, released, revision, cancellationToken).ConfigureAwait(false))
                 return "its home record changed meanwhile (operator override?); the state stays here, fenced";
             _owned.TryRemove(tenant, out _);
-            await _state.DeleteAsync(AllOf(tenant)).ConfigureAwait(false);
+            await _state.DeleteAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
             LogReleased(_logger, tenant, target.ShardId, data.Length, epoch);
             return $"released to {target.ShardId} ({data.Length} bytes, epoch {epoch})";
         }
         catch
         {
             // Not released: the state is still this node's to run.
-            await _state.UnfenceAsync(AllOf(tenant)).ConfigureAwait(false);
+            await _state.UnfenceAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
             throw;
         }
     }
@@ -231,7 +221,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         ImportSummary summary;
         try
         {
-            summary = await _state.ImportAsync(data, AllOf(tenant)).ConfigureAwait(false);
+            summary = await _state.ImportAsync(data, TenantKeys.AllOf(tenant)).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
@@ -290,8 +280,8 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
             if (TenantHome.FromBytes(entry.Value) is not { Status: TenantHome.Active } home || home.ShardId == _shardId) continue;
             if (home.Epoch <= _owned.GetValueOrDefault(entry.Key) && _owned.ContainsKey(entry.Key)) continue;
             var tenant = entry.Key;
-            if (!Sagas.TenantId.IsValid(tenant) || _state.FenceOf($"checkpoint|{tenant}") is not null) continue;
-            await _state.FenceAsync(AllOf(tenant), $"owned by {home.ShardId} (epoch {home.Epoch})").ConfigureAwait(false);
+            if (!Sagas.TenantId.IsValid(tenant) || _state.FenceOf(TenantKeys.Checkpoints(tenant)) is not null) continue;
+            await _state.FenceAsync(TenantKeys.AllOf(tenant), $"owned by {home.ShardId} (epoch {home.Epoch})").ConfigureAwait(false);
             if (_owned.TryRemove(tenant, out var mine)) LogStaleOwner(_logger, tenant, home.ShardId, home.Epoch, mine);
         }
     }
