@@ -3,9 +3,10 @@
 #   1. installs nats-server and gcc if missing (apt; sudo when not root),
 #   2. starts a local nats-server with JetStream on 127.0.0.1 (store under ./.runner/nats),
 #   3. builds and starts one Runner node with the sample `order` saga (data under ./.runner/data),
-#   4. publishes sample events for tenant `acme` and prints the commands that come out,
-#   5. replays the tenant's order saga through the admin endpoint: a dry run of a full_reset, then a real
-#      checkpoint_only replay, which must re-emit nothing,
+#   4. runs the sample feeder (src/Runner.Sagas.Samples.Feeder): it publishes sample events for tenant `acme` and
+#      prints the commands that come out,
+#   5. replays the tenant's order saga with runnerctl through the node's admin endpoint: a dry run of a full_reset,
+#      then a real checkpoint_only replay, which must re-emit nothing,
 #   6. stops the node (SIGTERM) and nats-server, and exits 0 when every expected command arrived and the replay
 #      re-emitted nothing.
 # --keep-running leaves the node and nats-server running until Ctrl-C instead of step 6.
@@ -47,9 +48,14 @@ PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "Server is ready" "$STATE/nats.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "Server is ready" "$STATE/nats.log" || { echo "nats-server did not start:"; cat "$STATE/nats.log"; exit 1; }
 
-echo "quickstart: building the node"
-dotnet build src/Runner.Host -c Release -v quiet -nologo >"$STATE/build.log" 2>&1 || { cat "$STATE/build.log"; exit 1; }
+echo "quickstart: building the node, runnerctl and the sample feeder"
+: >"$STATE/build.log"
+for project in src/Runner.Host src/Runner.Ctl src/Runner.Sagas.Samples.Feeder; do
+  dotnet build "$project" -c Release -v quiet -nologo >>"$STATE/build.log" 2>&1 || { cat "$STATE/build.log"; exit 1; }
+done
 HOST_DLL="$ROOT/src/Runner.Host/bin/Release/net10.0/Runner.Host.dll"
+CTL_DLL="$ROOT/src/Runner.Ctl/bin/Release/net10.0/runnerctl.dll"
+FEEDER_DLL="$ROOT/src/Runner.Sagas.Samples.Feeder/bin/Release/net10.0/Runner.Sagas.Samples.Feeder.dll"
 
 cat >"$STATE/quickstart.conf" <<'CONF'
 # Quickstart overrides: a short payment timeout so the timeout path shows within the demo.
@@ -66,11 +72,29 @@ for _ in $(seq 1 300); do grep -q "Runner node quickstart started" "$STATE/node.
 grep -q "Runner node quickstart started" "$STATE/node.log" || { echo "the node did not start:"; tail -50 "$STATE/node.log"; exit 1; }
 
 set +e
-dotnet "$HOST_DLL" demo --tenant acme --timeout 60 --admin "127.0.0.1:$ADMIN_PORT"
+dotnet "$FEEDER_DLL" --tenant acme --timeout 60
 rc=$?
 set -e
+if [ "$rc" = 0 ]; then
+  ctl() { dotnet "$CTL_DLL" "127.0.0.1:$ADMIN_PORT" "$@"; }
+  echo "quickstart: runnerctl 127.0.0.1:$ADMIN_PORT runner replay -t acme -s order -m full_reset --dry-run (changes nothing)"
+  ctl runner replay -t acme -s order -m full_reset --dry-run || rc=1
+fi
+if [ "$rc" = 0 ]; then
+  echo "quickstart: runnerctl 127.0.0.1:$ADMIN_PORT runner replay -t acme -s order -m checkpoint_only"
+  ctl runner replay -t acme -s order -m checkpoint_only --json >"$STATE/replay.json" || rc=1
+  counts="$(grep -o '"counts":{[^}]*}' "$STATE/replay.json" | head -n1 || true)"
+  count() { printf '%s' "$counts" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+  echo "quickstart: the checkpoint_only replay of acme/order: $(count events) event(s), $(count applied) applied, $(count duplicates) suppressed by dedupe; $(count commands) command(s) re-emitted"
+  if [ "$(count applied)" != 0 ] || [ "$(count commands)" != 0 ]; then
+    echo "quickstart: the checkpoint_only replay applied events again: every one of them should have been suppressed (see $STATE/replay.json)"
+    rc=1
+  fi
+fi
+[ "$rc" = 0 ] && echo "quickstart: every expected command arrived and the replay re-emitted nothing"
 if [ "$KEEP" = 1 ]; then
   echo "quickstart: node and nats-server keep running (NATS $RUNNER_NATS_URL, admin http://127.0.0.1:$ADMIN_PORT); Ctrl-C stops them"
   wait "${PIDS[1]}"
 fi
+echo "quickstart: stopping the node (SIGTERM) and nats-server"
 exit "$rc"

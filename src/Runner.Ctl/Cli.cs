@@ -8,8 +8,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NATS.Client.Core;
-using NATS.Client.KeyValueStore;
 using Spectre.Console;
 using SagaName = Runner.Sagas.SagaName;
 using TenantId = Runner.Sagas.TenantId;
@@ -20,17 +18,22 @@ namespace Runner.Ctl;
 /// <c>runnerctl &lt;host:port&gt; &lt;verb&gt;</c>, shaped like Petabridge.Cmd's <c>pbm</c>: talks to a node's admin endpoint
 /// (operator token from <c>--token</c>, <c>RUNNER_ADMIN_TOKEN</c> or <c>RUNNER_ADMIN_OPERATOR_TOKEN</c>; read token from <c>--read-token</c> or
 /// <c>RUNNER_ADMIN_READ_TOKEN</c>; HTTPS trusting the CA of <c>--ca-file</c> or <c>RUNNER_ADMIN_CA</c>), prints tables or, with <c>--json</c>, the endpoint's JSON.
-/// Exit codes: 0 done, 1 the node refused or failed (4xx/5xx, an incomplete drain, a failed replay), 2 bad usage or input,
-/// 3 node unreachable.
+/// <c>runnerctl placement|custody &lt;verb&gt;</c> works on the NATS buckets instead (see NatsVerbs.cs).
+/// Exit codes: 0 done, 1 the node or NATS refused or failed (4xx/5xx, an incomplete drain, a failed replay, a missing bucket,
+/// refused credentials), 2 bad usage or input, 3 node or NATS server unreachable.
 /// </summary>
 internal static partial class Cli
 {
-    /// <summary>Makes a verb that runs against the node's admin endpoint (see <c>Verb</c> in <see cref="RunAsync"/>).</summary>
+    /// <summary>Makes a verb that runs against the node's admin endpoint (see <c>Verb</c> in <see cref="RunAsync(string[], TextWriter, TextWriter, Func{string, string?})"/>).</summary>
     private delegate Command VerbFactory(string name, string description, Func<ParseResult, Client, Task<int>> run);
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) => RunAsync(args, output, error, Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="RunAsync(string[], TextWriter, TextWriter)"/>, with the environment variables read from <paramref name="environment"/>.</summary>
+    internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<string, string?> environment)
     {
-        var node = new Argument<string>("node") { Description = "admin endpoint of a node, host:port (e.g. 127.0.0.1:8558)" };
+        // Optional: placement and custody talk to NATS, not to a node; the node's verbs refuse to run without it.
+        var node = new Argument<string?>("node") { Description = "admin endpoint of a node, host:port (e.g. 127.0.0.1:8558); not for placement and custody", Arity = ArgumentArity.ZeroOrOne };
         var token = new Option<string?>("--token")
         {
             Description = "operator token, sent with every request (default: RUNNER_ADMIN_TOKEN, else RUNNER_ADMIN_OPERATOR_TOKEN)", Recursive = true,
@@ -44,7 +47,7 @@ internal static partial class Cli
             Description = "PEM file of the CA that signed the node's HTTPS certificate (default: RUNNER_ADMIN_CA); implies https:// for host:port", Recursive = true,
         };
         var json = new Option<bool>("--json") { Description = "print the endpoint's JSON instead of tables", Recursive = true };
-        var root = new RootCommand("runnerctl: operate Runner nodes through their admin endpoint") { node, token, readToken, caFile, json };
+        var root = new RootCommand("runnerctl: operate Runner nodes through their admin endpoint, and tenant placement and custody through NATS") { node, token, readToken, caFile, json };
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
         // Piped or captured output has no width of its own (Spectre assumes 80): wrapping ids and timestamps inside cells helps no one there.
@@ -56,10 +59,10 @@ internal static partial class Cli
             var command = new Command(name, description);
             command.SetAction(async (parse, ct) =>
             {
-                static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+                string? Env(string name) => environment(name) is { Length: > 0 } v ? v : null;
                 try
                 {
-                    using var client = new Client(parse.GetValue(node)!,
+                    using var client = new Client(parse.GetValue(node) ?? throw new CliException($"{VerbPath(parse)} asks a node: give its admin endpoint first (runnerctl <host:port> {VerbPath(parse)})", 2),
                         new Tokens(parse.GetValue(token) ?? Env("RUNNER_ADMIN_TOKEN") ?? Env("RUNNER_ADMIN_OPERATOR_TOKEN"),
                             parse.GetValue(readToken) ?? Env("RUNNER_ADMIN_READ_TOKEN")),
                         parse.GetValue(caFile) ?? Env("RUNNER_ADMIN_CA"), parse.GetValue(json), output, console);
@@ -158,73 +161,6 @@ internal static partial class Cli
         tenantShow.Add(tenantArg);
         var tenantCmd = new Command("tenant", "one tenant") { tenantShow, TimersVerb(Verb), ReplaysVerb(Verb) };
 
-        var placementTenant = new Argument<string>("tenant");
-        var placementShard = new Argument<string>("shard-id");
-        var natsUrl = new Option<string?>("--nats") { Description = "NATS URL (default: RUNNER_NATS_URL or nats://127.0.0.1:4222); credentials and TLS from RUNNER_NATS_USER, _PASSWORD(_FILE), _TOKEN(_FILE), _NKEY_SEED_FILE, _CREDS_FILE, _TLS_MODE, _TLS_CA_FILE, _TLS_CERT_FILE, _TLS_KEY_FILE" };
-        var bucket = new Option<string?>("--bucket") { Description = "placement bucket (default: RUNNER_TENANT_PLACEMENT_BUCKET)" };
-        var set = new Command("set", "place a tenant on a node (writes the placement bucket; the tenant moves within seconds)")
-        {
-            placementTenant, placementShard, natsUrl, bucket,
-        };
-        set.SetAction(async (p, ct) =>
-        {
-            var tenant = p.GetValue(placementTenant)!;
-            var shard = p.GetValue(placementShard)!;
-            var b = p.GetValue(bucket) ?? Environment.GetEnvironmentVariable("RUNNER_TENANT_PLACEMENT_BUCKET");
-            if (!TenantId.IsValid(tenant) || !TenantId.IsValid(shard) || string.IsNullOrEmpty(b))
-            {
-                await error.WriteLineAsync($"runnerctl: placement set needs a tenant id and a shard id ({TenantId.Pattern}) and a bucket (--bucket or RUNNER_TENANT_PLACEMENT_BUCKET)")
-                    .ConfigureAwait(false);
-                exit = 2;
-                return;
-            }
-
-            var url = p.GetValue(natsUrl) ?? Environment.GetEnvironmentVariable("RUNNER_NATS_URL") ?? "nats://127.0.0.1:4222";
-            // Credentials and TLS as the node reads them from its RUNNER_NATS_* variables (runnerctl reads no HOCON files).
-            Runner.Nats.NatsSecurity security;
-            try
-            {
-                security = Runner.Nats.NatsSecurity.Create(_ => null, Environment.GetEnvironmentVariable);
-            }
-            catch (ArgumentException e)
-            {
-                await error.WriteLineAsync($"runnerctl: {e.Message}").ConfigureAwait(false);
-                exit = 2;
-                return;
-            }
-
-            await using var nats = new NatsConnection(security.Apply(NatsOpts.Default with { Url = url, Name = "runnerctl", MaxReconnectRetry = 0 }));
-            try
-            {
-                await nats.ConnectAsync().ConfigureAwait(false);
-            }
-            catch (NatsException e)
-            {
-                await error.WriteLineAsync($"runnerctl: {Runner.Nats.NatsConnectException.From(url, security, e).Message}").ConfigureAwait(false);
-                exit = 1;
-                return;
-            }
-
-            // Opened as it is: the nodes create it at their replica count; an update from here would change that.
-            INatsKVStore store;
-            try
-            {
-                store = await new NatsKVContext(new NATS.Client.JetStream.NatsJSContext(nats)).GetStoreAsync(b, ct).ConfigureAwait(false);
-            }
-            catch (NATS.Client.JetStream.NatsJSApiException e) when (e.Error.Code == 404)
-            {
-                await error.WriteLineAsync($"runnerctl: placement bucket {b} does not exist; the nodes create it when they start with RUNNER_TENANT_PLACEMENT_BUCKET={b} (at runner.nats.streams.replicas)")
-                    .ConfigureAwait(false);
-                exit = 1;
-                return;
-            }
-
-            var revision = await store.PutAsync(tenant, shard, cancellationToken: ct).ConfigureAwait(false);
-            await output.WriteLineAsync(p.GetValue(json)
-                ? JsonSerializer.Serialize(new { tenant, shardId = shard, bucket = b, revision })
-                : $"{tenant} placed on {shard} (bucket {b}, revision {revision})").ConfigureAwait(false);
-        });
-        var placement = new Command("placement", "tenant placement") { set };
 
         root.Add(cluster);
         root.Add(sharding);
@@ -233,11 +169,21 @@ internal static partial class Cli
         root.Add(tenantCmd);
         root.Add(SagaCommand(Verb));
         root.Add(DlqCommand(Verb));
-        root.Add(placement);
+        var nats = new NatsVerbs(node, json, environment, output, error, console, code => exit = code);
+        root.Add(PlacementCommand(nats));
+        root.Add(CustodyCommand(nats));
 
         var parse = root.Parse(args);
         var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
         return code != 0 ? 2 : exit;
+    }
+
+    /// <summary>The verb as typed, without its arguments (<c>tenant show</c>).</summary>
+    private static string VerbPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r.Parent is System.CommandLine.Parsing.CommandResult parent; r = parent) names.Insert(0, r.Command.Name);
+        return string.Join(' ', names);
     }
 
     /// <summary>The width tables get when the output is not a terminal (they are as wide as their content, up to this).</summary>

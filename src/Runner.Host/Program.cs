@@ -17,8 +17,8 @@ using Runner.Nats;
 using Runner.Placement;
 using Runner.Sagas;
 
-if (args.Length > 0 && args[0] == "demo") return await Demo.RunAsync(args[1..]).ConfigureAwait(false);
-if (args.Length > 0 && args[0] is "placement" or "custody") return await OperatorVerbs.RunAsync(args[0], args[1..]).ConfigureAwait(false);
+if (args.Length > 0 && args[0] == "demo") { Console.Error.WriteLine("runner: the demo feeder is a sample program: dotnet run --project src/Runner.Sagas.Samples.Feeder"); return 2; }
+if (args.Length > 0 && args[0] is "placement" or "custody") { Console.Error.WriteLine($"runner: {args[0]} is a runnerctl verb: runnerctl {string.Join(' ', args)}"); return 2; }
 
 try
 {
