@@ -3,13 +3,8 @@ using Runner.Placement;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Streams;
-using Runner.Actors.Admin;
-using Runner.Actors.Internal;
 using Runner.Actors.Tenant;
 using Runner.Actors.Protocol;
-using Runner.Actors.Replay;
-using Runner.Actors.Serialization;
 using Runner.Sagas;
 
 namespace Runner.Actors;
