@@ -20,10 +20,10 @@ internal sealed class CheckpointActor : ReceivePersistentActor
     private ImmutableList<ReplayRecord> _replays = [];
     private readonly int _finishedKept;
 
-    public CheckpointActor(string tenant, string node, int finishedKept = 20, TimeSpan? dryRunRetention = null)
+    public CheckpointActor(string tenant, string node, RuntimeSettings settings)
     {
-        _finishedKept = finishedKept;
-        var dryRunsKept = dryRunRetention ?? TimeSpan.FromMinutes(10);
+        _finishedKept = settings.ReplaysKept;
+        var dryRunsKept = settings.DryRunRetention;
         PersistenceId = TenantKeys.Checkpoints(tenant);
         Recover<SnapshotOffer>(o =>
         {

@@ -33,6 +33,7 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
     private readonly HashSet<string> _started = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TimeSpan _keepAlive;
+    private readonly RuntimeSettings _runtime;
     private readonly IActorRef? _placementView;
     private bool _followPlacement => _placementView is not null;
     private readonly HashSet<string> _known = new(StringComparer.Ordinal);
@@ -49,13 +50,16 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
     /// <param name="allowlist">Tenants this node's allowlist names.</param>
     /// <param name="discover">Whether tenants seen in the stream are started.</param>
     /// <param name="keepAlive">Interval of the idempotent re-start of every known tenant.</param>
+    /// <param name="runtime">The runtime's settings (the intake's ack batching).</param>
     /// <param name="placementView">
     /// The node's <see cref="PlacementView"/>: start only tenants that placement puts on a member that is up, including
     /// every tenant placement names, and report the others. Null = start every known tenant.
     /// </param>
     public IntakeActor(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive,
-        IActorRef? placementView = null)
+        RuntimeSettings runtime, IActorRef? placementView = null)
     {
+        ArgumentNullException.ThrowIfNull(runtime);
+        _runtime = runtime;
         _nats = nats;
         _tenants = tenants;
         _discover = discover;
@@ -86,8 +90,8 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
 
     /// <summary>Props.</summary>
     public static Props Props(NatsEdge nats, IActorRef tenants, IReadOnlyCollection<string> allowlist, bool discover, TimeSpan keepAlive,
-        IActorRef? placementView = null) =>
-        Akka.Actor.Props.Create(() => new IntakeActor(nats, tenants, allowlist, discover, keepAlive, placementView));
+        RuntimeSettings runtime, IActorRef? placementView = null) =>
+        Akka.Actor.Props.Create(() => new IntakeActor(nats, tenants, allowlist, discover, keepAlive, runtime, placementView));
 
     /// <inheritdoc />
     protected override void PreStart()
@@ -110,7 +114,7 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
                 await Inspect(msg, self).ConfigureAwait(false);
                 return msg;
             })
-            .GroupedWithin(256, TimeSpan.FromMilliseconds(200))
+            .GroupedWithin(_runtime.IntakeAckBatch, _runtime.IntakeAckWithin)
             .SelectAsync(1, async batch =>
             {
                 // AckPolicy.All: acking the last message acks the batch.

@@ -50,6 +50,30 @@ public sealed record RuntimeSettings
     /// <summary>Finished replays a tenant's checkpoint journal keeps listed.</summary>
     public int ReplaysKept { get; init; } = 20;
 
+    /// <summary>How long a replay step that failed (listing instances, deleting the consumer) waits before it is tried again.</summary>
+    public TimeSpan ReplayRetryAfter { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often a rewound replay reads its consumer's position to follow its progress.</summary>
+    public TimeSpan ReplayPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long an operator query waits for the saga instances it asked before it answers that they did not answer.</summary>
+    public TimeSpan AdminQueryStallTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>First delay before the schedule index's query of timer changes is started again after it failed (doubles).</summary>
+    public TimeSpan ScheduleFollowMinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest delay before the schedule index's query of timer changes is started again.</summary>
+    public TimeSpan ScheduleFollowMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Shortest time between two log lines of a (tenant, saga) about events parked on the dead-letter subject.</summary>
+    public TimeSpan ParkLogInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most events the intake inspects before it acks them with one ack.</summary>
+    public int IntakeAckBatch { get; init; } = 256;
+
+    /// <summary>Longest the intake holds inspected events before it acks them.</summary>
+    public TimeSpan IntakeAckWithin { get; init; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Faults injected into the application of events (chaos testing; off by default).</summary>
     public FaultInjection Faults { get; init; } = FaultInjection.None;
 
@@ -81,6 +105,14 @@ public sealed record RuntimeSettings
             ReplayStallTimeout = c.GetTimeSpan("replay.stall-timeout", TimeSpan.FromSeconds(30)),
             DryRunRetention = c.GetTimeSpan("replay.dry-run-retention", TimeSpan.FromMinutes(10)),
             ReplaysKept = c.GetInt("replay.finished-kept", 20),
+            ReplayRetryAfter = Positive(c, "replay.retry-after", TimeSpan.FromSeconds(2)),
+            ReplayPollInterval = Positive(c, "replay.poll-interval", TimeSpan.FromMilliseconds(250)),
+            AdminQueryStallTimeout = Positive(c, "admin.query-stall-timeout", TimeSpan.FromSeconds(20)),
+            ScheduleFollowMinBackoff = Positive(c, "schedule-follow.min-backoff", TimeSpan.FromMilliseconds(200)),
+            ScheduleFollowMaxBackoff = Positive(c, "schedule-follow.max-backoff", TimeSpan.FromSeconds(5)),
+            ParkLogInterval = Positive(c, "park-log-interval", TimeSpan.FromSeconds(5)),
+            IntakeAckBatch = c.GetInt("intake.ack-batch", 256),
+            IntakeAckWithin = Positive(c, "intake.ack-within", TimeSpan.FromMilliseconds(200)),
             Faults = new FaultInjection(
                 Rate(c, "fault-injection.apply-failure-rate"),
                 Rate(c, "fault-injection.slow-apply-rate"),
@@ -96,7 +128,19 @@ public sealed record RuntimeSettings
         if (s.ReplayResetParallelism < 1) throw new ConfigurationException("runner.runtime.replay.reset-parallelism must be at least 1.");
         if (s.ReplayStallTimeout <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.replay.stall-timeout must be positive.");
         if (s.ReplaysKept < 1) throw new ConfigurationException("runner.runtime.replay.finished-kept must be at least 1.");
+        if (s.DryRunRetention <= TimeSpan.Zero) throw new ConfigurationException("runner.runtime.replay.dry-run-retention must be positive.");
+        if (s.ScheduleFollowMaxBackoff < s.ScheduleFollowMinBackoff)
+            throw new ConfigurationException(
+                $"runner.runtime.schedule-follow.max-backoff ({s.ScheduleFollowMaxBackoff}) must be at least runner.runtime.schedule-follow.min-backoff ({s.ScheduleFollowMinBackoff}).");
+        if (s.IntakeAckBatch < 1) throw new ConfigurationException($"runner.runtime.intake.ack-batch must be at least 1, not {s.IntakeAckBatch}.");
         return s;
+    }
+
+    /// <summary>A duration that must be positive; the error names the key.</summary>
+    private static TimeSpan Positive(Config c, string key, TimeSpan fallback)
+    {
+        var value = c.GetTimeSpan(key, fallback);
+        return value > TimeSpan.Zero ? value : throw new ConfigurationException($"runner.runtime.{key} must be positive, not {value}.");
     }
 
     private static double Rate(Config c, string key)

@@ -89,7 +89,7 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
         var tag = TenantKeys.TimersTag(_tenant);
         _follow = RestartSource.WithBackoff(
                 () => queries.EventsByTag(tag, Offset.Sequence(Volatile.Read(ref _offset))),
-                RestartSettings.Create(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), 0.2))
+                RestartSettings.Create(_settings.ScheduleFollowMinBackoff, _settings.ScheduleFollowMaxBackoff, 0.2))
             .ViaMaterialized(KillSwitches.Single<EventEnvelope>(), Keep.Right)
             .To(Sink.ActorRef<EventEnvelope>(self, NotUsed.Instance, e => new FollowFailed(e)))
             .Run(Context.Materializer());

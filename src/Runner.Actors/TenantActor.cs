@@ -184,7 +184,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         _ran = true;
         var node = _services.Nats?.Settings.NodeId ?? "";
         _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() =>
-            new CheckpointActor(_tenant, node, _services.Runtime.ReplaysKept, _services.Runtime.DryRunRetention)), "checkpoints"));
+            new CheckpointActor(_tenant, node, _services.Runtime)), "checkpoints"));
         _scheduleIndex = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new ScheduleIndexActor(_tenant, _services.Runtime, _services.Clock)), "schedule"));
         _publisher = Context.Watch(Context.ActorOf(

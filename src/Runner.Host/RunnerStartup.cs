@@ -71,7 +71,7 @@ internal sealed partial class RunnerStartup(
         registry.Register<TenantRegion>(region);
         drain.Attach(system, region);
 
-        var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval, view), "intake");
+        var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval, services.Runtime, view), "intake");
         registry.Register<Intake>(intake);
         LogStarted(logger, node.ShardId, string.Join(", ", services.Catalog.All.Select(s => s.Name)), string.Join(", ", node.Allowlist),
             placement.UsesBucket ? placement.Bucket : "none", node.Discover);

@@ -238,7 +238,7 @@ public sealed class CheckpointActorSpec(ITestOutputHelper output) : ActorSpecBas
         Assert.Contains("acme.payment.1", ExpectMsg<ReplayRefused>().Reason, StringComparison.Ordinal);
     }
 
-    private static Props CheckpointProps() => Akka.Actor.Props.Create(() => new CheckpointActor(Tenant, "node-1"));
+    private static Props CheckpointProps() => Akka.Actor.Props.Create(() => new CheckpointActor(Tenant, "node-1", RuntimeSettings.Default));
 
     /// <summary>Starts the checkpoints as a child of the test actor and waits for what they tell their parent once recovered.</summary>
     private IActorRef Start()

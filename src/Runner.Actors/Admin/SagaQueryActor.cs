@@ -20,7 +20,6 @@ namespace Runner.Actors.Admin;
 internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
 {
     private const int ViewWindow = 32;
-    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(20);
 
     private readonly string _tenant;
     private readonly SagaCatalog _catalog;
@@ -50,7 +49,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         Receive<History>(OnHistory);
         Receive<Failed>(f => Reply(AdminRefusal.Unavailable($"{f.While} failed: {f.Cause.GetBaseException().Message}")));
         Receive<Stalled>(_ => Reply(AdminRefusal.Unavailable(
-            $"{_outstanding.Count} saga instance(s) did not answer within {StallTimeout.TotalSeconds:0}s (e.g. {_outstanding.FirstOrDefault().Correlation})")));
+            $"{_outstanding.Count} saga instance(s) did not answer within {_settings.AdminQueryStallTimeout.TotalSeconds:0}s (e.g. {_outstanding.FirstOrDefault().Correlation})")));
     }
 
     /// <inheritdoc />
@@ -133,7 +132,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
             return;
         }
 
-        Timers.StartSingleTimer("stall", Stalled.Instance, StallTimeout);
+        Timers.StartSingleTimer("stall", Stalled.Instance, _settings.AdminQueryStallTimeout);
     }
 
     private bool Enough() => _list is { State: not null } l && _matched.Count >= l.Offset + l.Limit;

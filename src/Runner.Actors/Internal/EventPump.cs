@@ -51,7 +51,6 @@ internal sealed class EventPump
     private readonly object _gate = new();
     private readonly Dictionary<string, Task<bool>> _tails = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
-    private static readonly TimeSpan ParkLogInterval = TimeSpan.FromSeconds(5);
     private DateTime _lastParkLog = DateTime.MinValue;
     private long _parkedUnlogged;
 
@@ -325,7 +324,7 @@ internal sealed class EventPump
         {
             var now = DateTime.UtcNow;
             more = _parkedUnlogged;
-            if (now - _lastParkLog < ParkLogInterval)
+            if (now - _lastParkLog < _services.Runtime.ParkLogInterval)
             {
                 _parkedUnlogged++;
                 more = -1;

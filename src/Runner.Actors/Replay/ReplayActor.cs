@@ -21,9 +21,6 @@ namespace Runner.Actors.Replay;
 /// </summary>
 internal sealed class ReplayActor : ReceiveActor, IWithTimers
 {
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(250);
-
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
     private readonly TenantServices _services;
@@ -167,7 +164,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         {
             _detail = failed.Describe();
             _log.Error(failed.Cause, "Replay {0} of {1}/{2}: {3}", _record.Id, _tenant, _saga.Name, _detail);
-            Timers.StartSingleTimer("retry", new Retry(Pause), RetryAfter);
+            Timers.StartSingleTimer("retry", new Retry(Pause), _services.Runtime.ReplayRetryAfter);
         });
         Common();
     }
@@ -218,7 +215,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         Receive<StepFailed>(failed =>
         {
             Note(failed.Describe() + "; retrying");
-            Timers.StartSingleTimer("retry", new Retry(DeleteConsumer), RetryAfter);
+            Timers.StartSingleTimer("retry", new Retry(DeleteConsumer), _services.Runtime.ReplayRetryAfter);
         });
         Common();
     }
@@ -230,7 +227,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
         _tracker = new ReplayTracker(_record.TargetSeq);
         Become(Tracking);
         Context.Parent.Tell(new ResumeSaga(_saga.Name, _tracker));
-        Timers.StartPeriodicTimer("poll", PollTick.Instance, TimeSpan.Zero, PollEvery);
+        Timers.StartPeriodicTimer("poll", PollTick.Instance, TimeSpan.Zero, _services.Runtime.ReplayPollInterval);
     }
 
     private void Tracking()
