@@ -250,7 +250,7 @@ internal static partial class Cli
             try
             {
                 // The node's reading of runner.nats and RUNNER_NATS_* (runnerctl reads no HOCON files: the embedded defaults only).
-                settings = NatsSettings.Create(Config.Empty, environment);
+                settings = NatsSettings.Create(NatsSettings.EnvironmentOverrides(environment));
             }
             catch (ConfigurationException e)
             {

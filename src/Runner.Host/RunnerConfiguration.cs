@@ -42,7 +42,11 @@ public static class RunnerConfiguration
         return EnvironmentOverrides(environment).WithFallback(config);
     }
 
-    /// <summary>The HOCON that the RUNNER_* environment variables stand for.</summary>
+    /// <summary>
+    /// The HOCON that the RUNNER_* environment variables stand for: every variable of the node is mapped here, the
+    /// RUNNER_NATS_* ones through <see cref="NatsSettings.EnvironmentOverrides"/> (which runnerctl shares). The settings
+    /// records read only the result. (OTEL_* are OpenTelemetry's own variables, read by its exporter.)
+    /// </summary>
     public static Config EnvironmentOverrides(IReadOnlyDictionary<string, string?> env)
     {
         ArgumentNullException.ThrowIfNull(env);
@@ -84,7 +88,6 @@ public static class RunnerConfiguration
             }
         }
 
-        Str("RUNNER_NATS_URL", "runner.nats.url");
         Str("RUNNER_SUBJECT_PREFIX", "runner.nats.subject-prefix");
         Str("RUNNER_DATA_DIR", "akka.persistence.journal.lmdb.data-dir", "akka.persistence.snapshot-store.lmdb.data-dir");
         Str("RUNNER_HOSTNAME", "runner.node.hostname");
@@ -140,7 +143,8 @@ public static class RunnerConfiguration
 
         List("RUNNER_SAGA_ASSEMBLIES", "runner.node.saga-assemblies");
         Str("RUNNER_LOG_LEVEL", "akka.loglevel");
-        return ConfigurationFactory.ParseString(sb.ToString());
+        return ConfigurationFactory.ParseString(sb.ToString())
+            .WithFallback(NatsSettings.EnvironmentOverrides(variable => env.GetValueOrDefault(variable)));
     }
 
     private static string Quote(string value) =>

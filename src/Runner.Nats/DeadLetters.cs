@@ -365,7 +365,7 @@ public sealed class DeadLetters
             DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
             OptStartSeq = fromSeq,
             HeadersOnly = headersOnly,
-            InactiveThreshold = TimeSpan.FromMinutes(1),
+            InactiveThreshold = _settings.ReaderInactiveThreshold,
             MemStorage = true,
             Description = "runner dead-letter reader",
         }, cancellationToken).ConfigureAwait(false);

@@ -150,7 +150,7 @@ public sealed partial class NatsEdge
                     var progressed = await TendStandbysAsync(key, tenant, saga, from, activeServer, changes != checkedAt, cancellationToken)
                         .ConfigureAwait(false);
                     checkedAt = changes;
-                    wait = progressed ? Settings.StandbyCheckInterval : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, MaxStandbyWait.Ticks));
+                    wait = progressed ? Settings.StandbyCheckInterval : TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, Settings.StandbyMaxRetryInterval.Ticks));
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -171,9 +171,6 @@ public sealed partial class NatsEdge
             DropStandbys(key);
         }
     }
-
-    /// <summary>Longest pause between two attempts to place standbys while the servers for them are missing.</summary>
-    private static readonly TimeSpan MaxStandbyWait = TimeSpan.FromSeconds(30);
 
     /// <summary>Waits <paramref name="wait"/>, or less when something changes in the cluster (then a moment more, spread out).</summary>
     private async Task DelayOrClusterChangeAsync(TimeSpan wait, CancellationToken cancellationToken)
@@ -314,7 +311,7 @@ public sealed partial class NatsEdge
     /// </summary>
     private async Task<bool> AnswersAsync(StandbyConsumer standby, CancellationToken cancellationToken)
     {
-        if (_unanswered.TryGetValue(standby.Server, out var since) && Stopwatch.GetElapsedTime(since) < UnansweredFor) return false;
+        if (_unanswered.TryGetValue(standby.Server, out var since) && Stopwatch.GetElapsedTime(since) < Settings.StandbyUnansweredHold) return false;
         try
         {
             await CallAsync(_standbyApi, Settings.ApiTimeout, t => JetStream.GetConsumerAsync(Settings.EventsStream, standby.Consumer.Info.Name, t), cancellationToken)
@@ -333,9 +330,6 @@ public sealed partial class NatsEdge
             return false;
         }
     }
-
-    /// <summary>How long a server whose standby did not answer is taken as down without asking again.</summary>
-    private static readonly TimeSpan UnansweredFor = TimeSpan.FromSeconds(10);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Standby consumer {Consumer} of {Key} ready on server {Server} at stream seq {Start}")]
     private static partial void LogStandbyReady(ILogger logger, string consumer, string key, string server, ulong start);

@@ -157,7 +157,7 @@ public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
             AckPolicy = ConsumerConfigAckPolicy.None,
             DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
             OptStartSeq = Math.Max(1, fromSeq),
-            InactiveThreshold = TimeSpan.FromMinutes(1),
+            InactiveThreshold = Settings.ReaderInactiveThreshold,
             MemStorage = true,
             Description = $"runner replay reader of tenant {tenant}",
         }, cancellationToken).ConfigureAwait(false);

@@ -132,24 +132,24 @@ public sealed record NatsSecurity
 
     /// <summary>
     /// Reads the settings. <paramref name="key"/> gives the value of a key under <c>runner.nats</c> (<c>auth.user</c>,
-    /// <c>tls.mode</c>, ...; null or empty when unset); <paramref name="environment"/> the <c>RUNNER_NATS_*</c>
-    /// variables, which win. Password and token files are read now; seed, creds and certificate files must exist.
+    /// <c>tls.mode</c>, ...; null or empty when unset), the <c>RUNNER_NATS_*</c> variables already in it
+    /// (<see cref="NatsSettings.EnvironmentOverrides"/>). Password and token files are read now; seed, creds and
+    /// certificate files must exist. Messages name each key with its variable.
     /// </summary>
     /// <exception cref="ArgumentException">An invalid or contradictory setting; the message names it and holds no secret.</exception>
-    public static NatsSecurity Create(Func<string, string?> key, Func<string, string?> environment)
+    public static NatsSecurity Create(Func<string, string?> key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(environment);
-        string? Read(string k, string variable) => environment(variable) is { Length: > 0 } v ? v : key(k) is { Length: > 0 } c ? c : null;
+        string? Read(string k) => key(k) is { Length: > 0 } c ? c : null;
         static string Name(string k, string variable) => $"runner.nats.{k} ({variable})";
 
-        var user = Read("auth.user", UserVariable);
-        var password = Read("auth.password", PasswordVariable);
-        var passwordFile = Read("auth.password-file", PasswordFileVariable);
-        var token = Read("auth.token", TokenVariable);
-        var tokenFile = Read("auth.token-file", TokenFileVariable);
-        var nkeyFile = Read("auth.nkey-seed-file", NKeySeedFileVariable);
-        var credsFile = Read("auth.creds-file", CredsFileVariable);
+        var user = Read("auth.user");
+        var password = Read("auth.password");
+        var passwordFile = Read("auth.password-file");
+        var token = Read("auth.token");
+        var tokenFile = Read("auth.token-file");
+        var nkeyFile = Read("auth.nkey-seed-file");
+        var credsFile = Read("auth.creds-file");
 
         if (password is not null && passwordFile is not null)
             throw new ArgumentException($"Set {Name("auth.password", PasswordVariable)} or {Name("auth.password-file", PasswordFileVariable)}, not both.");
@@ -176,10 +176,10 @@ public sealed record NatsSecurity
             TokenFile = tokenFile,
             NKeySeedFile = nkeyFile is not null ? SeedFile(nkeyFile, Name("auth.nkey-seed-file", NKeySeedFileVariable)) : null,
             CredsFile = credsFile is not null ? Existing(credsFile, Name("auth.creds-file", CredsFileVariable)) : null,
-            Tls = TlsModeOf(Read("tls.mode", TlsModeVariable) ?? "auto"),
-            TlsCaFile = Read("tls.ca-file", TlsCaFileVariable) is { } ca ? Existing(ca, Name("tls.ca-file", TlsCaFileVariable)) : null,
-            TlsCertFile = Read("tls.cert-file", TlsCertFileVariable) is { } cert ? Existing(cert, Name("tls.cert-file", TlsCertFileVariable)) : null,
-            TlsKeyFile = Read("tls.key-file", TlsKeyFileVariable) is { } k ? Existing(k, Name("tls.key-file", TlsKeyFileVariable)) : null,
+            Tls = TlsModeOf(Read("tls.mode") ?? "auto"),
+            TlsCaFile = Read("tls.ca-file") is { } ca ? Existing(ca, Name("tls.ca-file", TlsCaFileVariable)) : null,
+            TlsCertFile = Read("tls.cert-file") is { } cert ? Existing(cert, Name("tls.cert-file", TlsCertFileVariable)) : null,
+            TlsKeyFile = Read("tls.key-file") is { } k ? Existing(k, Name("tls.key-file", TlsKeyFileVariable)) : null,
         };
 
         if (security.Auth == NatsAuthMode.UserPassword && (security.User is null || security.Password is null))

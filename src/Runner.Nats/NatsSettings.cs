@@ -142,6 +142,27 @@ public sealed record NatsSettings
     /// <summary>How often each consumption looks after its standby consumer (creates, refreshes, checks it).</summary>
     public TimeSpan StandbyCheckInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Longest pause between two attempts to place standbys while the servers for them are missing.</summary>
+    public TimeSpan StandbyMaxRetryInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a server whose standby consumer did not answer is taken as down without asking it again.</summary>
+    public TimeSpan StandbyUnansweredHold { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Inactivity threshold of the short-lived consumers that read events for a replay's dry run or dead letters for the
+    /// admin endpoint: removed by the server when a reader is abandoned (its node gone) without deleting them.
+    /// </summary>
+    public TimeSpan ReaderInactiveThreshold { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long creating a stream or bucket waits for JetStream to have enough servers for its replicas.</summary>
+    public TimeSpan PlacementWait { get; init; } = StreamPlacement.Default.Wait;
+
+    /// <summary>How often a create that JetStream cannot place yet is tried again within <see cref="PlacementWait"/>.</summary>
+    public TimeSpan PlacementRetryInterval { get; init; } = StreamPlacement.Default.RetryInterval;
+
+    /// <summary><see cref="PlacementWait"/> and <see cref="PlacementRetryInterval"/> together, as the stream provisioner takes them.</summary>
+    public StreamPlacement Placement => new(PlacementWait, PlacementRetryInterval);
+
     /// <summary>A (tenant, saga) with events waiting and no progress for longer than this is logged as stalled.</summary>
     public TimeSpan StallWarningAfter { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -164,25 +185,24 @@ public sealed record NatsSettings
     public override string ToString() =>
         $"NatsSettings {{ Url = {RedactedUrl}, Client = {ClientName}, {DescribeSecurity()}, Subjects = {Subjects.Prefix}, Streams = {EventsStream}/{CommandsStream}/{DeadLetterStream}, Replicas = {Replicas} }}";
 
-    /// <summary>Reads <c>runner.nats</c> (with the embedded defaults as fallback) and validates it.</summary>
+    /// <summary>
+    /// Reads <c>runner.nats</c> (with the embedded defaults as fallback) and validates it. Only <paramref name="config"/>
+    /// is read: the <c>RUNNER_NATS_*</c> variables are in it when it was built with <see cref="EnvironmentOverrides"/>
+    /// (the node's configuration always is).
+    /// </summary>
     /// <exception cref="ConfigurationException">A key is invalid; the message names it.</exception>
-    public static NatsSettings Create(Config config) => Create(config, Environment.GetEnvironmentVariable);
-
-    /// <summary>As <see cref="Create(Config)"/>, with the environment variables read from <paramref name="environment"/>.</summary>
-    internal static NatsSettings Create(Config config, Func<string, string?> environment)
+    public static NatsSettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(environment);
         var c = Section(config);
-        var url = environment(UrlVariable);
-        if (string.IsNullOrWhiteSpace(url)) url = c.GetString("url");
+        var url = c.GetString("url");
         if (string.IsNullOrWhiteSpace(url)) throw new ConfigurationException("runner.nats.url must name a NATS server.");
 
         var storage = c.GetString("streams.storage", "file").Trim().ToLowerInvariant();
         if (storage is not ("file" or "memory"))
             throw new ConfigurationException($"runner.nats.streams.storage must be file or memory, not '{storage}'.");
-        var replicas = StreamReplicas(config, environment);
-        var consumerReplicas = ReplicaCount(c, "consumer.replicas", environment(ConsumerReplicasVariable), ConsumerReplicasVariable);
+        var replicas = StreamReplicas(config);
+        var consumerReplicas = ReplicaCount(c, "consumer.replicas");
         if (consumerReplicas > replicas)
             throw new ConfigurationException(
                 $"runner.nats.consumer.replicas ({ConsumerReplicasVariable}) is {consumerReplicas}, more than the {replicas} replica(s) of the " +
@@ -191,7 +211,7 @@ public sealed record NatsSettings
         NatsSecurity security;
         try
         {
-            security = NatsSecurity.Create(k => c.HasPath(k) ? c.GetString(k) : null, environment);
+            security = NatsSecurity.Create(k => c.HasPath(k) ? c.GetString(k) : null);
         }
         catch (ArgumentException e)
         {
@@ -231,6 +251,11 @@ public sealed record NatsSettings
             StandbyConsumers = c.GetBoolean("consumer.standby.enabled", true),
             StandbyRefreshAfter = (ulong)Positive(c, "consumer.standby.refresh-after", c.GetInt("consumer.standby.refresh-after", 1000)),
             StandbyCheckInterval = c.GetTimeSpan("consumer.standby.check-interval", TimeSpan.FromSeconds(2)),
+            StandbyMaxRetryInterval = c.GetTimeSpan("consumer.standby.max-retry-interval", TimeSpan.FromSeconds(30)),
+            StandbyUnansweredHold = c.GetTimeSpan("consumer.standby.unanswered-hold", TimeSpan.FromSeconds(10)),
+            ReaderInactiveThreshold = c.GetTimeSpan("consumer.reader-inactive-threshold", TimeSpan.FromMinutes(1)),
+            PlacementWait = StreamPlacementOf(config).Wait,
+            PlacementRetryInterval = StreamPlacementOf(config).RetryInterval,
             PublishParallelism = Positive(c, "publish.parallelism", c.GetInt("publish.parallelism", 32)),
             PublishMinBackoff = c.GetTimeSpan("publish.min-backoff", TimeSpan.FromMilliseconds(100)),
             PublishMaxBackoff = c.GetTimeSpan("publish.max-backoff", TimeSpan.FromSeconds(5)),
@@ -248,6 +273,13 @@ public sealed record NatsSettings
             throw new ConfigurationException("runner.nats.consumer.api-timeout must be positive.");
         if (settings.StandbyCheckInterval < TimeSpan.FromMilliseconds(100))
             throw new ConfigurationException($"runner.nats.consumer.standby.check-interval must be at least 100ms, not {settings.StandbyCheckInterval}.");
+        if (settings.StandbyMaxRetryInterval < settings.StandbyCheckInterval)
+            throw new ConfigurationException(
+                $"runner.nats.consumer.standby.max-retry-interval ({settings.StandbyMaxRetryInterval}) must be at least runner.nats.consumer.standby.check-interval ({settings.StandbyCheckInterval}).");
+        if (settings.StandbyUnansweredHold <= TimeSpan.Zero)
+            throw new ConfigurationException($"runner.nats.consumer.standby.unanswered-hold must be positive, not {settings.StandbyUnansweredHold}.");
+        if (settings.ReaderInactiveThreshold < TimeSpan.FromSeconds(1))
+            throw new ConfigurationException($"runner.nats.consumer.reader-inactive-threshold must be at least 1s, not {settings.ReaderInactiveThreshold}.");
         if (settings.StallWarningAfter <= TimeSpan.Zero)
             throw new ConfigurationException("runner.nats.consumer.stall-warning-after must be positive.");
         if (settings.RetryBackoff <= TimeSpan.Zero)
@@ -266,20 +298,86 @@ public sealed record NatsSettings
         ConfigurationFactory.FromResource<NatsSettings>("Runner.Nats.reference.conf");
 
     /// <summary>
-    /// The replicas of every stream and bucket the runner creates: <c>RUNNER_NATS_REPLICAS</c> when set, else
-    /// <c>runner.nats.streams.replicas</c>. The one reading of the setting: <see cref="Create(Config)"/>, placement
-    /// and custody all take their replicas from here.
+    /// The replicas of every stream and bucket the runner creates: <c>runner.nats.streams.replicas</c>
+    /// (<c>RUNNER_NATS_REPLICAS</c> through <see cref="EnvironmentOverrides"/>). The one reading of the setting:
+    /// <see cref="Create(Config)"/>, placement and custody all take their replicas from here.
     /// </summary>
-    /// <exception cref="ConfigurationException">Not an integer from 1 to 5; the message names the variable or key.</exception>
-    public static int StreamReplicas(Config config) => StreamReplicas(config, Environment.GetEnvironmentVariable);
-
-    /// <summary>As <see cref="StreamReplicas(Config)"/>, with the environment variables read from <paramref name="environment"/>.</summary>
-    internal static int StreamReplicas(Config config, Func<string, string?> environment)
+    /// <exception cref="ConfigurationException">Not an integer from 1 to 5; the message names the key.</exception>
+    public static int StreamReplicas(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(environment);
-        return ReplicaCount(Section(config), "streams.replicas", environment(ReplicasVariable), ReplicasVariable);
+        return ReplicaCount(Section(config), "streams.replicas");
     }
+
+    /// <summary>
+    /// How long creating a stream or bucket waits for JetStream to place it (<c>runner.nats.streams.placement-wait</c>,
+    /// <c>placement-retry-interval</c>). The one reading of them: <see cref="Create(Config)"/>, placement and custody
+    /// take them from here for their buckets.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A duration is not positive, or the interval exceeds the wait.</exception>
+    public static StreamPlacement StreamPlacementOf(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var c = Section(config);
+        var wait = c.GetTimeSpan("streams.placement-wait", StreamPlacement.Default.Wait);
+        var retry = c.GetTimeSpan("streams.placement-retry-interval", StreamPlacement.Default.RetryInterval);
+        if (wait <= TimeSpan.Zero) throw new ConfigurationException($"runner.nats.streams.placement-wait must be positive, not {wait}.");
+        if (retry <= TimeSpan.Zero || retry > wait)
+            throw new ConfigurationException(
+                $"runner.nats.streams.placement-retry-interval must be positive and at most runner.nats.streams.placement-wait ({wait}), not {retry}.");
+        return new StreamPlacement(wait, retry);
+    }
+
+    /// <summary>
+    /// The HOCON that the <c>RUNNER_NATS_*</c> variables stand for (<paramref name="environment"/> gives a variable's
+    /// value, null when unset): the URL, the replicas, the credentials and TLS. The one mapping of these variables: the
+    /// node's <c>RunnerConfiguration.EnvironmentOverrides</c> includes it; runnerctl and the feeder, which read no HOCON
+    /// files, put it over the embedded defaults. Set variables win over every key; empty ones are ignored.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A replica count is not a whole number from 1 to 5; the message names the variable.</exception>
+    public static Config EnvironmentOverrides(Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var sb = new System.Text.StringBuilder();
+        void Str(string variable, string key)
+        {
+            if (environment(variable) is { Length: > 0 } v) sb.AppendLine(CultureInfo.InvariantCulture, $"runner.nats.{key} = {Quote(v)}");
+        }
+
+        void Replicas(string variable, string key)
+        {
+            var raw = environment(variable);
+            if (string.IsNullOrWhiteSpace(raw)) return;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"runner.nats.{key} = {ParseReplicas(raw, variable)}");
+        }
+
+        if (environment(UrlVariable) is { } url && !string.IsNullOrWhiteSpace(url)) Str(UrlVariable, "url");
+        Replicas(ReplicasVariable, "streams.replicas");
+        Replicas(ConsumerReplicasVariable, "consumer.replicas");
+        Str(NatsSecurity.UserVariable, "auth.user");
+        Str(NatsSecurity.PasswordVariable, "auth.password");
+        Str(NatsSecurity.PasswordFileVariable, "auth.password-file");
+        Str(NatsSecurity.TokenVariable, "auth.token");
+        Str(NatsSecurity.TokenFileVariable, "auth.token-file");
+        Str(NatsSecurity.NKeySeedFileVariable, "auth.nkey-seed-file");
+        Str(NatsSecurity.CredsFileVariable, "auth.creds-file");
+        Str(NatsSecurity.TlsModeVariable, "tls.mode");
+        Str(NatsSecurity.TlsCaFileVariable, "tls.ca-file");
+        Str(NatsSecurity.TlsCertFileVariable, "tls.cert-file");
+        Str(NatsSecurity.TlsKeyFileVariable, "tls.key-file");
+        return ConfigurationFactory.ParseString(sb.ToString());
+    }
+
+    /// <summary>As <see cref="Create(Config)"/> over <see cref="EnvironmentOverrides"/> of <paramref name="environment"/> (tests).</summary>
+    internal static NatsSettings Create(Config config, Func<string, string?> environment) =>
+        Create(EnvironmentOverrides(environment).WithFallback(config));
+
+    /// <summary>As <see cref="StreamReplicas(Config)"/> over <see cref="EnvironmentOverrides"/> of <paramref name="environment"/> (tests).</summary>
+    internal static int StreamReplicas(Config config, Func<string, string?> environment) =>
+        StreamReplicas(EnvironmentOverrides(environment).WithFallback(config));
+
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>
     /// Whether missing streams and buckets are created (<c>runner.nats.streams.mode = create</c>) or only validated
@@ -300,11 +398,10 @@ public sealed record NatsSettings
 
     private static Config Section(Config config) => config.WithFallback(DefaultConfiguration()).GetConfig("runner.nats");
 
-    private static int ReplicaCount(Config c, string key, string? fromEnvironment, string variable)
+    private static int ReplicaCount(Config c, string key) => ParseReplicas(c.GetString(key, "1"), $"runner.nats.{key}");
+
+    private static int ParseReplicas(string? raw, string source)
     {
-        var (raw, source) = string.IsNullOrWhiteSpace(fromEnvironment)
-            ? (c.GetString(key, "1"), $"runner.nats.{key}")
-            : (fromEnvironment, variable);
         raw = raw?.Trim() ?? "";
         if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > MaxReplicas)
             throw new ConfigurationException(
@@ -322,4 +419,16 @@ public sealed record NatsSettings
 
     private static int Positive(Config c, string key, int value) =>
         value >= 1 ? value : throw new ConfigurationException($"runner.nats.{key} must be at least 1, not {value}.");
+}
+
+/// <summary>
+/// How long creating a stream or bucket waits for JetStream to have enough servers for its replicas (a cluster still
+/// forming), and how often it tries again meanwhile.
+/// </summary>
+/// <param name="Wait">Longest wait; past it the create fails with what it needs.</param>
+/// <param name="RetryInterval">Pause between two attempts.</param>
+public sealed record StreamPlacement(TimeSpan Wait, TimeSpan RetryInterval)
+{
+    /// <summary>The defaults of the embedded reference.conf (30 s, 250 ms).</summary>
+    public static StreamPlacement Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(250));
 }

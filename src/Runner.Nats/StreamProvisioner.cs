@@ -48,7 +48,7 @@ public static class StreamProvisioner
                 if (!settings.CreateStreams) throw new InvalidOperationException(MissingStream(desired));
                 try
                 {
-                    await WhenPlacedAsync(ct => js.CreateStreamAsync(desired, ct), $"stream {desired.Name}", desired.NumReplicas, cancellationToken)
+                    await WhenPlacedAsync(ct => js.CreateStreamAsync(desired, ct), $"stream {desired.Name}", desired.NumReplicas, settings.Placement, cancellationToken)
                         .ConfigureAwait(false);
                     continue;
                 }
@@ -78,9 +78,19 @@ public static class StreamProvisioner
     /// (e.g. <c>runner.nats.streams.mode = validate</c>), named in the error.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <exception cref="InvalidOperationException">The bucket is missing and may not be created, or its replicas differ.</exception>
+    public static Task<INatsKVStore> EnsureBucketAsync(INatsJSContext js, NatsKVConfig desired, string? notCreatedBecause,
+        CancellationToken cancellationToken = default) =>
+        EnsureBucketAsync(js, desired, notCreatedBecause, StreamPlacement.Default, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="EnsureBucketAsync(INatsJSContext, NatsKVConfig, string?, CancellationToken)"/>, waiting for JetStream
+    /// to place a new bucket as <paramref name="placement"/> says (<see cref="NatsSettings.StreamPlacementOf"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bucket is missing and may not be created, or its replicas differ.</exception>
     public static async Task<INatsKVStore> EnsureBucketAsync(INatsJSContext js, NatsKVConfig desired, string? notCreatedBecause,
-        CancellationToken cancellationToken = default)
+        StreamPlacement placement, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(js);
         ArgumentNullException.ThrowIfNull(desired);
         var kv = new NatsKVContext(js);
@@ -92,7 +102,7 @@ public static class StreamProvisioner
             try
             {
                 return await WhenPlacedAsync(ct => kv.CreateStoreAsync(desired, ct), $"KV bucket {desired.Bucket}", desired.NumberOfReplicas,
-                    cancellationToken).ConfigureAwait(false);
+                    placement, cancellationToken).ConfigureAwait(false);
             }
             catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
             {
@@ -108,13 +118,23 @@ public static class StreamProvisioner
     }
 
     /// <summary>
-    /// Opens object store <paramref name="desired"/>.Bucket as <see cref="EnsureBucketAsync"/> opens a KV bucket: created
+    /// Opens object store <paramref name="desired"/>.Bucket as <see cref="EnsureBucketAsync(INatsJSContext, NatsKVConfig, string?, CancellationToken)"/> opens a KV bucket: created
     /// when missing and allowed, its replicas (those of its stream <c>OBJ_&lt;bucket&gt;</c>) validated.
     /// </summary>
     /// <exception cref="InvalidOperationException">The bucket is missing and may not be created, or its replicas differ.</exception>
+    public static Task<INatsObjStore> EnsureObjectStoreAsync(INatsJSContext js, NatsObjConfig desired, string? notCreatedBecause,
+        CancellationToken cancellationToken = default) =>
+        EnsureObjectStoreAsync(js, desired, notCreatedBecause, StreamPlacement.Default, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="EnsureObjectStoreAsync(INatsJSContext, NatsObjConfig, string?, CancellationToken)"/>, waiting for
+    /// JetStream to place a new store as <paramref name="placement"/> says (<see cref="NatsSettings.StreamPlacementOf"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bucket is missing and may not be created, or its replicas differ.</exception>
     public static async Task<INatsObjStore> EnsureObjectStoreAsync(INatsJSContext js, NatsObjConfig desired, string? notCreatedBecause,
-        CancellationToken cancellationToken = default)
+        StreamPlacement placement, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(js);
         ArgumentNullException.ThrowIfNull(desired);
         var obj = new NatsObjContext(js);
@@ -126,7 +146,7 @@ public static class StreamProvisioner
             try
             {
                 return await WhenPlacedAsync(ct => obj.CreateObjectStoreAsync(desired, ct), $"object store {desired.Bucket}", desired.NumberOfReplicas,
-                    cancellationToken).ConfigureAwait(false);
+                    placement, cancellationToken).ConfigureAwait(false);
             }
             catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
             {
@@ -144,18 +164,15 @@ public static class StreamProvisioner
     /// <summary>The stream behind KV bucket <paramref name="bucket"/>.</summary>
     public static string KeyValueStream(string bucket) => "KV_" + bucket;
 
-    /// <summary>How long a create waits for JetStream to have enough servers for its replicas (a cluster still forming).</summary>
-    public static readonly TimeSpan PlacementWait = TimeSpan.FromSeconds(30);
-
     /// <summary>
-    /// Runs a create, trying again while JetStream answers that it cannot place it yet (no suitable peers, or the cluster
-    /// is not available): servers of a cluster that starts with the node join its JetStream one by one. After
-    /// <see cref="PlacementWait"/> the error says what it needs.
+    /// Runs a create, trying again every <see cref="StreamPlacement.RetryInterval"/> while JetStream answers that it cannot
+    /// place it yet (no suitable peers, or the cluster is not available): servers of a cluster that starts with the node
+    /// join its JetStream one by one. After <see cref="StreamPlacement.Wait"/> the error says what it needs.
     /// </summary>
     private static async Task<T> WhenPlacedAsync<T>(Func<CancellationToken, ValueTask<T>> create, string what, int replicas,
-        CancellationToken cancellationToken)
+        StreamPlacement placement, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + PlacementWait;
+        var deadline = DateTime.UtcNow + placement.Wait;
         while (true)
         {
             try
@@ -164,12 +181,12 @@ public static class StreamProvisioner
             }
             catch (NatsJSApiException e) when (NotPlaceableYet(e) && DateTime.UtcNow < deadline)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false); // a bounded wait for servers to join
+                await Task.Delay(placement.RetryInterval, cancellationToken).ConfigureAwait(false); // a bounded wait for servers to join
             }
             catch (NatsJSApiException e) when (NotPlaceableYet(e))
             {
                 throw new InvalidOperationException(
-                    $"JetStream could not place {what} at {replicas} replica(s) within {PlacementWait.TotalSeconds:0} s ({e.Error.Description}): it needs " +
+                    $"JetStream could not place {what} at {replicas} replica(s) within {placement.Wait.TotalSeconds:0} s ({e.Error.Description}): it needs " +
                     $"{replicas} JetStream server(s) up and routed in the cluster. Start them, or lower runner.nats.streams.replicas ({NatsSettings.ReplicasVariable}).", e);
             }
         }

@@ -34,6 +34,9 @@ public sealed record PlacementSettings
     /// <summary>Longest back-off of the bucket watch.</summary>
     public TimeSpan WatchMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long creating the bucket waits for JetStream to place it (<c>runner.nats.streams.placement-wait</c>).</summary>
+    public StreamPlacement Placement { get; init; } = StreamPlacement.Default;
+
     /// <summary>How often an unplaceable tenant is logged again.</summary>
     public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -66,7 +69,7 @@ public sealed record PlacementSettings
                 $"runner.placement.bucket (RUNNER_TENANT_PLACEMENT_BUCKET) '{bucket}' is not a NATS KV bucket name (letters, digits, '-', '_').");
         var moves = c.GetInt("max-moves-per-rebalance", 10);
         if (moves < 1) throw new ConfigurationException($"runner.placement.max-moves-per-rebalance must be at least 1, not {moves}.");
-        return new PlacementSettings
+        var settings = new PlacementSettings
         {
             Bucket = bucket,
             CreateBucket = c.GetBoolean("create-bucket", true),
@@ -77,6 +80,11 @@ public sealed record PlacementSettings
             WatchMinBackoff = c.GetTimeSpan("watch-min-backoff", TimeSpan.FromMilliseconds(200)),
             WatchMaxBackoff = c.GetTimeSpan("watch-max-backoff", TimeSpan.FromSeconds(5)),
             ReportInterval = c.GetTimeSpan("report-interval", TimeSpan.FromSeconds(30)),
+            Placement = NatsSettings.StreamPlacementOf(config),
         };
+        if (settings.WatchMinBackoff <= TimeSpan.Zero || settings.WatchMaxBackoff < settings.WatchMinBackoff)
+            throw new ConfigurationException(
+                $"runner.placement.watch-min-backoff ({settings.WatchMinBackoff}) must be positive and at most runner.placement.watch-max-backoff ({settings.WatchMaxBackoff}).");
+        return settings;
     }
 }

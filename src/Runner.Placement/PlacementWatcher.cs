@@ -137,7 +137,7 @@ public sealed class PlacementWatcher : ReceiveActor, IWithTimers
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (!settings.UsesBucket) throw new InvalidOperationException("No placement bucket is configured (runner.placement.bucket, RUNNER_TENANT_PLACEMENT_BUCKET).");
-        return StreamProvisioner.EnsureBucketAsync(js, settings.BucketConfig, settings.BucketNotCreatedBecause, cancellationToken);
+        return StreamProvisioner.EnsureBucketAsync(js, settings.BucketConfig, settings.BucketNotCreatedBecause, settings.Placement, cancellationToken);
     }
 
     private sealed record Watch

@@ -25,7 +25,7 @@ string tenant;
 TimeSpan timeout;
 try
 {
-    settings = NatsSettings.Create(Config.Empty);
+    settings = NatsSettings.Create(NatsSettings.EnvironmentOverrides(Environment.GetEnvironmentVariable));
     if (Arg("--nats") is { } url) settings = settings with { Url = url };
     tenant = TenantId.Validate(Arg("--tenant") ?? "acme");
     timeout = TimeSpan.FromSeconds(double.Parse(Arg("--timeout") ?? "60", CultureInfo.InvariantCulture));

@@ -188,7 +188,7 @@ public sealed class ClusterReplicaSpec : IAsyncLifetime
         var ensuring = StreamProvisioner.EnsureAsync(js, settings);
         Assert.False(ensuring.IsCompleted, "it waits for a third server");
         forming.Restart(2);
-        await ensuring.WaitAsync(StreamProvisioner.PlacementWait);
+        await ensuring.WaitAsync(settings.PlacementWait);
         var info = await js.GetStreamAsync(settings.EventsStream);
         Assert.Equal(3, info.Info.Config.NumReplicas);
     }

@@ -26,6 +26,15 @@ public sealed record CustodySettings
     /// <summary>How long a tenant refused custody (or whose custody check failed) waits before asking again.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>First delay before a custody loop (release requests, homes watch) that failed runs again (doubles).</summary>
+    public TimeSpan WatchMinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest delay before a custody loop that failed runs again.</summary>
+    public TimeSpan WatchMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long creating a bucket waits for JetStream to place it (<c>runner.nats.streams.placement-wait</c>).</summary>
+    public StreamPlacement Placement { get; init; } = StreamPlacement.Default;
+
     /// <summary>
     /// Replicas the buckets are created with and existing ones must have: the one setting of every stream and bucket of
     /// the runner, <c>runner.nats.streams.replicas</c> (<c>RUNNER_NATS_REPLICAS</c>), read by <see cref="NatsSettings.StreamReplicas(Config)"/>.
@@ -52,7 +61,7 @@ public sealed record CustodySettings
     {
         ArgumentNullException.ThrowIfNull(config);
         var c = (config.GetConfig("runner.custody") ?? Config.Empty).WithFallback(PlacementSettings.DefaultConfiguration().GetConfig("runner.custody"));
-        return new CustodySettings
+        var settings = new CustodySettings
         {
             Enabled = c.GetBoolean("enabled", true),
             HomesBucket = c.GetString("homes-bucket", "runner-tenant-homes"),
@@ -62,7 +71,14 @@ public sealed record CustodySettings
             RetryAfter = Positive(c, "retry-after", TimeSpan.FromSeconds(2)),
             Replicas = NatsSettings.StreamReplicas(config),
             ValidateOnly = !NatsSettings.CreatesStreams(config),
+            WatchMinBackoff = Positive(c, "watch-min-backoff", TimeSpan.FromMilliseconds(200)),
+            WatchMaxBackoff = Positive(c, "watch-max-backoff", TimeSpan.FromSeconds(5)),
+            Placement = NatsSettings.StreamPlacementOf(config),
         };
+        if (settings.WatchMaxBackoff < settings.WatchMinBackoff)
+            throw new ConfigurationException(
+                $"runner.custody.watch-max-backoff ({settings.WatchMaxBackoff}) must be at least runner.custody.watch-min-backoff ({settings.WatchMinBackoff}).");
+        return settings;
     }
 
     private static TimeSpan Positive(Config c, string key, TimeSpan fallback)

@@ -287,7 +287,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     }
 
     private Task<INatsObjStore> OpenObjectsAsync(CancellationToken token) =>
-        StreamProvisioner.EnsureObjectStoreAsync(_js, _settings.StateConfig, _settings.NotCreatedBecause, token);
+        StreamProvisioner.EnsureObjectStoreAsync(_js, _settings.StateConfig, _settings.NotCreatedBecause, _settings.Placement, token);
 
     private async Task DeleteObjectAsync(string? name)
     {
@@ -304,7 +304,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
 
     private async Task Forever(string what, Func<CancellationToken, Task> loop)
     {
-        var backoff = TimeSpan.FromMilliseconds(200);
+        var backoff = _settings.WatchMinBackoff;
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -329,7 +329,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
                 return;
             }
 
-            backoff = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, backoff.Ticks * 2));
+            backoff = TimeSpan.FromTicks(Math.Min(_settings.WatchMaxBackoff.Ticks, backoff.Ticks * 2));
         }
     }
 

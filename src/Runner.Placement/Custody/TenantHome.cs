@@ -91,7 +91,7 @@ public sealed class TenantHomes
         if (_store is { } s) return s;
         if (_settings is { } settings)
         {
-            _store = await StreamProvisioner.EnsureBucketAsync(_js, settings.HomesConfig, settings.NotCreatedBecause, cancellationToken).ConfigureAwait(false);
+            _store = await StreamProvisioner.EnsureBucketAsync(_js, settings.HomesConfig, settings.NotCreatedBecause, settings.Placement, cancellationToken).ConfigureAwait(false);
             return _store;
         }
 

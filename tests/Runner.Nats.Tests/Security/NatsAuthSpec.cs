@@ -55,7 +55,7 @@ public sealed class NatsAuthSpec : IDisposable
         await using var server = NatsServerFixture.WithConfig($$"""authorization { token: "{{Token}}" }""");
         var tokenFile = Path.Combine(_dir.Path, "token");
         await File.WriteAllTextAsync(tokenFile, Token + "\n"); // as a mounted secret or echo writes it
-        var fromFile = NatsSecurity.Create(k => k == "auth.token-file" ? tokenFile : null, _ => null);
+        var fromFile = NatsSecurity.Create(k => k == "auth.token-file" ? tokenFile : null);
         await using (var edge = await StartedEdgeAsync(server, fromFile))
             await AssertPublishesAsync(edge);
 
