@@ -153,7 +153,7 @@ namespace Runner.Host
             builder.Logging.ClearProviders();
             // Every log line written inside a span carries its trace and span ids (in its scope).
             builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-            if (string.Equals(Environment.GetEnvironmentVariable("RUNNER_LOG_FORMAT"), "json", StringComparison.OrdinalIgnoreCase))
+            if (node.LogFormat == RunnerLogFormat.Json)
                 builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
             else
                 builder.Logging.AddSimpleConsole(o =>

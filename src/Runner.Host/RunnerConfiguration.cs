@@ -143,6 +143,7 @@ public static class RunnerConfiguration
 
         List("RUNNER_SAGA_ASSEMBLIES", "runner.node.saga-assemblies");
         Str("RUNNER_LOG_LEVEL", "akka.loglevel");
+        Str(RunnerNodeSettings.LogFormatVariable, "runner.node.log-format");
         return ConfigurationFactory.ParseString(sb.ToString())
             .WithFallback(NatsSettings.EnvironmentOverrides(variable => env.GetValueOrDefault(variable)));
     }

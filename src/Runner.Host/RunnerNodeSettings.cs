@@ -3,9 +3,22 @@ using Runner.Sagas;
 
 namespace Runner.Host;
 
+/// <summary>How the node writes its log lines (<c>runner.node.log-format</c>).</summary>
+public enum RunnerLogFormat
+{
+    /// <summary>One line of text per entry, with scopes and a timestamp.</summary>
+    Text,
+
+    /// <summary>One JSON object per entry, with scopes (for a log collector).</summary>
+    Json,
+}
+
 /// <summary>Settings of the node (<c>runner.node</c>, <c>runner.tenants</c>), read once.</summary>
 public sealed record RunnerNodeSettings
 {
+    /// <summary>Environment variable that overrides <c>runner.node.log-format</c>.</summary>
+    public const string LogFormatVariable = "RUNNER_LOG_FORMAT";
+
     /// <summary>Bind host name.</summary>
     public required string Hostname { get; init; }
 
@@ -39,6 +52,12 @@ public sealed record RunnerNodeSettings
     /// <summary>Interval of the idempotent re-start of every known tenant.</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How the node writes its log lines.</summary>
+    public RunnerLogFormat LogFormat { get; init; } = RunnerLogFormat.Text;
+
+    /// <summary>Payment timeout of the shipped order saga (<c>runner.samples.order.payment-timeout</c>).</summary>
+    public TimeSpan OrderPaymentTimeout { get; init; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Reads and validates the settings; invalid tenant ids in the allowlist are refused with a message.</summary>
     public static RunnerNodeSettings Create(Config config)
     {
@@ -68,6 +87,16 @@ public sealed record RunnerNodeSettings
                 throw new ConfigurationException($"runner.node.seed-nodes (RUNNER_SEED_NODES) contains '{seed}', which is not host:port.");
         }
 
+        var logFormat = node.GetString("log-format", "text").Trim().ToLowerInvariant() switch
+        {
+            "text" => RunnerLogFormat.Text,
+            "json" => RunnerLogFormat.Json,
+            var other => throw new ConfigurationException($"runner.node.log-format ({LogFormatVariable}) must be text or json, not '{other}'."),
+        };
+        var paymentTimeout = config.GetTimeSpan("runner.samples.order.payment-timeout", TimeSpan.FromMinutes(15));
+        if (paymentTimeout <= TimeSpan.Zero)
+            throw new ConfigurationException($"runner.samples.order.payment-timeout must be positive, not {paymentTimeout}.");
+
         var advertised = string.IsNullOrWhiteSpace(publicHost) ? hostname : publicHost;
         return new RunnerNodeSettings
         {
@@ -82,6 +111,8 @@ public sealed record RunnerNodeSettings
             Allowlist = allowlist.Distinct(StringComparer.Ordinal).ToArray(),
             Discover = tenants.GetBoolean("discover", true),
             KeepAliveInterval = tenants.GetTimeSpan("keep-alive-interval", TimeSpan.FromSeconds(10)),
+            LogFormat = logFormat,
+            OrderPaymentTimeout = paymentTimeout,
         };
     }
 }
