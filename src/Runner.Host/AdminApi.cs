@@ -24,8 +24,6 @@ namespace Runner.Host;
 /// </summary>
 internal static class AdminApi
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-
     public static void Map(WebApplication app, AdminSettings settings)
     {
         app.MapGet("/healthz", Alive);
@@ -79,9 +77,6 @@ internal static class AdminApi
 
     private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
 
-    /// <summary>How long a tenant-routed request waits for the node that runs the tenant.</summary>
-    private static readonly TimeSpan TenantAnswerTimeout = TimeSpan.FromSeconds(30);
-
     /// <summary>400 with the rule the tenant id breaks, or null when it is valid.</summary>
     private static IResult? InvalidTenant(string tenant)
     {
@@ -110,16 +105,16 @@ internal static class AdminApi
     /// </summary>
     private static async Task<IResult> ToTenantAsync(string tenant, ITenantAdminRequest request, AdminContext context, CancellationToken ct)
     {
-        var (registry, nats, custody) = (context.Registry, context.Nats, context.Custody);
+        var (registry, nats, custody, admin) = (context.Registry, context.Nats, context.Custody, context.Admin);
         if (InvalidTenant(tenant) is { } invalid) return invalid;
-        var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, AskTimeout, ct).ConfigureAwait(false);
-        var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, AskTimeout, ct).ConfigureAwait(false);
+        var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, admin.AskTimeout, ct).ConfigureAwait(false);
+        var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, admin.AskTimeout, ct).ConfigureAwait(false);
         var homes = custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null;
         if (!await KnownAsync(tenant, placement.NamedTenants.Union(known.Tenants), homes, ct).ConfigureAwait(false)) return UnknownTenant(tenant);
         var decision = placement.Resolve(tenant);
         if (!decision.CanRun) return Error(StatusCodes.Status409Conflict, $"tenant '{tenant}' runs nowhere now: {decision.Describe()}");
 
-        var wait = TenantAnswerTimeout;
+        var wait = admin.TenantAnswerTimeout;
         try
         {
             var reply = await registry.Get<TenantRegion>().Ask<ITenantAdminReply>(new TenantEnvelope(tenant, request), wait, ct).ConfigureAwait(false);
@@ -179,7 +174,7 @@ internal static class AdminApi
         Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' runs on this cluster (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})");
 
     /// <summary>What the tenant-routed endpoints need.</summary>
-    internal sealed record AdminContext(ActorRegistry Registry, NatsEdge Nats, TenantServices Services, CustodySettings Custody);
+    internal sealed record AdminContext(ActorRegistry Registry, NatsEdge Nats, TenantServices Services, CustodySettings Custody, AdminSettings Admin);
 
     /// <summary>Whether the method only reads (the read token may send it); anything else is an action.</summary>
     private static bool IsRead(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
@@ -188,13 +183,13 @@ internal static class AdminApi
     /// Starts the drain (idempotent: CoordinatedShutdown runs once). <c>?wait=true</c> answers when it is over, with the
     /// receipts; otherwise 202 at once (<c>GET /admin/drain</c> shows the receipts as they come).
     /// </summary>
-    private static async Task<IResult> Drain(ActorSystem system, DrainReport report, bool? wait)
+    private static async Task<IResult> Drain(ActorSystem system, DrainReport report, AdminSettings admin, bool? wait)
     {
         var done = CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
         if (wait != true) return Results.Json(report.ToJson(), statusCode: StatusCodes.Status202Accepted);
         try
         {
-            await done.WaitAsync(TimeSpan.FromMinutes(3)).ConfigureAwait(false);
+            await done.WaitAsync(admin.DrainWait).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -204,10 +199,10 @@ internal static class AdminApi
         return Results.Json(report.ToJson(), statusCode: report.Incomplete.Any() ? StatusCodes.Status500InternalServerError : StatusCodes.Status200OK);
     }
 
-    private static async Task<IResult> Regions(ActorRegistry registry)
+    private static async Task<IResult> Regions(ActorRegistry registry, AdminSettings admin)
     {
         var stats = await registry.Get<TenantRegion>()
-            .Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), AskTimeout).ConfigureAwait(false);
+            .Ask<ClusterShardingStats>(new GetClusterShardingStats(admin.RegionsStatsTimeout), admin.AskTimeout).ConfigureAwait(false);
         return Results.Json(new
         {
             regions = stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal).Select(r => new
@@ -312,37 +307,39 @@ internal static class AdminApi
         });
     }
 
-    private static async Task<IResult> Tenants(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody, CancellationToken ct)
+    private static async Task<IResult> Tenants(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
+        AdminSettings admin, CancellationToken ct)
     {
-        var view = await ViewAsync(system, registry, nats, services, custody).ConfigureAwait(false);
+        var view = await ViewAsync(system, registry, nats, services, custody, admin).ConfigureAwait(false);
         var rows = new List<object>();
         foreach (var tenant in view.Tenants) rows.Add(await RowAsync(view, tenant, ct).ConfigureAwait(false));
         return Results.Json(new { node = view.NodeShardId, tenants = rows });
     }
 
     private static async Task<IResult> Tenant(string tenant, ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
-        CancellationToken ct)
+        AdminSettings admin, CancellationToken ct)
     {
         if (InvalidTenant(tenant) is { } invalid) return invalid;
-        var view = await ViewAsync(system, registry, nats, services, custody).ConfigureAwait(false);
+        var view = await ViewAsync(system, registry, nats, services, custody, admin).ConfigureAwait(false);
         if (!await KnownAsync(tenant, view.Tenants, view.Homes, ct).ConfigureAwait(false)) return UnknownTenant(tenant);
         return Results.Json(await RowAsync(view, tenant, ct).ConfigureAwait(false));
     }
 
     private sealed record NodeView(string NodeShardId, PlacementSnapshot Placement, ImmutableSortedSet<string> Tenants, ImmutableHashSet<string> RunningHere,
-        NatsEdge Nats, IReadOnlyList<string> Sagas, TenantHomes? Homes, IActorRef Region, ImmutableDictionary<string, string> HostedOn);
+        NatsEdge Nats, IReadOnlyList<string> Sagas, TenantHomes? Homes, IActorRef Region, ImmutableDictionary<string, string> HostedOn, TimeSpan StatusTimeout);
 
-    private static async Task<NodeView> ViewAsync(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody)
+    private static async Task<NodeView> ViewAsync(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
+        AdminSettings admin)
     {
-        var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, AskTimeout).ConfigureAwait(false);
-        var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, AskTimeout).ConfigureAwait(false);
-        var region = await registry.Get<TenantRegion>().Ask<CurrentShardRegionState>(GetShardRegionState.Instance, AskTimeout).ConfigureAwait(false);
+        var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, admin.AskTimeout).ConfigureAwait(false);
+        var known = await registry.Get<Intake>().Ask<IntakeActor.KnownTenants>(IntakeActor.GetKnownTenants.Instance, admin.AskTimeout).ConfigureAwait(false);
+        var region = await registry.Get<TenantRegion>().Ask<CurrentShardRegionState>(GetShardRegionState.Instance, admin.AskTimeout).ConfigureAwait(false);
         var tenants = placement.NamedTenants.Union(known.Tenants);
         // Where each tenant shard is hosted now, by the shard id of the member (every region answers, or is left out).
         var hostedOn = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
         try
         {
-            var stats = await registry.Get<TenantRegion>().Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(2)), AskTimeout)
+            var stats = await registry.Get<TenantRegion>().Ask<ClusterShardingStats>(new GetClusterShardingStats(admin.TenantsStatsTimeout), admin.AskTimeout)
                 .ConfigureAwait(false);
             var members = Cluster.Get(system).State.Members
                 .ToDictionary(m => m.Address, m => PlacementRoles.ShardIdOf(m.Roles) ?? m.Address.ToString());
@@ -359,7 +356,7 @@ internal static class AdminApi
 
         return new NodeView(nats.Settings.NodeId, placement, tenants, region.Shards.Select(s => s.ShardId).ToImmutableHashSet(StringComparer.Ordinal), nats,
             [.. services.Catalog.All.Select(saga => saga.Name)], custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null,
-            registry.Get<TenantRegion>(), hostedOn.ToImmutable());
+            registry.Get<TenantRegion>(), hostedOn.ToImmutable(), admin.TenantStatusTimeout);
     }
 
     /// <summary>
@@ -372,7 +369,7 @@ internal static class AdminApi
         {
             try
             {
-                var own = await view.Region.Ask<TenantActor.TenantView>(new TenantEnvelope(tenant, TenantActor.GetTenantView.Instance), TimeSpan.FromSeconds(2))
+                var own = await view.Region.Ask<TenantActor.TenantView>(new TenantEnvelope(tenant, TenantActor.GetTenantView.Instance), view.StatusTimeout)
                     .ConfigureAwait(false);
                 return own.Status + " on " + view.NodeShardId;
             }

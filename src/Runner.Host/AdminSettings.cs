@@ -34,6 +34,27 @@ public sealed record AdminSettings
     /// <summary>Password of the PKCS#12 file or encrypted PEM key (never logged).</summary>
     public string CertificatePassword { get; init; } = "";
 
+    /// <summary>How long an admin request waits for an actor of this node (placement view, intake, tenant region).</summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a tenant-routed request waits for the node that runs the tenant (504 after it).</summary>
+    public TimeSpan TenantAnswerTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long <c>POST /admin/drain?wait=true</c> waits for the drain to finish (504 after it).</summary>
+    public TimeSpan DrainWait { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>How long <c>GET /admin/regions</c> gives every region of the cluster to report its tenants.</summary>
+    public TimeSpan RegionsStatsTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long the tenant views give every region of the cluster to report where each tenant is hosted.</summary>
+    public TimeSpan TenantsStatsTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a tenant view waits for a tenant running on this node to say what it is doing.</summary>
+    public TimeSpan TenantStatusTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a starting drain waits for the tenant region to list the tenants running on this node.</summary>
+    public TimeSpan DrainRegionTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Whether the endpoint serves HTTPS.</summary>
     public bool UsesHttps => CertificatePath.Length > 0;
 
@@ -86,6 +107,13 @@ public sealed record AdminSettings
             CertificatePath = c?.GetString("tls.certificate", "") ?? "",
             CertificateKeyPath = c?.GetString("tls.key", "") ?? "",
             CertificatePassword = c?.GetString("tls.password", "") ?? "",
+            AskTimeout = Positive(c, "ask-timeout", TimeSpan.FromSeconds(5)),
+            TenantAnswerTimeout = Positive(c, "tenant-answer-timeout", TimeSpan.FromSeconds(30)),
+            DrainWait = Positive(c, "drain-wait", TimeSpan.FromMinutes(3)),
+            RegionsStatsTimeout = Positive(c, "regions-stats-timeout", TimeSpan.FromSeconds(3)),
+            TenantsStatsTimeout = Positive(c, "tenants-stats-timeout", TimeSpan.FromSeconds(2)),
+            TenantStatusTimeout = Positive(c, "tenant-status-timeout", TimeSpan.FromSeconds(2)),
+            DrainRegionTimeout = Positive(c, "drain-region-timeout", TimeSpan.FromSeconds(5)),
         };
         if (settings.Port is < 0 or > 65535) throw new ConfigurationException($"runner.admin.port (RUNNER_ADMIN_PORT) must be a port number, not {settings.Port}.");
         if (settings.ReadToken.Length > 0 && string.Equals(settings.ReadToken, settings.OperatorToken, StringComparison.Ordinal))
@@ -137,6 +165,12 @@ public sealed record AdminSettings
         }
 
         return certificate;
+    }
+
+    private static TimeSpan Positive(Config? c, string key, TimeSpan fallback)
+    {
+        var value = c?.GetTimeSpan(key, fallback) ?? fallback;
+        return value > TimeSpan.Zero ? value : throw new ConfigurationException($"runner.admin.{key} must be positive, not {value}.");
     }
 
     private static bool IsLoopback(string host) =>

@@ -32,8 +32,11 @@ public sealed class DrainReport
 
     internal void Add(TenantDrainReceipt receipt) => _receipts[receipt.Tenant] = receipt;
 
-    /// <summary>Registers with CoordinatedShutdown: before the regions hand off, note which tenants run here.</summary>
-    internal void Attach(ActorSystem system, IActorRef region)
+    /// <summary>
+    /// Registers with CoordinatedShutdown: before the regions hand off, note which tenants run here (asking
+    /// <paramref name="region"/> for at most <paramref name="askTimeout"/>, <c>runner.admin.drain-region-timeout</c>).
+    /// </summary>
+    internal void Attach(ActorSystem system, IActorRef region, TimeSpan askTimeout)
     {
         system.ActorOf(Props.Create(() => new Collector(this)), "drain-receipts");
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "runner-drain-start", async () =>
@@ -41,7 +44,7 @@ public sealed class DrainReport
             Started = true;
             try
             {
-                var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, askTimeout).ConfigureAwait(false);
                 _runningAtStart = state.Shards.Select(s => s.ShardId).ToImmutableSortedSet(StringComparer.Ordinal);
             }
             catch (AskTimeoutException)

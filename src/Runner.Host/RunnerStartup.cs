@@ -31,6 +31,7 @@ internal sealed partial class RunnerStartup(
     ILoggerFactory loggers,
     DrainReport drain,
     RemoteTlsStatus remoteTls,
+    AdminSettings admin,
     ILogger<RunnerStartup> logger) : IHostedService, IAsyncDisposable
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -69,7 +70,7 @@ internal sealed partial class RunnerStartup(
             new TenantPlacementStrategy(system, view, placement),
             TenantActor.HandOff.Instance).ConfigureAwait(false);
         registry.Register<TenantRegion>(region);
-        drain.Attach(system, region);
+        drain.Attach(system, region, admin.DrainRegionTimeout);
 
         var intake = system.ActorOf(IntakeActor.Props(nats, region, node.Allowlist, node.Discover, node.KeepAliveInterval, services.Runtime, view), "intake");
         registry.Register<Intake>(intake);
