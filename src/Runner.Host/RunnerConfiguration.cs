@@ -89,7 +89,6 @@ public static class RunnerConfiguration
         }
 
         Str("RUNNER_SUBJECT_PREFIX", "runner.nats.subject-prefix");
-        Str("RUNNER_DATA_DIR", "akka.persistence.journal.lmdb.data-dir", "akka.persistence.snapshot-store.lmdb.data-dir");
         Str("RUNNER_HOSTNAME", "runner.node.hostname");
         if (env.GetValueOrDefault("RUNNER_PORT") is { Length: > 0 } port)
         {
@@ -145,7 +144,8 @@ public static class RunnerConfiguration
         Str("RUNNER_LOG_LEVEL", "akka.loglevel");
         Str(RunnerNodeSettings.LogFormatVariable, "runner.node.log-format");
         return ConfigurationFactory.ParseString(sb.ToString())
-            .WithFallback(NatsSettings.EnvironmentOverrides(variable => env.GetValueOrDefault(variable)));
+            .WithFallback(NatsSettings.EnvironmentOverrides(variable => env.GetValueOrDefault(variable)))
+            .WithFallback(LmdbPersistence.EnvironmentOverrides(variable => env.GetValueOrDefault(variable)));
     }
 
     private static string Quote(string value) =>

@@ -31,8 +31,12 @@ public static class LmdbPersistenceHostingExtensions
         builder.AddHocon(
             $"{LmdbPersistence.QueryPath}.write-plugin = {("akka.persistence.journal." + journal.Identifier).ToHocon()}",
             HoconAddMode.Prepend);
-        return journalBuilder is null
+        builder = journalBuilder is null
             ? builder.WithJournalAndSnapshot(journal, snapshot)
             : builder.WithJournalAndSnapshot(journal, snapshot, journalBuilder, _ => { });
+        // RUNNER_DATA_DIR wins over the options, as it does over the node's HOCON (the one mapping of the variable).
+        var environment = LmdbPersistence.EnvironmentOverrides(Environment.GetEnvironmentVariable,
+            "akka.persistence.journal." + journal.Identifier, "akka.persistence.snapshot-store." + snapshot.Identifier);
+        return environment.IsEmpty ? builder : builder.AddHocon(environment, HoconAddMode.Prepend);
     }
 }

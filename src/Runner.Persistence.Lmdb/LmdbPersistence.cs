@@ -36,6 +36,24 @@ public sealed class LmdbPersistence : IExtension
     public static LmdbPersistence Get(ActorSystem system) =>
         system.WithExtension<LmdbPersistence, LmdbPersistenceProvider>();
 
+    /// <summary>
+    /// The HOCON that <c>RUNNER_DATA_DIR</c> stands for: the <c>data-dir</c> of each plugin section in
+    /// <paramref name="pluginPaths"/> (default: the journal's and the snapshot store's), empty when the variable is unset
+    /// or blank. <paramref name="environment"/> gives a variable's value. The one mapping of the variable: the node's
+    /// <c>RunnerConfiguration.EnvironmentOverrides</c> and the Akka.Hosting extension use it; the settings read only
+    /// their configuration.
+    /// </summary>
+    public static Config EnvironmentOverrides(Func<string, string?> environment, params string[] pluginPaths)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(pluginPaths);
+        var dir = environment(LmdbStorageSettings.DataDirVariable);
+        if (string.IsNullOrWhiteSpace(dir)) return Config.Empty;
+        var quoted = "\"" + dir.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        var paths = pluginPaths.Length > 0 ? pluginPaths : [JournalPath, SnapshotStorePath];
+        return ConfigurationFactory.ParseString(string.Join("\n", paths.Select(p => $"{p}.data-dir = {quoted}")));
+    }
+
     /// <summary>The embedded reference configuration (journal, snapshot store and read journal sections).</summary>
     public static Config DefaultConfiguration() =>
         ConfigurationFactory.FromResource<LmdbPersistence>("Runner.Persistence.Lmdb.reference.conf");

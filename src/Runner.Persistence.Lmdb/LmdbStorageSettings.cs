@@ -34,7 +34,10 @@ public sealed record LmdbStorageSettings(
     int MaxReaders,
     int ReplayBatchSize)
 {
-    /// <summary>Environment variable that overrides <c>data-dir</c>.</summary>
+    /// <summary>
+    /// Environment variable that overrides <c>data-dir</c>, mapped into the configuration by
+    /// <see cref="LmdbPersistence.EnvironmentOverrides"/> (these settings read only their section).
+    /// </summary>
     public const string DataDirVariable = "RUNNER_DATA_DIR";
 
     /// <summary>Reads and validates the settings in <paramref name="config"/>, a plugin section at <paramref name="path"/>.</summary>
@@ -44,9 +47,9 @@ public sealed record LmdbStorageSettings(
         ArgumentNullException.ThrowIfNull(config);
         string Key(string k) => $"{path}.{k}";
 
-        var dir = Environment.GetEnvironmentVariable(DataDirVariable);
-        var dirKey = string.IsNullOrWhiteSpace(dir) ? Key("data-dir") : DataDirVariable;
-        if (string.IsNullOrWhiteSpace(dir)) dir = config.GetString("data-dir", null);
+        // RUNNER_DATA_DIR, when set, is in the section already (LmdbPersistence.EnvironmentOverrides): both are named.
+        var dirKey = $"{Key("data-dir")} ({DataDirVariable})";
+        var dir = config.GetString("data-dir", null);
         if (string.IsNullOrWhiteSpace(dir))
             throw new ConfigurationException($"{Key("data-dir")} must name a directory.");
 

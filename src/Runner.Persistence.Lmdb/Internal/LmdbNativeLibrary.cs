@@ -79,6 +79,8 @@ internal static class LmdbNativeLibrary
 
     private static IEnumerable<(string, Probe)> Candidates(Assembly lightning)
     {
+        // Read here, not from configuration: the native library is resolved when LMDB is first touched, which may be
+        // before (or without) any Akka configuration, and the path belongs to the machine, not to the node's settings.
         var explicitPath = Environment.GetEnvironmentVariable(LibraryVariable);
         if (!string.IsNullOrWhiteSpace(explicitPath)) yield return (explicitPath, Probe.Path);
 

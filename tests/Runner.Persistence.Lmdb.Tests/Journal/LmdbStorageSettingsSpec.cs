@@ -82,38 +82,28 @@ public sealed class LmdbStorageSettingsSpec : IDisposable
     }
 }
 
-/// <summary>Specs that set process-wide environment variables; they run alone (no other spec runs meanwhile).</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class EnvironmentVariableSpecs
-{
-    public const string Name = "environment variables";
-}
-
-[Collection(EnvironmentVariableSpecs.Name)]
+/// <summary>RUNNER_DATA_DIR as <see cref="LmdbPersistence.EnvironmentOverrides"/> maps it over the data-dir key.</summary>
 public sealed class LmdbStorageSettingsEnvironmentSpec : IDisposable
 {
     private const string Path = LmdbPersistence.JournalPath;
     private readonly TempDirectory _dir = new();
-    private readonly string? _saved = Environment.GetEnvironmentVariable(LmdbStorageSettings.DataDirVariable);
 
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable(LmdbStorageSettings.DataDirVariable, _saved);
-        _dir.Dispose();
-    }
+    public void Dispose() => _dir.Dispose();
 
-    private static Config Section(string dataDir) => ConfigurationFactory
-        .ParseString($"data-dir = \"{dataDir.Replace("\\", "/", StringComparison.Ordinal)}\"")
-        .WithFallback(LmdbPersistence.DefaultConfiguration().GetConfig(Path));
+    /// <summary>The journal's section with data-dir from the configuration and RUNNER_DATA_DIR (when given) over it.</summary>
+    private static Config Section(string dataDir, string? variable) => LmdbPersistence
+        .EnvironmentOverrides(name => name == LmdbStorageSettings.DataDirVariable ? variable : null, Path)
+        .WithFallback(ConfigurationFactory.ParseString($"{Path}.data-dir = \"{dataDir.Replace("\\", "/", StringComparison.Ordinal)}\""))
+        .WithFallback(LmdbPersistence.DefaultConfiguration())
+        .GetConfig(Path);
 
     [Fact]
     public void RUNNER_DATA_DIR_should_override_data_dir()
     {
         var fromConfig = System.IO.Path.Combine(_dir.Path, "from-config");
         var fromEnv = System.IO.Path.Combine(_dir.Path, "from-env");
-        Environment.SetEnvironmentVariable(LmdbStorageSettings.DataDirVariable, fromEnv);
 
-        var settings = LmdbStorageSettings.Create(Section(fromConfig), Path);
+        var settings = LmdbStorageSettings.Create(Section(fromConfig, fromEnv), Path);
 
         Assert.Equal(fromEnv, settings.DataDirectory);
         Assert.True(Directory.Exists(fromEnv));
@@ -124,9 +114,8 @@ public sealed class LmdbStorageSettingsEnvironmentSpec : IDisposable
     public void Blank_RUNNER_DATA_DIR_should_leave_data_dir_alone()
     {
         var fromConfig = System.IO.Path.Combine(_dir.Path, "from-config");
-        Environment.SetEnvironmentVariable(LmdbStorageSettings.DataDirVariable, "  ");
 
-        Assert.Equal(fromConfig, LmdbStorageSettings.Create(Section(fromConfig), Path).DataDirectory);
+        Assert.Equal(fromConfig, LmdbStorageSettings.Create(Section(fromConfig, "  "), Path).DataDirectory);
     }
 
     [Fact]
@@ -134,9 +123,18 @@ public sealed class LmdbStorageSettingsEnvironmentSpec : IDisposable
     {
         var file = System.IO.Path.Combine(_dir.Path, "a-file");
         File.WriteAllText(file, "not a directory");
-        Environment.SetEnvironmentVariable(LmdbStorageSettings.DataDirVariable, System.IO.Path.Combine(file, "data"));
 
-        var e = Assert.Throws<ConfigurationException>(() => LmdbStorageSettings.Create(Section(_dir.Path), Path));
+        var e = Assert.Throws<ConfigurationException>(() => LmdbStorageSettings.Create(Section(_dir.Path, System.IO.Path.Combine(file, "data")), Path));
         Assert.Contains(LmdbStorageSettings.DataDirVariable, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RUNNER_DATA_DIR_should_set_every_plugin_path_given()
+    {
+        var overrides = LmdbPersistence.EnvironmentOverrides(_ => "/var/lib/x");
+
+        Assert.Equal("/var/lib/x", overrides.GetString(LmdbPersistence.JournalPath + ".data-dir"));
+        Assert.Equal("/var/lib/x", overrides.GetString(LmdbPersistence.SnapshotStorePath + ".data-dir"));
+        Assert.True(LmdbPersistence.EnvironmentOverrides(_ => null).IsEmpty);
     }
 }
