@@ -136,10 +136,19 @@ public sealed record RuntimeSettings
         return s;
     }
 
-    /// <summary>A duration that must be positive; the error names the key.</summary>
+    /// <summary>A duration that must be positive; the error (a value that is no duration included) names the key.</summary>
     private static TimeSpan Positive(Config c, string key, TimeSpan fallback)
     {
-        var value = c.GetTimeSpan(key, fallback);
+        TimeSpan value;
+        try
+        {
+            value = c.GetTimeSpan(key, fallback);
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw new ConfigurationException($"runner.runtime.{key} must be a positive duration, not '{c.GetString(key, "")}': {e.Message}", e);
+        }
+
         return value > TimeSpan.Zero ? value : throw new ConfigurationException($"runner.runtime.{key} must be positive, not {value}.");
     }
 

@@ -169,7 +169,16 @@ public sealed record AdminSettings
 
     private static TimeSpan Positive(Config? c, string key, TimeSpan fallback)
     {
-        var value = c?.GetTimeSpan(key, fallback) ?? fallback;
+        TimeSpan value;
+        try
+        {
+            value = c?.GetTimeSpan(key, fallback) ?? fallback;
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw new ConfigurationException($"runner.admin.{key} must be a positive duration, not '{c?.GetString(key, "")}': {e.Message}", e);
+        }
+
         return value > TimeSpan.Zero ? value : throw new ConfigurationException($"runner.admin.{key} must be positive, not {value}.");
     }
 
