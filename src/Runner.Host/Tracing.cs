@@ -5,6 +5,9 @@ namespace Runner.Host;
 /// (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>) and <c>OTEL_TRACES_EXPORTER</c> is not
 /// <c>none</c>. The exporter itself reads the other <c>OTEL_*</c> variables (protocol, headers, service name, sampler).
 /// Without it no span is made, and commands still carry their event's <c>traceparent</c>.
+/// These are OpenTelemetry's standard variables, not runner settings: the SDK reads them itself, so they are
+/// deliberately not mapped to HOCON keys by <see cref="RunnerConfiguration.EnvironmentOverrides"/>, and this check reads
+/// them the same way the exporter does.
 /// </summary>
 internal static class Tracing
 {
