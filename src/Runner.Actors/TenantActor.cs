@@ -16,22 +16,21 @@ namespace Runner.Actors;
 /// <em>releasing</em> (persistent children stopped and reported, custody released, receipt published). It routes
 /// to its saga instances; it does not decide, persist or do I/O itself beyond asking custody.
 /// </summary>
-public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
+public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly string _tenant;
     private readonly TenantServices _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
     private string _status = "acquiring custody";
     private bool _ran;
     private bool _releaseRequested;
     private int _consumerCount;
     private IActorRef _scheduleIndex = ActorRefs.Nobody;
     private IActorRef _checkpoints = ActorRefs.Nobody;
-    private IActorRef _publisher = ActorRefs.Nobody;
     private IActorRef _consumers = ActorRefs.Nobody;
     private IActorRef _admin = ActorRefs.Nobody;
-    private StopReports _reports = new();
+    private TenantRelease.StopReports _reports = new();
+    private TenantInstances _instances = null!;
 
     /// <summary>Creates the tenant (the id is validated here too: every edge refuses invalid tenant ids).</summary>
     public TenantActor(string tenant, TenantServices services)
@@ -85,9 +84,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void Running()
     {
         _status = "running";
-        Receive<ISagaMessage>(Route);
-        Receive<Passivate>(_ => OnPassivate(Sender));
-        Receive<Terminated>(t => OnInstanceStopped(t.ActorRef));
+        Receive<ISagaMessage>(m => _instances.Route(Context, m, Sender));
+        Receive<Passivate>(_ => _instances.Passivate(Context, Sender));
+        Receive<Terminated>(t => _instances.Stopped(Self, t.ActorRef));
         Receive<ITenantAdminRequest>(r => _admin.Forward(r));
         Receive<CheckpointsRecovered>(r =>
         {
@@ -102,9 +101,9 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void HandingOff()
     {
         _status = "handing off";
-        Receive<ISagaMessage>(Route);
-        Receive<Passivate>(_ => OnPassivate(Sender));
-        Receive<Terminated>(t => OnInstanceStopped(t.ActorRef));
+        Receive<ISagaMessage>(m => _instances.Route(Context, m, Sender));
+        Receive<Passivate>(_ => _instances.Passivate(Context, Sender));
+        Receive<Terminated>(t => _instances.Stopped(Self, t.ActorRef));
         Receive<ITenantAdminRequest>(_ => RefuseAdmin());
         Receive<ConsumersStopped>(s =>
         {
@@ -125,7 +124,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<ScheduleStopReport>(r => _reports = _reports with { Schedule = r });
         Receive<CheckpointStopReport>(r => _reports = _reports with { Checkpoints = r.Checkpoints });
         Receive<Terminated>(_ => MaybeRelease());
-        Receive<Released>(OnReleased);
+        Receive<TenantRelease.Released>(OnReleased);
         Receive<ISagaMessage>(NotDelivered);
         Receive<ITenantAdminRequest>(_ => RefuseAdmin());
         Receive<Passivate>(_ => { });
@@ -140,7 +139,7 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         Receive<Start>(_ => Sender.Tell(new Started(_tenant)));
         Receive<GetTenantView>(_ => Sender.Tell(new TenantView(_tenant,
-            Context.GetChildren().Count(c => c.Path.Name.StartsWith("s-", StringComparison.Ordinal)), _consumerCount, _status)));
+            Context.GetChildren().Count(TenantInstances.IsInstance), _consumerCount, _status)));
         Receive<ConsumerCount>(c => _consumerCount = c.Running);
         Receive<AcquireCustody>(_ => { });
         Receive<Status.Failure>(_ => { });
@@ -182,24 +181,23 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void StartChildren()
     {
         _ran = true;
-        var node = _services.Nats?.Settings.NodeId ?? "";
+        var node = _services.Events.Settings.NodeId;
         _checkpoints = Context.Watch(Context.ActorOf(Akka.Actor.Props.Create(() =>
             new CheckpointActor(_tenant, node, _services.Runtime)), "checkpoints"));
         _scheduleIndex = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new ScheduleIndexActor(_tenant, _services.Runtime, _services.Clock)), "schedule"));
-        _publisher = Context.Watch(Context.ActorOf(
+        var publisher = Context.Watch(Context.ActorOf(
             Akka.Actor.Props.Create(() => new OutboxPublisher(_tenant, _services.Transport, _services.PublishParallelism)), "outbox"));
+        _instances = new TenantInstances(_tenant, _services, publisher, _scheduleIndex, _log);
         // The consumption starts once the checkpoints are recovered (CheckpointsRecovered), so a recreated consumer starts after them.
-        if (_services.Nats is { } nats)
-            _consumers = Context.Watch(Context.ActorOf(TenantConsumers.Props(_tenant, _services, nats, Self, _checkpoints), "consumers"));
+        _consumers = Context.Watch(Context.ActorOf(TenantConsumers.Props(_tenant, _services, Self, _checkpoints), "consumers"));
         _admin = Context.Watch(Context.ActorOf(TenantAdmin.Props(_tenant, _services, Self, _checkpoints, _scheduleIndex, _consumers), "admin"));
     }
 
     private void HandOffNow()
     {
         Become(HandingOff);
-        if (_consumers.IsNobody()) Self.Tell(new ConsumersStopped(true));
-        else _consumers.Tell(StopConsuming.Instance);
+        _consumers.Tell(StopConsuming.Instance);
     }
 
     private void RefuseAdmin() => Sender.Tell(AdminRefusal.Conflict($"tenant {_tenant} is {_status} on this node; ask again once it runs"));
@@ -215,55 +213,15 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         base.PostStop();
     }
 
-    private void Route(ISagaMessage message)
-    {
-        var name = ChildName(message.Saga, message.CorrelationId);
-        if (_passivating.TryGetValue(name, out var buffer))
-        {
-            buffer.Add((message, Sender));
-            return;
-        }
-
-        var child = Context.Child(name);
-        if (child.IsNobody())
-        {
-            if (!_services.Catalog.TryGet(message.Saga, out var saga))
-            {
-                _log.Warning("Tenant {0} has no saga named {1}; dropping {2}", _tenant, message.Saga, message.GetType().Name);
-                if (message is DeliverEvent) Sender.Tell(new HandlerFailed($"unknown saga '{message.Saga}'"));
-                return;
-            }
-
-            child = Context.Watch(Context.ActorOf(
-                SagaActor.Props(_tenant, saga!, message.CorrelationId, _services.Runtime, _publisher, _scheduleIndex, _services.Clock), name));
-        }
-
-        child.Forward(message);
-    }
-
-    private void OnPassivate(IActorRef child)
-    {
-        if (_passivating.ContainsKey(child.Path.Name)) return;
-        _passivating[child.Path.Name] = [];
-        Context.Stop(child);
-    }
-
-    private void OnInstanceStopped(IActorRef child)
-    {
-        if (!_passivating.Remove(child.Path.Name, out var buffer) || buffer.Count == 0) return;
-        // Messages arrived while the instance was stopping: start it again and hand them over in order.
-        foreach (var (message, sender) in buffer) Self.Tell(message, sender);
-    }
-
     private void StopChildren()
     {
         // Every persistent child stops before custody is released, so the state handed on is complete.
-        _passivating.Clear();
+        _instances.Clear();
         foreach (var child in Context.GetChildren())
         {
             // Persistent children report what they leave behind and stop themselves (the report arrives first).
             Context.Watch(child);
-            if (child.Path.Name.StartsWith("s-", StringComparison.Ordinal) || child.Equals(_scheduleIndex) || child.Equals(_checkpoints))
+            if (TenantInstances.IsInstance(child) || child.Equals(_scheduleIndex) || child.Equals(_checkpoints))
                 child.Tell(ReportAndStop.Instance);
             else Context.Stop(child);
         }
@@ -273,57 +231,15 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         if (_releaseRequested || Context.GetChildren().Any()) return;
         _releaseRequested = true;
-        var timeout = _services.CustodyTimeout;
-        var tenant = _tenant;
-        var nats = _services.Nats;
-        var sagas = _services.Catalog.All.Select(s => s.Name).ToList();
-        var custody = _services.Custody;
-        ReleaseAsync().PipeTo(Self);
-
-        async Task<Released> ReleaseAsync()
-        {
-            var floors = ImmutableDictionary.CreateBuilder<string, ulong>(StringComparer.Ordinal);
-            if (nats is not null)
-            {
-                foreach (var saga in sagas)
-                {
-                    try
-                    {
-                        if (await nats.AckFloorAsync(tenant, saga, CancellationToken.None).ConfigureAwait(false) is { } floor) floors[saga] = floor;
-                    }
-                    catch (Exception)
-                    {
-                        // NATS unreachable: the receipt says nothing about that saga's ack floor.
-                    }
-                }
-            }
-
-            string detail;
-            try
-            {
-                detail = await custody.ReleaseAsync(tenant, CancellationToken.None).WaitAsync(timeout).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                detail = "release failed, state kept on this node: " + e.GetBaseException().Message;
-            }
-
-            return new Released(detail, floors.ToImmutable());
-        }
+        TenantRelease.RunAsync(_tenant, _services).PipeTo(Self);
     }
 
-    private void OnReleased(Released r)
+    private void OnReleased(TenantRelease.Released released)
     {
-        var receipt = new TenantDrainReceipt(_tenant, r.AckFloors, _reports.Checkpoints, _reports.OutboxPending, _reports.Sagas,
-            _reports.Schedule?.TimersPending ?? 0, _reports.Schedule?.NextDue, _reports.InFlightFinished, r.Detail);
+        var receipt = TenantRelease.Receipt(_tenant, _reports, released);
         Context.System.EventStream.Publish(receipt);
         RunnerMetrics.Handoffs.Add(1, new KeyValuePair<string, object?>("tenant", _tenant));
-        if (receipt.Complete)
-            _log.Info("Tenant {0} handed off: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"acked [{Describe(receipt.LastAcked)}], checkpoints [{Describe(receipt.Checkpoints)}], outbox pending 0, {receipt.SagasStopped} instance(s) stopped, {receipt.TimersPending} timer(s) pending (next {receipt.NextTimerDue:O}); custody: {r.Detail}"));
-        else
-            _log.Error("Tenant {0} handed off INCOMPLETE: {1}", _tenant, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"outbox pending {receipt.OutboxPending}, in-flight events finished: {receipt.InFlightFinished}; acked [{Describe(receipt.LastAcked)}]; custody: {r.Detail}"));
+        TenantRelease.Log(_log, receipt);
         // Placed tenants start without waiting for a message: this start waits in the region while the hand-off
         // completes and then goes wherever the tenant is allocated next.
         // (Not while the node shuts down: the region would hold the start until its graceful stop times out.)
@@ -333,64 +249,12 @@ public sealed class TenantActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     }
 
     /// <summary>Child name of an instance: URL-escaped so any correlation id makes a valid actor name.</summary>
-    internal static string ChildName(string saga, string correlationId) => "s-" + Uri.EscapeDataString(saga + "|" + correlationId);
-
-    /// <summary>Starts the tenant (placement does this without waiting for a message); replied with <see cref="Started"/>.</summary>
-    public sealed record Start
-    {
-        /// <summary>The instance.</summary>
-        public static Start Instance { get; } = new();
-    }
-
-    /// <summary>
-    /// Sharding's hand-off stop message: stop consuming, let in-flight events finish (applied, commands
-    /// acknowledged, acked), then stop. A plain PoisonPill would drop them to redelivery instead.
-    /// </summary>
-    public sealed record HandOff
-    {
-        /// <summary>The instance.</summary>
-        public static HandOff Instance { get; } = new();
-    }
-
-    /// <summary>Reply to <see cref="Start"/>.</summary>
-    public sealed record Started(string Tenant);
-
-    /// <summary>Asks for a summary; replied with <see cref="TenantView"/>.</summary>
-    public sealed record GetTenantView
-    {
-        /// <summary>The instance.</summary>
-        public static GetTenantView Instance { get; } = new();
-    }
-
-    /// <summary>A tenant's summary.</summary>
-    /// <param name="Tenant">The tenant.</param>
-    /// <param name="ActiveSagas">Saga instances in memory.</param>
-    /// <param name="Consumers">Running consumers.</param>
-    /// <param name="Status">running, acquiring custody, not running (and why), handing off.</param>
-    public sealed record TenantView(string Tenant, int ActiveSagas, int Consumers, string Status);
+    internal static string ChildName(string saga, string correlationId) => TenantInstances.ChildName(saga, correlationId);
 
     private sealed record CustodyOutcome(CustodyDecision? Decision, Exception? Error);
-
-    private sealed record Released(string Detail, ImmutableDictionary<string, ulong> AckFloors);
-
-    private static string Describe(ImmutableDictionary<string, ulong> bySaga) => string.Join(", ", bySaga.Select(kv => $"{kv.Key}={kv.Value}"));
 
     private sealed record AcquireCustody
     {
         public static AcquireCustody Instance { get; } = new();
-    }
-
-    /// <summary>What the stopping children left behind, for the drain receipt.</summary>
-    private sealed record StopReports
-    {
-        public bool InFlightFinished { get; init; } = true;
-
-        public int OutboxPending { get; init; }
-
-        public int Sagas { get; init; }
-
-        public ScheduleStopReport? Schedule { get; init; }
-
-        public ImmutableDictionary<string, ulong> Checkpoints { get; init; } = ImmutableDictionary<string, ulong>.Empty;
     }
 }

@@ -9,8 +9,8 @@ namespace Runner.Actors;
 /// <param name="Runtime">Runtime settings.</param>
 /// <param name="Clock">The runtime's clock.</param>
 /// <param name="Transport">Where commands and dead letters go.</param>
-/// <param name="Nats">The NATS edge whose consumers feed the tenant; null runs the tenant without consumption (tests).</param>
-public sealed record TenantServices(SagaCatalog Catalog, RuntimeSettings Runtime, IClock Clock, IRunnerTransport Transport, NatsEdge? Nats)
+/// <param name="Events">Where the tenant's events come from (the node's <see cref="NatsEdge"/>).</param>
+public sealed record TenantServices(SagaCatalog Catalog, RuntimeSettings Runtime, IClock Clock, IRunnerTransport Transport, ITenantEventSource Events)
 {
     /// <summary>Who holds tenants' state (placement and moves); <see cref="LocalCustody"/> by default.</summary>
     public ITenantCustody Custody { get; init; } = LocalCustody.Instance;
@@ -28,5 +28,5 @@ public sealed record TenantServices(SagaCatalog Catalog, RuntimeSettings Runtime
     public Func<Akka.Actor.IActorRef>? Region { get; init; }
 
     /// <summary>Concurrent publishes per tenant.</summary>
-    public int PublishParallelism => Nats?.Settings.PublishParallelism ?? 32;
+    public int PublishParallelism => Events.Settings.PublishParallelism;
 }

@@ -142,7 +142,7 @@ internal static class AdminApi
             return Error(StatusCodes.Status400BadRequest, e.Message);
         }
 
-        if (!context.Services.Catalog.TryGet(request.Saga, out _)) return UnknownSaga(context.Services, request.Saga);
+        if (!context.Catalog.TryGet(request.Saga, out _)) return UnknownSaga(context.Catalog, request.Saga);
         return await ToTenantAsync(request.Tenant, new StartReplay(request.Saga, request.Mode, request.FromSeq, request.DryRun), context, ct)
             .ConfigureAwait(false);
     }
@@ -151,7 +151,7 @@ internal static class AdminApi
     private static Task<IResult> Sagas(string tenant, string? saga, string? state, int? offset, int? limit, [AsParameters] AdminContext context,
         CancellationToken ct)
     {
-        if (saga is not null && !context.Services.Catalog.TryGet(saga, out _)) return Task.FromResult(UnknownSaga(context.Services, saga));
+        if (saga is not null && !context.Catalog.TryGet(saga, out _)) return Task.FromResult(UnknownSaga(context.Catalog, saga));
         if (offset is < 0) return Task.FromResult(Error(StatusCodes.Status400BadRequest, "offset must be 0 or more"));
         if (limit is < 1 or > MaxPage) return Task.FromResult(Error(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxPage}"));
         return ToTenantAsync(tenant, new ListSagas(saga, string.IsNullOrWhiteSpace(state) ? null : state.Trim(), offset ?? 0, limit ?? 50), context, ct);
@@ -163,18 +163,18 @@ internal static class AdminApi
     private static Task<IResult> Saga(string tenant, string saga, string correlationId, int? history, [AsParameters] AdminContext context,
         CancellationToken ct)
     {
-        if (!context.Services.Catalog.TryGet(saga, out _)) return Task.FromResult(UnknownSaga(context.Services, saga));
+        if (!context.Catalog.TryGet(saga, out _)) return Task.FromResult(UnknownSaga(context.Catalog, saga));
         if (history is < 1 or > 10_000) return Task.FromResult(Error(StatusCodes.Status400BadRequest, "history must be between 1 and 10000"));
         // A catch-all route value keeps %2F encoded: correlation ids may contain '/'.
         var id = correlationId.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         return ToTenantAsync(tenant, new ShowSaga(saga, id, history ?? 200), context, ct);
     }
 
-    private static IResult UnknownSaga(TenantServices services, string saga) =>
-        Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' runs on this cluster (sagas: {string.Join(", ", services.Catalog.All.Select(x => x.Name))})");
+    private static IResult UnknownSaga(SagaCatalog catalog, string saga) =>
+        Error(StatusCodes.Status404NotFound, $"no saga named '{saga}' runs on this cluster (sagas: {string.Join(", ", catalog.All.Select(x => x.Name))})");
 
     /// <summary>What the tenant-routed endpoints need.</summary>
-    internal sealed record AdminContext(ActorRegistry Registry, NatsEdge Nats, TenantServices Services, CustodySettings Custody, AdminSettings Admin);
+    internal sealed record AdminContext(ActorRegistry Registry, NatsEdge Nats, SagaCatalog Catalog, CustodySettings Custody, AdminSettings Admin);
 
     /// <summary>Whether the method only reads (the read token may send it); anything else is an action.</summary>
     private static bool IsRead(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
@@ -307,20 +307,20 @@ internal static class AdminApi
         });
     }
 
-    private static async Task<IResult> Tenants(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
+    private static async Task<IResult> Tenants(ActorSystem system, ActorRegistry registry, NatsEdge nats, SagaCatalog catalog, CustodySettings custody,
         AdminSettings admin, CancellationToken ct)
     {
-        var view = await ViewAsync(system, registry, nats, services, custody, admin).ConfigureAwait(false);
+        var view = await ViewAsync(system, registry, nats, catalog, custody, admin).ConfigureAwait(false);
         var rows = new List<object>();
         foreach (var tenant in view.Tenants) rows.Add(await RowAsync(view, tenant, ct).ConfigureAwait(false));
         return Results.Json(new { node = view.NodeShardId, tenants = rows });
     }
 
-    private static async Task<IResult> Tenant(string tenant, ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
+    private static async Task<IResult> Tenant(string tenant, ActorSystem system, ActorRegistry registry, NatsEdge nats, SagaCatalog catalog, CustodySettings custody,
         AdminSettings admin, CancellationToken ct)
     {
         if (InvalidTenant(tenant) is { } invalid) return invalid;
-        var view = await ViewAsync(system, registry, nats, services, custody, admin).ConfigureAwait(false);
+        var view = await ViewAsync(system, registry, nats, catalog, custody, admin).ConfigureAwait(false);
         if (!await KnownAsync(tenant, view.Tenants, view.Homes, ct).ConfigureAwait(false)) return UnknownTenant(tenant);
         return Results.Json(await RowAsync(view, tenant, ct).ConfigureAwait(false));
     }
@@ -328,7 +328,7 @@ internal static class AdminApi
     private sealed record NodeView(string NodeShardId, PlacementSnapshot Placement, ImmutableSortedSet<string> Tenants, ImmutableHashSet<string> RunningHere,
         NatsEdge Nats, IReadOnlyList<string> Sagas, TenantHomes? Homes, IActorRef Region, ImmutableDictionary<string, string> HostedOn, TimeSpan StatusTimeout);
 
-    private static async Task<NodeView> ViewAsync(ActorSystem system, ActorRegistry registry, NatsEdge nats, TenantServices services, CustodySettings custody,
+    private static async Task<NodeView> ViewAsync(ActorSystem system, ActorRegistry registry, NatsEdge nats, SagaCatalog catalog, CustodySettings custody,
         AdminSettings admin)
     {
         var placement = await registry.Get<PlacementView>().Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, admin.AskTimeout).ConfigureAwait(false);
@@ -355,7 +355,7 @@ internal static class AdminApi
         }
 
         return new NodeView(nats.Settings.NodeId, placement, tenants, region.Shards.Select(s => s.ShardId).ToImmutableHashSet(StringComparer.Ordinal), nats,
-            [.. services.Catalog.All.Select(saga => saga.Name)], custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null,
+            [.. catalog.All.Select(saga => saga.Name)], custody.Enabled ? new TenantHomes(nats.JetStream, custody.HomesBucket) : null,
             registry.Get<TenantRegion>(), hostedOn.ToImmutable(), admin.TenantStatusTimeout);
     }
 

@@ -1,3 +1,4 @@
+using Runner.Sagas;
 using System.Text;
 using NATS.Client.Core;
 using NATS.Client.JetStream.Models;
@@ -81,11 +82,11 @@ internal static class DeadLetterApi
     });
 
     /// <summary><c>GET /admin/dlq/events/{seq}</c>: one parked event with every header, its payload and what a redrive would send.</summary>
-    private static Task<IResult> Show(string seq, NatsEdge nats, TenantServices services, CancellationToken ct) => Guarded(async () =>
+    private static Task<IResult> Show(string seq, NatsEdge nats, SagaCatalog catalog, CancellationToken ct) => Guarded(async () =>
     {
         if (DeadLetterRequest.ParseSequence(seq) is not { } sequence)
             return Error(StatusCodes.Status400BadRequest, $"'{seq}' is not a dead-letter stream sequence (an integer of at least 1)");
-        var batch = await nats.DeadLetters.RedriveAsync(new DeadLetterFilter { FromSeq = sequence, ToSeq = sequence }, dryRun: true, 1, SagaRuns(services), ct)
+        var batch = await nats.DeadLetters.RedriveAsync(new DeadLetterFilter { FromSeq = sequence, ToSeq = sequence }, dryRun: true, 1, SagaRuns(catalog), ct)
             .ConfigureAwait(false);
         if (batch.Items.IsEmpty) return NotParked(new DeadLetterFilter { FromSeq = sequence, ToSeq = sequence });
         var redrive = batch.Items[0];
@@ -124,10 +125,10 @@ internal static class DeadLetterApi
     /// <c>POST /admin/dlq/redrive</c> with <c>{"tenant", "saga", "kind", "from_seq", "to_seq", "seq", "limit", "dry_run"}</c> (all
     /// optional): each matching parked event is published to its origin subject and removed; a dry run says what would be sent.
     /// </summary>
-    private static Task<IResult> Redrive(HttpRequest http, NatsEdge nats, TenantServices services, CancellationToken ct) => Guarded(async () =>
+    private static Task<IResult> Redrive(HttpRequest http, NatsEdge nats, SagaCatalog catalog, CancellationToken ct) => Guarded(async () =>
     {
         var request = await DeadLetterRequest.ReadAsync(http.Body, DefaultBatch, MaxBatch, ct).ConfigureAwait(false);
-        var batch = await nats.DeadLetters.RedriveAsync(request.Filter, request.DryRun, request.Limit, SagaRuns(services), ct).ConfigureAwait(false);
+        var batch = await nats.DeadLetters.RedriveAsync(request.Filter, request.DryRun, request.Limit, SagaRuns(catalog), ct).ConfigureAwait(false);
         if (batch.Items.IsEmpty && request.Filter.IsSingle) return NotParked(request.Filter);
         var counts = Enum.GetValues<RedriveOutcome>().ToDictionary(Outcome, o => batch.Items.Count(r => r.Outcome == o));
         return Results.Json(new
@@ -171,7 +172,7 @@ internal static class DeadLetterApi
         });
     });
 
-    private static Func<string, bool> SagaRuns(TenantServices services) => saga => services.Catalog.TryGet(saga, out _);
+    private static Func<string, bool> SagaRuns(SagaCatalog catalog) => saga => catalog.TryGet(saga, out _);
 
     private static IResult NotParked(DeadLetterFilter filter)
     {

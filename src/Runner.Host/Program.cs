@@ -36,6 +36,9 @@ try
 catch (Exception e) when (e is ConfigurationException or InvalidOperationException or ArgumentException)
 {
     Console.Error.WriteLine($"runner: {e.Message}");
+    // A start that failed half-way may have left threads running (an actor system, a NATS connection): the process ends
+    // here rather than hang, so a supervisor sees the failure and restarts it.
+    Environment.Exit(2);
     return 2;
 }
 
@@ -91,48 +94,14 @@ namespace Runner.Host
         public static RunnerNodeBuilder CreateBuilder(string[] args, Config config) => new(args, config);
 
         /// <summary>A host for <paramref name="config"/> (env over files over defaults) with the configured sagas.</summary>
-        public static IHost Build(string[] args, Config config, IEnumerable<ISagaDefinition>? extraSagas = null)
+        public static IHost Build(string[] args, Config config, IEnumerable<ISagaDefinition>? extraSagas = null) =>
+            Build(args, RunnerOptions.Create(config, extraSagas));
+
+        /// <summary>A host for typed <paramref name="options"/>: the admin endpoint, telemetry and logging, and <c>AddRunner</c>.</summary>
+        public static IHost Build(string[] args, RunnerOptions options)
         {
-            ArgumentNullException.ThrowIfNull(config);
-            var node = RunnerNodeSettings.Create(config);
-            var natsSettings = NatsSettings.Create(config) with { NodeId = node.ShardId };
-            var runtime = RuntimeSettings.Create(config);
-            var placement = PlacementSettings.Create(config);
-            // A node with neither an allowlist nor a placement bucket takes the tenants nothing else places.
-            var roles = PlacementRoles.For(node.ShardId, node.Allowlist, open: node.Allowlist.Count == 0 && !placement.UsesBucket);
-            var catalog = new SagaCatalog();
-            if (node.Samples) catalog.Add(new Runner.Sagas.Samples.OrderSaga(config.GetTimeSpan("runner.samples.order.payment-timeout", TimeSpan.FromMinutes(15))));
-            foreach (var assembly in node.SagaAssemblies)
-            {
-                foreach (var saga in SagaCatalog.LoadFromAssembly(assembly)) catalog.Add(saga);
-            }
-
-            foreach (var saga in extraSagas ?? []) catalog.Add(saga);
-            if (catalog.All.Count == 0) throw new ConfigurationException("No saga is registered: enable runner.node.samples or list runner.node.saga-assemblies.");
-
-            // With TLS the node's addresses, and so its seed nodes', are akka.ssl.tcp://.
-            var remoteTls = RemoteTlsSettings.Create(config);
-            var (sslSetup, tlsHocon, tlsDescription) = RemoteTls.Build(remoteTls);
-            var self = $"{remoteTls.Scheme}://runner@{node.PublicHostname}:{node.Port.ToString(CultureInfo.InvariantCulture)}";
-            // Under cluster bootstrap there are no seed nodes: it joins the node's own address or the members others report.
-            var seeds = ClusterFormation.SeedNodes(node, remoteTls.Scheme, self);
-            var clusterHocon = ConfigurationFactory.ParseString($$"""
-                akka.remote.dot-netty.tcp {
-                  hostname = "{{node.Hostname}}"
-                  public-hostname = "{{node.PublicHostname}}"
-                  port = {{node.Port.ToString(CultureInfo.InvariantCulture)}}
-                }
-                akka.cluster.seed-nodes = [{{string.Join(", ", seeds.Select(s => "\"" + s + "\""))}}]
-                akka.cluster.roles = [{{string.Join(", ", roles.Select(r => "\"" + r + "\""))}}]
-                akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
-                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
-                """).WithFallback(tlsHocon);
-
-            var admin = AdminSettings.Create(config);
-            if (node.Discovery.UsesBootstrap && (node.Discovery.ManagementPort == admin.Port || node.Discovery.ManagementPort == node.Port))
-                throw new ConfigurationException(
-                    $"runner.node.management.port (RUNNER_MANAGEMENT_PORT) {node.Discovery.ManagementPort} is also the " +
-                    $"{(node.Discovery.ManagementPort == admin.Port ? "admin endpoint's (RUNNER_ADMIN_PORT)" : "remoting port (RUNNER_PORT)")}: give it a port of its own.");
+            ArgumentNullException.ThrowIfNull(options);
+            var admin = options.Admin;
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
             builder.WebHost.UseUrls(admin.Url);
             if (admin.UsesHttps)
@@ -148,12 +117,10 @@ namespace Runner.Host
                 telemetry.WithTracing(t => t.AddSource(RunnerTracing.SourceName).AddNatsClientInstrumentation().AddOtlpExporter());
             }
 
-            builder.Services.AddSingleton(admin);
-            builder.Services.AddSingleton(new DrainReport());
             builder.Logging.ClearProviders();
             // Every log line written inside a span carries its trace and span ids (in its scope).
             builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-            if (node.LogFormat == RunnerLogFormat.Json)
+            if (options.Node.LogFormat == RunnerLogFormat.Json)
                 builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
             else
                 builder.Logging.AddSimpleConsole(o =>
@@ -163,39 +130,7 @@ namespace Runner.Host
                     o.TimestampFormat = "HH:mm:ss.fff ";
                 });
 
-            builder.Services.AddSingleton(node);
-            builder.Services.AddSingleton(new RemoteTlsStatus(tlsDescription));
-            builder.Services.AddSingleton(placement);
-            var custodySettings = Runner.Placement.Custody.CustodySettings.Create(config);
-            builder.Services.AddSingleton(custodySettings);
-            builder.Services.AddSingleton(sp => new NatsEdge(natsSettings, sp.GetRequiredService<ILogger<NatsEdge>>()));
-            builder.Services.AddSingleton(sp =>
-            {
-                var nats = sp.GetRequiredService<NatsEdge>();
-                return new TenantServices(catalog, runtime, SystemClock.Instance, nats, nats)
-                {
-                    Region = () => sp.GetRequiredService<ActorRegistry>().Get<TenantRegion>(),
-                    CustodyRetry = custodySettings.RetryAfter,
-                    CustodyTimeout = custodySettings.Timeout,
-                };
-            });
-            // Liveness and readiness of the actor system and cluster (Akka.Hosting's checks), read by /healthz and /ready.
-            builder.Services.AddHealthChecks();
-            builder.Services.AddAkka("runner", (akka, _) =>
-            {
-                akka.AddHocon(clusterHocon.WithFallback(config), HoconAddMode.Prepend);
-                if (sslSetup is not null) akka.AddSetup(sslSetup);
-                akka.WithClusterFormation(node.Discovery);
-                akka.WithActorSystemLivenessCheck();
-                akka.WithAkkaClusterReadinessCheck();
-                akka.ConfigureLoggers(l =>
-                {
-                    l.ClearLoggers();
-                    l.AddLoggerFactory();
-                });
-            });
-            if (node.Discovery.UsesBootstrap) builder.Services.AddHostedService<ManagementEndpoint>();
-            builder.Services.AddHostedService<RunnerStartup>();
+            builder.Services.AddRunner(options);
             var app = builder.Build();
             app.MapPrometheusScrapingEndpoint("/metrics");
             AdminApi.Map(app, admin);

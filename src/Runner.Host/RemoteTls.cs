@@ -95,5 +95,3 @@ public static class RemoteTls
         };
 }
 
-/// <summary>What the node logs at start about TLS between nodes.</summary>
-internal sealed record RemoteTlsStatus(string Description);

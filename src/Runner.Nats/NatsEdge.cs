@@ -55,7 +55,7 @@ public static class RunnerHeaders
 /// The node's NATS connection and JetStream context, and the runner's I/O on them: event consumers as
 /// Akka.Streams sources, command and dead-letter publishing with retries.
 /// </summary>
-public sealed partial class NatsEdge : IRunnerTransport, IAsyncDisposable
+public sealed partial class NatsEdge : IRunnerTransport, ITenantEventSource, IAsyncDisposable
 {
     private readonly NatsConnection _connection;
     private readonly ILogger _logger;

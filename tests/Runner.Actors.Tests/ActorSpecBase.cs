@@ -31,7 +31,7 @@ public abstract class ActorSpecBase : Akka.TestKit.Xunit2.TestKit
         Saga = new OrderSaga(TimeSpan.FromMinutes(15));
         var catalog = new SagaCatalog();
         catalog.Add(Saga);
-        Services = new TenantServices(catalog, RuntimeSettings.Create(Sys.Settings.Config), Clock, Transport, null);
+        Services = new TenantServices(catalog, RuntimeSettings.Create(Sys.Settings.Config), Clock, Transport, new IdleEventSource());
     }
 
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);

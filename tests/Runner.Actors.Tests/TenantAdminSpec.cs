@@ -103,8 +103,9 @@ public sealed class TenantAdminSpec(ITestOutputHelper output) : ActorSpecBase(ou
         Assert.Contains("never-seen", unknown.Message, StringComparison.Ordinal);
         tenant.Tell(new GetReplay("acme.order.20260101T120000-00ab"));
         Assert.Equal(RefusalKind.NotFound, ExpectMsg<AdminRefusal>().Kind);
-        // This tenant's node has no NATS connection: nothing to replay from.
-        tenant.Tell(new StartReplay("order", ReplayModes.CheckpointOnly, null, false));
-        Assert.Equal(RefusalKind.Unavailable, ExpectMsg<AdminRefusal>().Kind);
+        tenant.Tell(new StartReplay("order", "rewind-everything", null, false));
+        var mode = ExpectMsg<AdminRefusal>();
+        Assert.Equal(RefusalKind.Invalid, mode.Kind);
+        Assert.Contains("rewind-everything", mode.Message, StringComparison.Ordinal);
     }
 }

@@ -24,7 +24,7 @@ internal interface ISystemUnderTest : IAsyncDisposable
 }
 
 /// <summary>
-/// A Runner node in this process, built exactly as the host builds it (<see cref="RunnerNode.Build"/>), with its
+/// A Runner node in this process, built exactly as the host builds it (<see cref="RunnerNode.Build(string[], Akka.Configuration.Config, IEnumerable{Runner.Sagas.ISagaDefinition})"/>), with its
 /// defaults apart from what the benchmark must set: NATS URL, subject prefix and stream names, remoting port,
 /// shard id, data directory, and quieter logs. LMDB durability stays <c>sync</c>.
 /// </summary>

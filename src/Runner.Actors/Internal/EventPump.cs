@@ -15,7 +15,7 @@ namespace Runner.Actors.Internal;
 /// once:
 /// <list type="bullet">
 /// <item>every (re)start of the JetStream consumer begins at its first unapplied event
-/// (<see cref="NatsEdge.ConsumeInOrderAsync"/>), so events delivered before a crash, a drain or a reconnect and never
+/// (<see cref="ITenantEventSource.ConsumeInOrderAsync"/>), so events delivered before a crash, a drain or a reconnect and never
 /// acked come back before newer ones, not after AckWait;</item>
 /// <item>within a run, an event goes to its instance only once the instance's previous event is resolved (applied,
 /// a duplicate, parked); an event that was not applied (storage error, timeout) is tried again in place with backoff,
@@ -43,7 +43,7 @@ internal sealed class EventPump
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
     private readonly TenantServices _services;
-    private readonly NatsEdge _nats;
+    private readonly ITenantEventSource _nats;
     private readonly IActorRef _tenantActor;
     private readonly ILoggingAdapter _log;
     private readonly bool _reportsUnknownTypes;
@@ -54,7 +54,7 @@ internal sealed class EventPump
     private DateTime _lastParkLog = DateTime.MinValue;
     private long _parkedUnlogged;
 
-    public EventPump(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef tenantActor, ILoggingAdapter log,
+    public EventPump(string tenant, ISagaDefinition saga, TenantServices services, ITenantEventSource nats, IActorRef tenantActor, ILoggingAdapter log,
         ReplayTracker? tracker = null)
     {
         _tracker = tracker;
@@ -342,7 +342,7 @@ internal sealed class EventPump
                 more > 0 ? $"{reason} ({more} more event(s) of {_tenant}/{_saga.Name} parked since the last such line)" : reason);
         }
 
-        await _nats.PublishDeadLetterAsync(_tenant, token, kind, reason, msg.Subject, seq, payload, msg.Headers, CancellationToken.None)
+        await _services.Transport.PublishDeadLetterAsync(_tenant, token, kind, reason, msg.Subject, seq, payload, msg.Headers, CancellationToken.None)
             .ConfigureAwait(false);
         RunnerMetrics.EventsDeadLettered.Add(1, new KeyValuePair<string, object?>("tenant", _tenant), new KeyValuePair<string, object?>("saga", _saga.Name),
             new KeyValuePair<string, object?>("kind", kind));

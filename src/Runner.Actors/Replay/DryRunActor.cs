@@ -24,7 +24,7 @@ internal sealed class DryRunActor : ReceiveActor, IWithTimers
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
     private readonly TenantServices _services;
-    private readonly NatsEdge _nats;
+    private readonly ITenantEventSource _nats;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ReplaySimulation _simulation;
     private readonly HashSet<string> _outstanding = new(StringComparer.Ordinal);
@@ -39,7 +39,7 @@ internal sealed class DryRunActor : ReceiveActor, IWithTimers
     private DryRunReport? _report;
     private IMaterializer? _materializer;
 
-    public DryRunActor(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, ReplayRecord record, IActorRef requester)
+    public DryRunActor(string tenant, ISagaDefinition saga, TenantServices services, ITenantEventSource nats, ReplayRecord record, IActorRef requester)
     {
         _tenant = tenant;
         _saga = saga;
@@ -55,7 +55,7 @@ internal sealed class DryRunActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>A dry run as asked by an operator; the requester hears back once it is accepted or refused.</summary>
-    public static Props New(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, string id, StartReplay request,
+    public static Props New(string tenant, ISagaDefinition saga, TenantServices services, ITenantEventSource nats, string id, StartReplay request,
         IActorRef requester) =>
         Props.Create(() => new DryRunActor(tenant, saga, services, nats,
             new ReplayRecord(id, saga.Name, request.Mode, request.FromSeq ?? 1, 0, services.Clock.Now, ReplayStage.Starting), requester));

@@ -24,7 +24,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
     private readonly string _tenant;
     private readonly ISagaDefinition _saga;
     private readonly TenantServices _services;
-    private readonly NatsEdge _nats;
+    private readonly ITenantEventSource _nats;
     private readonly IActorRef _checkpoints;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly InstanceResets _resets;
@@ -35,7 +35,7 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
     private ReplayTracker? _tracker;
     private IMaterializer? _materializer;
 
-    public ReplayActor(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef checkpoints, ReplayRecord record,
+    public ReplayActor(string tenant, ISagaDefinition saga, TenantServices services, ITenantEventSource nats, IActorRef checkpoints, ReplayRecord record,
         IActorRef requester)
     {
         _tenant = tenant;
@@ -54,13 +54,13 @@ internal sealed class ReplayActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>A new replay as asked by an operator; the requester hears back once it is accepted or refused.</summary>
-    public static Props New(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef checkpoints, string id,
+    public static Props New(string tenant, ISagaDefinition saga, TenantServices services, ITenantEventSource nats, IActorRef checkpoints, string id,
         StartReplay request, IActorRef requester) =>
         Props.Create(() => new ReplayActor(tenant, saga, services, nats, checkpoints,
             new ReplayRecord(id, saga.Name, request.Mode, request.FromSeq ?? 1, 0, services.Clock.Now, ReplayStage.Starting), requester));
 
     /// <summary>A replay found active in the checkpoint journal when the tenant started: it goes on from its stage.</summary>
-    public static Props Resume(string tenant, ISagaDefinition saga, TenantServices services, NatsEdge nats, IActorRef checkpoints, ReplayRecord record) =>
+    public static Props Resume(string tenant, ISagaDefinition saga, TenantServices services, ITenantEventSource nats, IActorRef checkpoints, ReplayRecord record) =>
         Props.Create(() => new ReplayActor(tenant, saga, services, nats, checkpoints, record, ActorRefs.Nobody));
 
     /// <summary>Child name of a replay or dry run.</summary>

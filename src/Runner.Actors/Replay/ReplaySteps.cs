@@ -18,7 +18,7 @@ namespace Runner.Actors.Replay;
 internal static class ReplaySteps
 {
     /// <summary>Reads the events stream's first and last sequence; pipes <see cref="EventsRange"/> or <see cref="StepFailed"/> to <paramref name="self"/>.</summary>
-    public static void ReadRange(NatsEdge nats, IActorRef self) =>
+    public static void ReadRange(ITenantEventSource nats, IActorRef self) =>
         nats.EventsRangeAsync(CancellationToken.None)
             .PipeTo(self, success: r => new EventsRange(r.First, r.Last), failure: e => new StepFailed(e, "reading the events stream"));
 

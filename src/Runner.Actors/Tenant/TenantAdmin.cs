@@ -17,7 +17,7 @@ internal sealed class TenantAdmin : ReceiveActor
 {
     private readonly string _tenant;
     private readonly TenantServices _services;
-    private readonly NatsEdge? _nats;
+    private readonly ITenantEventSource _nats;
     private readonly IActorRef _tenantActor;
     private readonly IActorRef _checkpoints;
     private readonly IActorRef _scheduleIndex;
@@ -28,7 +28,7 @@ internal sealed class TenantAdmin : ReceiveActor
     {
         _tenant = tenant;
         _services = services;
-        _nats = services.Nats;
+        _nats = services.Events;
         _tenantActor = tenantActor;
         _checkpoints = checkpoints;
         _scheduleIndex = scheduleIndex;
@@ -80,12 +80,6 @@ internal sealed class TenantAdmin : ReceiveActor
 
     private void OnStartReplay(StartReplay start)
     {
-        if (_nats is null)
-        {
-            Sender.Tell(AdminRefusal.Unavailable("this node does not consume from NATS"));
-            return;
-        }
-
         if (!_services.Catalog.TryGet(start.Saga, out var saga))
         {
             Sender.Tell(UnknownSaga(start.Saga));
@@ -107,7 +101,6 @@ internal sealed class TenantAdmin : ReceiveActor
 
     private void ResumeReplays(IEnumerable<ReplayRecord> active)
     {
-        if (_nats is null) return;
         foreach (var record in active)
         {
             if (!Context.Child(ReplayActor.ChildName(record.Id)).IsNobody()) continue;

@@ -18,7 +18,7 @@ internal sealed class TenantConsumers : ReceiveActor, IWithTimers
 {
     private readonly string _tenant;
     private readonly TenantServices _services;
-    private readonly NatsEdge _nats;
+    private readonly ITenantEventSource _nats;
     private readonly IActorRef _tenantActor;
     private readonly IActorRef _checkpoints;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -29,11 +29,11 @@ internal sealed class TenantConsumers : ReceiveActor, IWithTimers
     private readonly Dictionary<string, DateTime> _stallWarned = new(StringComparer.Ordinal);
     private IMaterializer? _materializer;
 
-    public TenantConsumers(string tenant, TenantServices services, NatsEdge nats, IActorRef tenantActor, IActorRef checkpoints)
+    public TenantConsumers(string tenant, TenantServices services, IActorRef tenantActor, IActorRef checkpoints)
     {
         _tenant = tenant;
         _services = services;
-        _nats = nats;
+        _nats = services.Events;
         _tenantActor = tenantActor;
         _checkpoints = checkpoints;
         Waiting();
@@ -41,8 +41,8 @@ internal sealed class TenantConsumers : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string tenant, TenantServices services, NatsEdge nats, IActorRef tenantActor, IActorRef checkpoints) =>
-        Akka.Actor.Props.Create(() => new TenantConsumers(tenant, services, nats, tenantActor, checkpoints));
+    public static Props Props(string tenant, TenantServices services, IActorRef tenantActor, IActorRef checkpoints) =>
+        Akka.Actor.Props.Create(() => new TenantConsumers(tenant, services, tenantActor, checkpoints));
 
     /// <summary>Before the checkpoints are recovered: nothing consumes (a recreated consumer starts after its checkpoint).</summary>
     private void Waiting()

@@ -82,6 +82,18 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
             Forever("homes watch", WatchHomesAsync));
     }
 
+    /// <summary>
+    /// Creates or validates custody's buckets (the home records and the state object store) as <see cref="StartAsync"/>
+    /// opens them, so a node can check them before it starts anything.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A bucket is missing and may not be created, or its replicas differ.</exception>
+    public static async Task EnsureStoresAsync(INatsJSContext js, CustodySettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        await new TenantHomes(js, settings).StoreAsync(cancellationToken).ConfigureAwait(false);
+        await StreamProvisioner.EnsureObjectStoreAsync(js, settings.StateConfig, settings.NotCreatedBecause, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     public async Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken)
     {
