@@ -65,6 +65,18 @@ public sealed class ClusterNodes : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// Waits until <paramref name="shardId"/> sees <paramref name="count"/> members up. A node logs that it started once its
+    /// tenants' region runs, which can be before it has joined the others.
+    /// </summary>
+    public async Task UpAsync(string shardId, int count)
+    {
+        using var admin = new AdminClient(AdminPort(shardId));
+        await admin.UntilAsync("/admin/cluster",
+            c => c.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "Up") == count,
+            TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+    }
+
     /// <summary>Port of a node's admin endpoint.</summary>
     public int AdminPort(string shardId) => int.Parse(_env[shardId]["RUNNER_ADMIN_PORT"], CultureInfo.InvariantCulture);
 

@@ -53,6 +53,8 @@ public sealed class ClusterSpec(NatsServerFixture nats) : IClassFixture<NatsServ
         {
             await cluster.StartAsync("node-a", placementBucket: true);
             await cluster.StartAsync("node-b", placementBucket: true);
+            // The move must find node-b in the cluster while the load runs.
+            await cluster.UpAsync("node-a", 2);
 
             const int Orders = 40;
             for (var o = 0; o < Orders / 2; o++) await s.PublishAsync("mv", "OrderPlaced", Placed($"o{o}", o + 1), $"placed-{o}");
