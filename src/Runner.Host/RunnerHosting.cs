@@ -11,6 +11,7 @@ using Runner.Nats;
 using Runner.Persistence.Lmdb.Hosting;
 using Runner.Placement;
 using Runner.Placement.Custody;
+using Runner.Placement.Lmdb;
 
 namespace Runner.Host;
 
@@ -129,7 +130,7 @@ public static class RunnerHosting
             // Custody: a tenant runs only where its state is, and its state follows it when placement moves it.
             if (options.Custody.Enabled)
             {
-                var custodian = new TenantCustodian(system, nats.Connection, nats.JetStream, view, placement, options.Custody, node.ShardId,
+                var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), nats.Connection, nats.JetStream, view, placement, options.Custody, node.ShardId,
                     nats.Settings.Subjects.Prefix, loggers.CreateLogger<TenantCustodian>());
                 await custodian.StartAsync(CancellationToken.None).ConfigureAwait(false);
                 // Its loops end with the actor system; tenants release custody through it while they hand off, before that.

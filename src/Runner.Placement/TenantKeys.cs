@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using Runner.Persistence.Lmdb;
+using System.Collections.Immutable;
 
 namespace Runner.Placement;
 
@@ -64,11 +64,23 @@ public static class TenantKeys
     }
 
     /// <summary>Every persistence id of a tenant (fences, deletes, the replaced set of an import).</summary>
-    public static PersistenceIdSelector AllOf(string tenant) => new([Checkpoints(tenant), Schedule(tenant)], [SagaPrefix(tenant)]);
+    public static TenantKeySet AllOf(string tenant) => new([Checkpoints(tenant), Schedule(tenant)], [SagaPrefix(tenant)]);
 
     /// <summary>
     /// What travels with a tenant: saga instances and checkpoints. The schedule index stays behind: its offsets belong to
     /// the old store; the new node rebuilds it from the imported, tagged saga events.
     /// </summary>
-    public static PersistenceIdSelector MovedOf(string tenant) => new([Checkpoints(tenant)], [SagaPrefix(tenant)]);
+    public static TenantKeySet MovedOf(string tenant) => new([Checkpoints(tenant)], [SagaPrefix(tenant)]);
+}
+
+/// <summary>A set of persistence ids: some exact, the rest by prefix (each ending with '|').</summary>
+/// <param name="Exact">Exact persistence ids.</param>
+/// <param name="Prefixes">Prefixes of persistence ids.</param>
+public sealed record TenantKeySet(ImmutableSortedSet<string> Exact, ImmutableSortedSet<string> Prefixes)
+{
+    /// <summary>Creates a set.</summary>
+    public TenantKeySet(IEnumerable<string> exact, IEnumerable<string> prefixes)
+        : this(exact.ToImmutableSortedSet(StringComparer.Ordinal), prefixes.ToImmutableSortedSet(StringComparer.Ordinal))
+    {
+    }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
+using Runner.Placement.Lmdb;
 using Runner.Nats;
 using Runner.Persistence.Lmdb;
 using Runner.Placement.Custody;
@@ -164,7 +165,7 @@ public sealed class BucketReplicaSpec(NatsServerFixture nats) : IClassFixture<Na
         try
         {
             // Starting asks no one for placement: no view is needed.
-            var custodian = new TenantCustodian(system, _connection, _js, ActorRefs.Nobody, new PlacementSettings(), settings, "node-a", _name,
+            var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), _connection, _js, ActorRefs.Nobody, new PlacementSettings(), settings, "node-a", _name,
                 NullLogger<TenantCustodian>.Instance);
             try
             {

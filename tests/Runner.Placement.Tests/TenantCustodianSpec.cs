@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.ObjectStore;
+using Runner.Placement.Lmdb;
 using Runner.Persistence.Lmdb;
 using Runner.Placement.Custody;
 using Runner.TestKit;
@@ -46,7 +47,7 @@ public sealed class TenantCustodianSpec(NatsServerFixture nats) : IClassFixture<
             akka.persistence.snapshot-store.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
             """).WithFallback(LmdbPersistence.DefaultConfiguration()));
         var view = system.ActorOf(Props.Create(() => new FixedView(placement ?? (() => PlacementSnapshot.Empty))));
-        var custodian = new TenantCustodian(system, _connection, new NatsJSContext(_connection), view, new PlacementSettings(), Settings, shardId, _name,
+        var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), _connection, new NatsJSContext(_connection), view, new PlacementSettings(), Settings, shardId, _name,
             NullLogger<TenantCustodian>.Instance);
         await custodian.StartAsync(CancellationToken.None);
         _cleanup.Add(new Cleanup(async () =>
@@ -109,7 +110,7 @@ public sealed class TenantCustodianSpec(NatsServerFixture nats) : IClassFixture<
     {
         var (systemA, a) = await NodeAsync("node-a");
         Assert.True((await a.AcquireAsync("t4", CancellationToken.None)).Granted);
-        var data = await LmdbPersistence.Get(systemA).StateStore().ExportAsync(TenantKeys.MovedOf("t4"));
+        var data = await LmdbTenantStateStore.Of(systemA).ExportAsync("t4");
         var objects = await new NatsObjContext(new NatsJSContext(_connection)).GetObjectStoreAsync(Settings.StateBucket);
         await objects.PutAsync("t4/2", data);
         var (_, revision) = await a.Homes.GetAsync("t4");

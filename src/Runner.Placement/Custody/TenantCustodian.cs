@@ -6,7 +6,6 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.ObjectStore;
 using Runner.Nats;
-using Runner.Persistence.Lmdb;
 
 namespace Runner.Placement.Custody;
 
@@ -34,7 +33,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     private readonly string _shardId;
     private readonly string _subjectPrefix;
     private readonly ILogger _logger;
-    private readonly LmdbStateStore _state;
+    private readonly ITenantStateStore _state;
     private readonly TenantHomes _homes;
     private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _running = new(StringComparer.Ordinal);
@@ -44,7 +43,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     private Task _loops = Task.CompletedTask;
 
     /// <summary>Creates the custodian of node <paramref name="shardId"/>.</summary>
-    public TenantCustodian(ActorSystem system, INatsConnection connection, INatsJSContext js, IActorRef placementView,
+    public TenantCustodian(ActorSystem system, ITenantStateStore state, INatsConnection connection, INatsJSContext js, IActorRef placementView,
         PlacementSettings placementSettings, CustodySettings settings, string shardId, string subjectPrefix, ILogger<TenantCustodian> logger)
     {
         ArgumentNullException.ThrowIfNull(system);
@@ -57,7 +56,8 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         _shardId = shardId;
         _subjectPrefix = subjectPrefix;
         _logger = logger;
-        _state = LmdbPersistence.Get(system).StateStore();
+        ArgumentNullException.ThrowIfNull(state);
+        _state = state;
         _homes = new TenantHomes(js, settings);
     }
 
@@ -121,7 +121,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
                     if (!await _homes.CompareAndSetAsync(tenant, next, revision, cancellationToken).ConfigureAwait(false))
                     {
                         // Another node took it first: what was imported here is not ours.
-                        await _state.DeleteAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
+                        await _state.DeleteAsync(tenant).ConfigureAwait(false);
                         continue;
                     }
 
@@ -163,7 +163,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
 
     private async Task<CustodyDecision> Granted(string tenant, long epoch, string detail)
     {
-        if (_state.FenceOf(TenantKeys.Checkpoints(tenant)) is not null) await _state.UnfenceAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
+        if (_state.IsFenced(tenant)) await _state.UnfenceAsync(tenant).ConfigureAwait(false);
         _owned[tenant] = epoch;
         _running[tenant] = true;
         return new CustodyDecision(true, detail);
@@ -195,24 +195,24 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         if (decision.Member is not { } target || target.ShardId == _shardId) return $"state kept on {_shardId}: {decision.Describe()}";
 
         var epoch = home.Epoch + 1;
-        await _state.FenceAsync(TenantKeys.AllOf(tenant), $"released to {target.ShardId} (epoch {epoch})").ConfigureAwait(false);
+        await _state.FenceAsync(tenant, $"released to {target.ShardId} (epoch {epoch})").ConfigureAwait(false);
         try
         {
-            var data = await _state.ExportAsync(TenantKeys.MovedOf(tenant)).ConfigureAwait(false);
+            var data = await _state.ExportAsync(tenant).ConfigureAwait(false);
             var name = $"{tenant}/{epoch}";
             await _objects!.PutAsync(name, data, cancellationToken).ConfigureAwait(false);
             var released = new TenantHome(_shardId, epoch, TenantHome.Released, target.ShardId, name, DateTimeOffset.UtcNow, $"placed on {target.ShardId}");
             if (!await _homes.CompareAndSetAsync(tenant, released, revision, cancellationToken).ConfigureAwait(false))
                 return "its home record changed meanwhile (operator override?); the state stays here, fenced";
             _owned.TryRemove(tenant, out _);
-            await _state.DeleteAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
+            await _state.DeleteAsync(tenant).ConfigureAwait(false);
             LogReleased(_logger, tenant, target.ShardId, data.Length, epoch);
             return $"released to {target.ShardId} ({data.Length} bytes, epoch {epoch})";
         }
         catch
         {
             // Not released: the state is still this node's to run.
-            await _state.UnfenceAsync(TenantKeys.AllOf(tenant)).ConfigureAwait(false);
+            await _state.UnfenceAsync(tenant).ConfigureAwait(false);
             throw;
         }
     }
@@ -230,10 +230,10 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
             return null;
         }
 
-        ImportSummary summary;
+        TenantImport summary;
         try
         {
-            summary = await _state.ImportAsync(data, TenantKeys.AllOf(tenant)).ConfigureAwait(false);
+            summary = await _state.ImportAsync(tenant, data).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
@@ -292,8 +292,8 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
             if (TenantHome.FromBytes(entry.Value) is not { Status: TenantHome.Active } home || home.ShardId == _shardId) continue;
             if (home.Epoch <= _owned.GetValueOrDefault(entry.Key) && _owned.ContainsKey(entry.Key)) continue;
             var tenant = entry.Key;
-            if (!Sagas.TenantId.IsValid(tenant) || _state.FenceOf(TenantKeys.Checkpoints(tenant)) is not null) continue;
-            await _state.FenceAsync(TenantKeys.AllOf(tenant), $"owned by {home.ShardId} (epoch {home.Epoch})").ConfigureAwait(false);
+            if (!Sagas.TenantId.IsValid(tenant) || _state.IsFenced(tenant)) continue;
+            await _state.FenceAsync(tenant, $"owned by {home.ShardId} (epoch {home.Epoch})").ConfigureAwait(false);
             if (_owned.TryRemove(tenant, out var mine)) LogStaleOwner(_logger, tenant, home.ShardId, home.Epoch, mine);
         }
     }
