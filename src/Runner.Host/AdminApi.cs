@@ -8,6 +8,7 @@ using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using Runner.Actors;
 using Runner.Actors.Protocol;
+using Runner.Host.Ui;
 using Runner.Nats;
 using Runner.Persistence.Lmdb;
 using Runner.Placement;
@@ -24,7 +25,7 @@ namespace Runner.Host;
 /// </summary>
 internal static class AdminApi
 {
-    public static void Map(WebApplication app, AdminSettings settings)
+    public static void Map(WebApplication app, AdminSettings settings, ConsoleSessions sessions)
     {
         app.MapGet("/healthz", Alive);
         app.MapGet("/ready", Ready);
@@ -33,7 +34,20 @@ internal static class AdminApi
         admin.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var access = settings.AccessOf(http.Request.Headers.Authorization.ToString());
+            var authorization = http.Request.Headers.Authorization.ToString();
+            var access = settings.AccessOf(authorization);
+            if (access == AdminSettings.Access.None && authorization.Length == 0 && sessions.Verify(http.Request.Cookies[ConsoleSessions.Cookie]) is { } session)
+            {
+                // The console's session cookie: its actions also carry the session's CSRF nonce, which another site cannot read.
+                if (!IsRead(http.Request.Method) && !string.Equals(http.Request.Headers[ConsoleSessions.CsrfHeader].ToString(), session.Nonce, StringComparison.Ordinal))
+                {
+                    return Error(StatusCodes.Status403Forbidden,
+                        $"{http.Request.Method} {http.Request.Path} with a console session needs the session's {ConsoleSessions.CsrfHeader} header");
+                }
+
+                access = session.Access;
+            }
+
             if (access == AdminSettings.Access.Operate || (access == AdminSettings.Access.Read && IsRead(http.Request.Method)))
                 return await next(context).ConfigureAwait(false);
             if (access == AdminSettings.Access.Read)
@@ -54,6 +68,7 @@ internal static class AdminApi
         admin.MapGet("/tenants/{tenant}/sagas/{saga}/{**correlationId}", Saga);
         admin.MapGet("/tenants/{tenant}/replays", (string tenant, [AsParameters] AdminContext context, CancellationToken ct) =>
             ToTenantAsync(tenant, ListReplays.Instance, context, ct));
+        admin.MapGet("/tenants/{tenant}/samples", Samples);
         admin.MapGet("/tenants/{tenant}/timers", (string tenant, [AsParameters] AdminContext context, CancellationToken ct) =>
             ToTenantAsync(tenant, ListTimers.Instance, context, ct));
         admin.MapPost("/replay", Replay);
@@ -147,14 +162,18 @@ internal static class AdminApi
             .ConfigureAwait(false);
     }
 
-    /// <summary><c>GET /admin/tenants/{tenant}/sagas?saga=&amp;state=&amp;offset=&amp;limit=</c>: the tenant's instances, paged.</summary>
-    private static Task<IResult> Sagas(string tenant, string? saga, string? state, int? offset, int? limit, [AsParameters] AdminContext context,
+    /// <summary>
+    /// <c>GET /admin/tenants/{tenant}/sagas?saga=&amp;state=&amp;search=&amp;offset=&amp;limit=</c>: the tenant's instances, paged
+    /// (<c>search</c>: correlation ids containing it, case-insensitive).
+    /// </summary>
+    private static Task<IResult> Sagas(string tenant, string? saga, string? state, string? search, int? offset, int? limit, [AsParameters] AdminContext context,
         CancellationToken ct)
     {
         if (saga is not null && !context.Catalog.TryGet(saga, out _)) return Task.FromResult(UnknownSaga(context.Catalog, saga));
         if (offset is < 0) return Task.FromResult(Error(StatusCodes.Status400BadRequest, "offset must be 0 or more"));
         if (limit is < 1 or > MaxPage) return Task.FromResult(Error(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxPage}"));
-        return ToTenantAsync(tenant, new ListSagas(saga, string.IsNullOrWhiteSpace(state) ? null : state.Trim(), offset ?? 0, limit ?? 50), context, ct);
+        return ToTenantAsync(tenant, new ListSagas(saga, string.IsNullOrWhiteSpace(state) ? null : state.Trim(), offset ?? 0, limit ?? 50,
+            string.IsNullOrWhiteSpace(search) ? null : search.Trim()), context, ct);
     }
 
     private const int MaxPage = 500;
@@ -307,13 +326,45 @@ internal static class AdminApi
         });
     }
 
+    /// <summary>
+    /// <c>GET /admin/tenants?search=&amp;offset=&amp;limit=</c>: every tenant the cluster knows, in order, with its placement, custody,
+    /// status and backlog; paged when <c>limit</c> is given (only the page's tenants are looked up), filtered by <c>search</c>
+    /// (tenant ids containing it, case-insensitive).
+    /// </summary>
     private static async Task<IResult> Tenants(ActorSystem system, ActorRegistry registry, NatsEdge nats, SagaCatalog catalog, CustodySettings custody,
-        AdminSettings admin, CancellationToken ct)
+        AdminSettings admin, string? search, int? offset, int? limit, CancellationToken ct)
     {
+        if (offset is < 0) return Error(StatusCodes.Status400BadRequest, "offset must be 0 or more");
+        if (limit is < 1 or > MaxPage) return Error(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxPage}");
         var view = await ViewAsync(system, registry, nats, catalog, custody, admin).ConfigureAwait(false);
+        var matching = string.IsNullOrWhiteSpace(search)
+            ? view.Tenants.ToList()
+            : [.. view.Tenants.Where(t => t.Contains(search.Trim(), StringComparison.OrdinalIgnoreCase))];
+        var page = matching.Skip(offset ?? 0).Take(limit ?? int.MaxValue).ToList();
         var rows = new List<object>();
-        foreach (var tenant in view.Tenants) rows.Add(await RowAsync(view, tenant, ct).ConfigureAwait(false));
-        return Results.Json(new { node = view.NodeShardId, tenants = rows });
+        foreach (var tenant in page) rows.Add(await RowAsync(view, tenant, ct).ConfigureAwait(false));
+        return Results.Json(new { node = view.NodeShardId, total = matching.Count, offset = offset ?? 0, more = (offset ?? 0) + page.Count < matching.Count, tenants = rows });
+    }
+
+    /// <summary>
+    /// <c>GET /admin/tenants/{tenant}/samples</c>: the console's recent samples of the tenant on this node (applied position and
+    /// lag per saga), oldest first; empty when the tenant has not run here lately.
+    /// </summary>
+    private static IResult Samples(string tenant, ConsoleSamples samples, NatsEdge nats)
+    {
+        if (InvalidTenant(tenant) is { } invalid) return invalid;
+        return Results.Json(new
+        {
+            tenant,
+            node = nats.Settings.NodeId,
+            intervalSeconds = samples.Interval.TotalSeconds,
+            samples = samples.Of(tenant).Select(s => new
+            {
+                at = s.At,
+                lag = s.Sagas.Aggregate(0UL, (sum, x) => sum + x.Lag),
+                sagas = s.Sagas.Select(x => new { saga = x.Saga, appliedSeq = x.AppliedSeq, lag = x.Lag, running = x.Running }),
+            }),
+        });
     }
 
     private static async Task<IResult> Tenant(string tenant, ActorSystem system, ActorRegistry registry, NatsEdge nats, SagaCatalog catalog, CustodySettings custody,

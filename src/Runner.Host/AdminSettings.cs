@@ -55,6 +55,18 @@ public sealed record AdminSettings
     /// <summary>How long a starting drain waits for the tenant region to list the tenants running on this node.</summary>
     public TimeSpan DrainRegionTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Whether the endpoint serves the operator console at <c>/ui</c>.</summary>
+    public bool ConsoleEnabled { get; init; } = true;
+
+    /// <summary>How long a console sign-in lasts.</summary>
+    public TimeSpan ConsoleSessionTtl { get; init; } = TimeSpan.FromHours(8);
+
+    /// <summary>How often the console's history of each tenant's lag and applied position is sampled on this node.</summary>
+    public TimeSpan ConsoleSampleInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many samples of each tenant are kept (the span of the console's charts).</summary>
+    public int ConsoleSamplesKept { get; init; } = 120;
+
     /// <summary>Whether the endpoint serves HTTPS.</summary>
     public bool UsesHttps => CertificatePath.Length > 0;
 
@@ -114,7 +126,13 @@ public sealed record AdminSettings
             TenantsStatsTimeout = Positive(c, "tenants-stats-timeout", TimeSpan.FromSeconds(2)),
             TenantStatusTimeout = Positive(c, "tenant-status-timeout", TimeSpan.FromSeconds(2)),
             DrainRegionTimeout = Positive(c, "drain-region-timeout", TimeSpan.FromSeconds(5)),
+            ConsoleEnabled = c?.GetBoolean("console.enabled", true) ?? true,
+            ConsoleSessionTtl = Positive(c, "console.session-ttl", TimeSpan.FromHours(8)),
+            ConsoleSampleInterval = Positive(c, "console.sample-interval", TimeSpan.FromSeconds(5)),
+            ConsoleSamplesKept = c?.GetInt("console.samples-kept", 120) ?? 120,
         };
+        if (settings.ConsoleSamplesKept is < 2 or > 10_000)
+            throw new ConfigurationException($"runner.admin.console.samples-kept must be between 2 and 10000, not {settings.ConsoleSamplesKept}.");
         if (settings.Port is < 0 or > 65535) throw new ConfigurationException($"runner.admin.port (RUNNER_ADMIN_PORT) must be a port number, not {settings.Port}.");
         if (settings.ReadToken.Length > 0 && string.Equals(settings.ReadToken, settings.OperatorToken, StringComparison.Ordinal))
             throw new ConfigurationException("runner.admin.read-token (RUNNER_ADMIN_READ_TOKEN) is the operator token: give reads a token of their own.");

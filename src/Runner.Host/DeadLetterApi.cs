@@ -57,10 +57,18 @@ internal static class DeadLetterApi
         var stream = await nats.JetStream.GetStreamAsync(nats.Settings.DeadLetterStream,
             new StreamInfoRequest { SubjectsFilter = nats.Settings.Subjects.AllDeadLetters }, ct).ConfigureAwait(false);
         var subjects = stream.Info.State.Subjects ?? new Dictionary<string, long>();
+        var byTenant = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (subject, count) in subjects)
+        {
+            if (nats.Settings.Subjects.TryParseDeadLetter(subject, out var tenant, out _))
+                byTenant[tenant] = byTenant.GetValueOrDefault(tenant) + count;
+        }
+
         return Results.Json(new
         {
             total = stream.Info.State.Messages,
             bySubject = subjects.OrderBy(s => s.Key, StringComparer.Ordinal).ToDictionary(s => s.Key, s => s.Value),
+            byTenant,
             firstSeq = stream.Info.State.FirstSeq,
             lastSeq = stream.Info.State.LastSeq,
         });

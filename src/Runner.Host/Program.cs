@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -131,9 +132,15 @@ namespace Runner.Host
                 });
 
             builder.Services.AddRunner(options);
+            builder.Services.TryAddSingleton(TimeProvider.System);
+            builder.Services.AddSingleton<Ui.ConsoleSessions>();
+            builder.Services.AddSingleton<Ui.ConsoleSamples>();
+            if (admin.ConsoleEnabled) builder.Services.AddHostedService(sp => sp.GetRequiredService<Ui.ConsoleSamples>());
             var app = builder.Build();
             app.MapPrometheusScrapingEndpoint("/metrics");
-            AdminApi.Map(app, admin);
+            var sessions = app.Services.GetRequiredService<Ui.ConsoleSessions>();
+            AdminApi.Map(app, admin, sessions);
+            if (admin.ConsoleEnabled) Ui.ConsoleEndpoints.Map(app, admin, sessions);
             return app;
         }
     }

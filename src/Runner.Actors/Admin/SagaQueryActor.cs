@@ -104,6 +104,7 @@ internal sealed class SagaQueryActor : ReceiveActor, IWithTimers
         _candidates = [.. ids.PersistenceIds
             .Select(pid => TenantKeys.TryParseSaga(pid, out _, out var saga, out var correlation) ? (Saga: saga, Correlation: correlation) : (Saga: "", Correlation: ""))
             .Where(p => p.Saga.Length > 0 && _catalog.TryGet(p.Saga, out _))
+            .Where(p => _list!.Search is not { } search || p.Correlation.Contains(search, StringComparison.OrdinalIgnoreCase))
             .Order()];
         if (_list!.State is null)
         {

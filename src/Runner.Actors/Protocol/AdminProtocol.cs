@@ -33,7 +33,8 @@ public sealed record ListReplays : ITenantAdminRequest
 /// <param name="State"><c>active</c>, <c>completed</c>, or a value of the state's <c>status</c> member (case-insensitive); null = all.</param>
 /// <param name="Offset">Matches to skip.</param>
 /// <param name="Limit">Most matches to return.</param>
-public sealed record ListSagas(string? Saga, string? State, int Offset, int Limit) : ITenantAdminRequest;
+/// <param name="Search">Only instances whose correlation id contains it (case-insensitive); null = all.</param>
+public sealed record ListSagas(string? Saga, string? State, int Offset, int Limit, string? Search = null) : ITenantAdminRequest;
 
 /// <summary>One saga instance with its journal (event history).</summary>
 /// <param name="Saga">The saga.</param>
