@@ -227,4 +227,42 @@ public sealed class ConsoleSpec(ConsoleNode node) : IClassFixture<ConsoleNode>
         Assert.Contains("not draining", browser.Text("#drain-receipts"), StringComparison.Ordinal);
         Assert.True(browser.Find("#drain-start").Displayed);
     }
+    [Fact]
+    public async Task The_cluster_page_should_page_and_search_tenants_on_the_server()
+    {
+        for (var i = 0; i < 27; i++) await S.PublishAsync($"p-{i:00}", "OrderPlaced", $$"""{"orderId":"o-{{i}}","amount":1}""", $"p{i}-placed");
+        using var admin = node.Admin();
+        await admin.UntilAsync("/admin/tenants?search=p-", t => t.GetProperty("total").GetInt32() == 27);
+
+        using var browser = new Browser(node.BaseUrl);
+        browser.SignIn(ConsoleNode.OperatorToken);
+        browser.Open("/ui/");
+        browser.Find("#tenant-search").SendKeys("p-");
+        browser.Find("#tenant-search-go").Click();
+        browser.Until(d => d.FindElement(By.CssSelector("#tenant-list .pager")).Text.Contains("1–25 of 27", StringComparison.Ordinal), "the first page");
+        Assert.Equal(25, browser.Driver.FindElements(By.CssSelector("#tenants tbody tr")).Count);
+        browser.Find("#tenant-list button.next").Click();
+        browser.Until(d => d.FindElements(By.CssSelector("#tenants tbody tr")).Count == 2, "the second page");
+        Assert.Equal(["p-25", "p-26"], browser.Driver.FindElements(By.CssSelector("#tenants tbody tr")).Select(r => r.GetAttribute("data-tenant")));
+    }
+
+    [Fact]
+    public async Task A_node_that_is_not_ready_should_say_why_and_the_message_should_go_once_it_is()
+    {
+        // A node of its own without tokens (its console needs no sign-in), on a nats-server of its own that is stopped and started.
+        await using var ownNats = new NatsServerFixture();
+        await using var s = new Scenario(ownNats);
+        await s.StartNodeAsync();
+        using var browser = new Browser($"http://127.0.0.1:{s.AdminPort}");
+        browser.Open("/ui/drain");
+        Assert.Empty(browser.Driver.FindElements(By.Id("token")));
+        Assert.Equal("operator", browser.Text("#access"));
+
+        await ownNats.StopAsync();
+        browser.Driver.Navigate().Refresh();
+        Assert.Contains("not connected to NATS", browser.Text("#banner"), StringComparison.Ordinal);
+        browser.Screenshot("console-not-ready");
+        ownNats.StartAgain();
+        browser.Until(d => !d.FindElement(By.Id("banner")).Displayed, "the banner to go once NATS is back", TimeSpan.FromSeconds(60));
+    }
 }
