@@ -41,8 +41,19 @@ public sealed class Browser : IDisposable
     /// <summary>Where screenshots are saved: <c>RUNNER_CONSOLE_SCREENSHOTS</c> (e.g. <c>docs</c>), else the test output directory.</summary>
     public static string ScreenshotDirectory =>
         Environment.GetEnvironmentVariable("RUNNER_CONSOLE_SCREENSHOTS") is { Length: > 0 } dir
-            ? Path.GetFullPath(dir)
+            ? Path.IsPathRooted(dir) ? dir : Path.Combine(RepositoryRoot(), dir)
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    /// <summary>The directory of <c>Runner.Actors.sln</c> above the test's output (a relative screenshot directory is under it).</summary>
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Runner.Actors.sln"))) return dir.FullName;
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
 
     /// <summary>Opens a page of the node and waits until its script has rendered it.</summary>
     public void Open(string path)
