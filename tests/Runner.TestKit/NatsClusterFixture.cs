@@ -20,7 +20,21 @@ public sealed class NatsClusterFixture : IAsyncDisposable
     /// </summary>
     public static async Task<NatsClusterFixture> StartAsync(int size = 3, int running = -1, CancellationToken cancellationToken = default)
     {
-        var cluster = new NatsClusterFixture(size, running < 0 ? size : running);
+        // The ports are chosen free before the members start; one taken meanwhile by another process stops its member at
+        // its start: the cluster is then formed again on other free ports.
+        NatsClusterFixture cluster;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                cluster = new NatsClusterFixture(size, running < 0 ? size : running);
+                break;
+            }
+            catch (NatsPortInUseException) when (attempt < 5)
+            {
+            }
+        }
+
         try
         {
             await cluster.WaitForJetStreamAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
@@ -38,14 +52,23 @@ public sealed class NatsClusterFixture : IAsyncDisposable
         var clientPorts = Enumerable.Range(0, size).Select(_ => NatsServerFixture.FreePort()).ToArray();
         var clusterPorts = Enumerable.Range(0, size).Select(_ => NatsServerFixture.FreePort()).ToArray();
         _servers = new NatsServerFixture[size];
-        for (var i = 0; i < size; i++)
+        try
         {
-            var routes = string.Join(",", clusterPorts.Where((_, j) => j != i).Select(p => "nats://127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)));
-            _servers[i] = new NatsServerFixture(clientPorts[i],
-            [
-                "-n", Name(i), "--cluster_name", "runner", "--cluster", "nats://127.0.0.1:" + clusterPorts[i].ToString(CultureInfo.InvariantCulture),
-                "--routes", routes,
-            ], start: i < running);
+            for (var i = 0; i < size; i++)
+            {
+                var routes = string.Join(",", clusterPorts.Where((_, j) => j != i).Select(p => "nats://127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)));
+                _servers[i] = new NatsServerFixture(clientPorts[i],
+                [
+                    "-n", Name(i), "--cluster_name", "runner", "--cluster", "nats://127.0.0.1:" + clusterPorts[i].ToString(CultureInfo.InvariantCulture),
+                    "--routes", routes,
+                ], start: i < running);
+            }
+        }
+        catch
+        {
+            // The members started so far go (a failed constructor leaves nothing running).
+            foreach (var server in _servers.Where(s => s is not null)) server.Dispose();
+            throw;
         }
     }
 

@@ -21,7 +21,7 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
 
     /// <summary>Starts a server (throws with its output if it does not come up within 20 s).</summary>
     public NatsServerFixture()
-        : this(FreePort(), [])
+        : this(0, [], null, start: true)
     {
     }
 
@@ -34,19 +34,33 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
     {
     }
 
+    /// <summary>
+    /// A server on <paramref name="port"/>, or (0) on a free port of its own: a port found free can be taken by another
+    /// process before the server binds it (test assemblies run in parallel), so a server whose port was taken starts
+    /// again on another free one.
+    /// </summary>
     private NatsServerFixture(int port, string[] clusterArgs, string? config, bool start)
     {
-        Port = port;
+        var ownPort = port == 0;
+        Port = ownPort ? FreePort() : port;
         _clusterArgs = clusterArgs;
         _storeDir = Path.Combine(Path.GetTempPath(), $"runner-nats-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_storeDir);
-        if (config is not null)
+        if (config is not null) ConfigFile = Path.Combine(_storeDir, "server.conf");
+        for (var attempt = 1; ; attempt++)
         {
-            ConfigFile = Path.Combine(_storeDir, "server.conf");
-            File.WriteAllText(ConfigFile, WithBasics(config));
+            if (config is not null) File.WriteAllText(ConfigFile!, WithBasics(config));
+            if (!start) return;
+            try
+            {
+                Start();
+                return;
+            }
+            catch (NatsPortInUseException) when (ownPort && attempt < 5)
+            {
+                Port = FreePort();
+            }
         }
-
-        if (start) Start();
     }
 
     /// <summary>
@@ -57,7 +71,7 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
     public static NatsServerFixture WithConfig(string config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new NatsServerFixture(FreePort(), [], config, start: true);
+        return new NatsServerFixture(0, [], config, start: true);
     }
 
     // Address, port and store in the file itself: a reload reads only the file, and a file without a jetstream block
@@ -99,7 +113,7 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
     public string Url => $"nats://127.0.0.1:{Port}";
 
     /// <summary>The port.</summary>
-    public int Port { get; }
+    public int Port { get; private set; }
 
     /// <summary>The server's output so far (for failure messages).</summary>
     public string Output
@@ -183,7 +197,17 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"nats-server exited with {_process.ExitCode}:\n{Output}");
+            if (_process.HasExited)
+            {
+                _process.WaitForExit(); // the rest of its output (the reason it stopped is its last line)
+                var output = Output;
+                var message = $"nats-server exited with {_process.ExitCode}:\n{output}";
+                _process.Dispose();
+                _process = null;
+                if (output.IndexOf("address already in use", startedAt, StringComparison.OrdinalIgnoreCase) >= 0) throw new NatsPortInUseException(message);
+                throw new InvalidOperationException(message);
+            }
+
             if (Output.IndexOf("Server is ready", startedAt, StringComparison.Ordinal) >= 0 && CanConnect()) return;
             Thread.Sleep(20); // waiting for an external process to listen: a bounded poll of a condition
         }
@@ -238,3 +262,6 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
     /// <inheritdoc />
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
+
+/// <summary>A nats-server stopped at its start because another process had taken one of its ports.</summary>
+public sealed class NatsPortInUseException(string message) : InvalidOperationException(message);
