@@ -34,7 +34,7 @@ internal sealed record BenchOptions
     public TimeSpan PhaseCap { get; init; } = TimeSpan.FromSeconds(40);
 
     /// <summary>Budget of the whole run: phases get shorter caps when it runs low and later scenarios are skipped.</summary>
-    public TimeSpan TotalBudget { get; init; } = TimeSpan.FromSeconds(270);
+    public TimeSpan TotalBudget { get; init; } = TimeSpan.FromSeconds(420);
 
     /// <summary>Events the load generator keeps in flight (awaiting their PubAck) while publishing.</summary>
     public int PublishWindow { get; init; } = 1024;
@@ -49,6 +49,12 @@ internal sealed record BenchOptions
     public string? WorkDirectory { get; init; }
 
     public bool Quick { get; init; }
+
+    /// <summary>Tenants of the many-tenants case (allowlisted start, memory per idle tenant, saturation of both systems); 0 = skip.</summary>
+    public int ManyTenants { get; init; } = 1000;
+
+    /// <summary>Events of the many-tenants saturation phase (spread over its tenants).</summary>
+    public int ManyTenantsEvents { get; init; } = 10_000;
 
     public const string Usage = """
         Runner.Benchmarks - durable order saga on a Runner node vs a raw NATS consume-publish-ack loop.
@@ -65,12 +71,16 @@ internal sealed record BenchOptions
           --flow-orders N          orders of the extra 3-event runner row (default 5000; 0 = skip)
           --systems LIST           raw,runner (default both)
           --phase-seconds N        cap of each phase (default 40)
-          --budget-seconds N       cap of the whole run (default 270)
+          --budget-seconds N       cap of the whole run (default 420)
+          --many-tenants N         tenants of the many-tenants case (default 1000, quick 100; 0 = skip)
+          --many-tenants-events N  events of its saturation phase (default 10000)
           --runner-hocon TEXT      HOCON over the node's defaults, for experiments (marked in the output)
           --work-dir DIR           directory for LMDB data and the nats-server store (default: temp)
           -h, --help               this text
 
-        The last line is: e2e-bench: events/s=N raw/s=N ratio=R p99-ms=MS (the latency-tenants case).
+        The last two lines (the latency-tenants case, then the many-tenants case):
+        e2e-bench: events/s=N raw/s=N ratio=R p99-ms=MS raw-p99-ms=MS p99-ratio=R cpu-us=US raw-cpu-us=US
+        tenants-bench: tenants=N events/s=N raw/s=N ratio=R start-s=S mb-per-idle-tenant=MB
         """;
 
     public static (BenchOptions? Options, string? Message) Parse(IReadOnlyList<string> args)
@@ -88,7 +98,9 @@ internal sealed record BenchOptions
                 LatencyDuration = TimeSpan.FromSeconds(3),
                 FlowOrders = 300,
                 PhaseCap = TimeSpan.FromSeconds(15),
-                TotalBudget = TimeSpan.FromSeconds(50),
+                TotalBudget = TimeSpan.FromSeconds(80),
+                ManyTenants = 100,
+                ManyTenantsEvents = 1_000,
             };
         }
 
@@ -138,6 +150,14 @@ internal sealed record BenchOptions
                         break;
                     case "--budget-seconds":
                         o = o with { TotalBudget = TimeSpan.FromSeconds(Int(Next())) };
+                        break;
+                    case "--many-tenants":
+                        var many = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);
+                        if (many < 0) throw new FormatException("--many-tenants must not be negative");
+                        o = o with { ManyTenants = many };
+                        break;
+                    case "--many-tenants-events":
+                        o = o with { ManyTenantsEvents = Int(Next()) };
                         break;
                     case "--runner-hocon":
                         o = o with { RunnerHocon = Next() };

@@ -19,7 +19,7 @@ internal enum Phase
 
 /// <summary>One measured phase of one scenario.</summary>
 internal sealed record Row(string System, int Tenants, Phase Phase, PhaseStats Stats, double? PacedRate, double BenchCores, double NatsCores,
-    double? EventsPerCommit, long Duplicates, long Failures, double? AckedAfter, string Notes)
+    double? EventsPerCommit, long Duplicates, long Failures, double? AckedAfter, string Notes, double? CpuMicrosPerEvent = null)
 {
     public bool Complete => Stats.Arrived == Stats.Expected && Failures == 0;
 }
@@ -33,12 +33,20 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
+    /// <summary>
+    /// The rate both systems are paced at in the latency phase: half the runner's own maximum (measured first), so that
+    /// the two latencies compare at the same load.
+    /// </summary>
+    private double? _latencyRate;
+
     public async Task<List<Row>> RunAsync()
     {
         var rows = new List<Row>();
         foreach (var tenants in options.TenantCounts)
         {
-            foreach (var system in options.Systems)
+            // The latency case measures the runner first: its maximum sets the rate both are paced at.
+            var systems = tenants == options.LatencyTenants ? options.Systems.OrderBy(s => s == "runner" ? 0 : 1) : options.Systems.AsEnumerable();
+            foreach (var system in systems)
                 rows.AddRange(await ScenarioAsync(system, tenants, flow: false).ConfigureAwait(false));
         }
 
@@ -55,7 +63,7 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
 
     private void Log(string line) => output.WriteLine(string.Create(Inv, $"[{_clock.Elapsed.TotalSeconds,6:0.0}s] {line}"));
 
-    private async Task<List<Row>> ScenarioAsync(string system, int tenantCount, bool flow)
+    public async Task<List<Row>> ScenarioAsync(string system, int tenantCount, bool flow, int? events = null)
     {
         var rows = new List<Row>();
         if (options.TotalBudget - _clock.Elapsed < TimeSpan.FromSeconds(5))
@@ -67,7 +75,7 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         var tenants = Enumerable.Range(0, tenantCount).Select(i => "t" + i.ToString(Inv)).ToArray();
         var latency = !flow && tenantCount == options.LatencyTenants;
         var warm = Math.Max(options.MinWarmUpEvents, options.WarmUpPerTenant * tenantCount);
-        var batch = flow ? options.FlowOrders * 3 : options.SaturationEvents;
+        var batch = flow ? options.FlowOrders * 3 : events ?? options.SaturationEvents;
         var latencyMax = latency ? 200_000 : 0;
 
         await using var world = new World(nats);
@@ -99,7 +107,9 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         rows.Add(sat);
         if (latency && sat.Complete && sat.Stats.Rate > 0)
         {
-            var rate = sat.Stats.Rate * options.LatencyLoad;
+            // Both systems at the same rate: half the runner's maximum (the raw loop's own when the runner is not measured).
+            if (system == "runner") _latencyRate = sat.Stats.Rate * options.LatencyLoad;
+            var rate = _latencyRate ?? sat.Stats.Rate * options.LatencyLoad;
             var count = (int)Math.Min(latencyMax, Math.Max(100, rate * options.LatencyDuration.TotalSeconds));
             rows.Add(await MeasureAsync(world, system, tenantCount, Phase.Latency, sut, probe, load, warm + batch, count, false, rate).ConfigureAwait(false));
         }
@@ -154,7 +164,8 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         var stats = probe.Stats(from, count);
         double? perCommit = sut.Commits is { } c1 && commits0 is { } c0 && c1 > c0 ? stats.Arrived / (double)(c1 - c0) : null;
         var row = new Row(system, tenants, phase, stats, rate, (self1 - self0).TotalSeconds / seconds, (nats1 - nats0).TotalSeconds / seconds,
-            perCommit, probe.Duplicates - dup0, load.Failures - failures0, acked, complete ? "" : "capped: not all commands arrived");
+            perCommit, probe.Duplicates - dup0, load.Failures - failures0, acked, complete ? "" : "capped: not all commands arrived",
+            stats.Arrived > 0 ? (self1 - self0).TotalMilliseconds * 1000 / stats.Arrived : null);
         Log($"{system} {tenants} tenants {phase}: " + Report.Progress(row));
         return row;
     }

@@ -31,6 +31,14 @@ Console.WriteLine("load average at start: " + LoadAverage() + " (other processes
 if (options.RunnerHocon.Length > 0) Console.WriteLine("EXPERIMENT: runner node with extra HOCON: " + options.RunnerHocon.ReplaceLineEndings(" "));
 
 var rows = await bench.RunAsync();
+TenantsStart? many = null;
+if (options.ManyTenants > 0 && options.Systems.Contains("runner"))
+{
+    // The many-tenants case: an allowlisted node's start and idle cost, then both systems' saturation with as many tenants.
+    many = await new TenantsBench(options, nats, line => Console.WriteLine(line)).StartAsync(options.ManyTenants);
+    foreach (var system in options.Systems)
+        rows.AddRange(await bench.ScenarioAsync(system, options.ManyTenants, flow: false, options.ManyTenantsEvents));
+}
 
 Console.WriteLine();
 Console.WriteLine("load average at end: " + LoadAverage());
@@ -41,6 +49,7 @@ Console.WriteLine(Report.Targets(rows, options));
 var broken = rows.Where(r => !r.Complete).ToList();
 if (options.Quick) Console.WriteLine(broken.Count == 0 ? "quick check passed" : $"quick check FAILED: {broken.Count} phase(s) incomplete");
 Console.WriteLine(Report.LastLine(rows, options));
+if (many is not null) Console.WriteLine(TenantsBench.LastLine(many, rows));
 return options.Quick && broken.Count > 0 ? 1 : 0;
 
 static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
