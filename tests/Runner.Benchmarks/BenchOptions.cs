@@ -50,6 +50,9 @@ internal sealed record BenchOptions
 
     public bool Quick { get; init; }
 
+    /// <summary>Prints the types the allocations of each saturation phase are made of (the runtime's allocation samples).</summary>
+    public bool AllocationProfile { get; init; }
+
     /// <summary>Tenants of the many-tenants case (allowlisted start, memory per idle tenant, saturation of both systems); 0 = skip.</summary>
     public int ManyTenants { get; init; } = 1000;
 
@@ -74,6 +77,7 @@ internal sealed record BenchOptions
           --budget-seconds N       cap of the whole run (default 420)
           --many-tenants N         tenants of the many-tenants case (default 1000, quick 100; 0 = skip)
           --many-tenants-events N  events of its saturation phase (default 10000)
+          --alloc-profile          print the types allocated during each saturation phase (runtime allocation samples)
           --runner-hocon TEXT      HOCON over the node's defaults, for experiments (marked in the output)
           --work-dir DIR           directory for LMDB data and the nats-server store (default: temp)
           -h, --help               this text
@@ -150,6 +154,9 @@ internal sealed record BenchOptions
                         break;
                     case "--budget-seconds":
                         o = o with { TotalBudget = TimeSpan.FromSeconds(Int(Next())) };
+                        break;
+                    case "--alloc-profile":
+                        o = o with { AllocationProfile = true };
                         break;
                     case "--many-tenants":
                         var many = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);

@@ -19,7 +19,8 @@ internal enum Phase
 
 /// <summary>One measured phase of one scenario.</summary>
 internal sealed record Row(string System, int Tenants, Phase Phase, PhaseStats Stats, double? PacedRate, double BenchCores, double NatsCores,
-    double? EventsPerCommit, long Duplicates, long Failures, double? AckedAfter, string Notes, double? CpuMicrosPerEvent = null)
+    double? EventsPerCommit, long Duplicates, long Failures, double? AckedAfter, string Notes, double? CpuMicrosPerEvent = null,
+    double? AllocatedKbPerEvent = null, double? GcPauseShare = null, int Gen2Collections = 0)
 {
     public bool Complete => Stats.Arrived == Stats.Expected && Failures == 0;
 }
@@ -30,6 +31,7 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CpuMeter _cpu = new(nats.Port);
+    private readonly AllocationSampler? _allocations = options.AllocationProfile ? new AllocationSampler() : null;
 
     public TimeSpan Elapsed => _clock.Elapsed;
 
@@ -150,10 +152,12 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
     {
         var deadline = PhaseDeadline();
         var (self0, nats0) = _cpu.Now();
+        var (alloc0, pause0, gen2_0) = (GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), GC.CollectionCount(2));
         var commits0 = sut.Commits;
         var failures0 = load.Failures;
         var dup0 = probe.Duplicates;
         var wall = Stopwatch.StartNew();
+        if (phase != Phase.Latency) _allocations?.Start();
         await load.PublishAsync(from, count, flow, rate, deadline).ConfigureAwait(false);
         var complete = await probe.WaitAsync(from, count, deadline).ConfigureAwait(false);
         var seconds = wall.Elapsed.TotalSeconds;
@@ -161,11 +165,18 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         // marker is written too. How much later every event is acked shows that backlog.
         var acked = complete && await AllAckedAsync(world, deadline).ConfigureAwait(false) ? wall.Elapsed.TotalSeconds - seconds : (double?)null;
         var (self1, nats1) = _cpu.Now();
+        var (alloc1, pause1, gen2_1) = (GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), GC.CollectionCount(2));
+        if (_allocations is not null && phase != Phase.Latency)
+        {
+            _allocations.Stop();
+            Log($"{system} {tenants} tenants {phase}: " + _allocations.Top(30, probe.Stats(from, count).Arrived));
+        }
         var stats = probe.Stats(from, count);
         double? perCommit = sut.Commits is { } c1 && commits0 is { } c0 && c1 > c0 ? stats.Arrived / (double)(c1 - c0) : null;
         var row = new Row(system, tenants, phase, stats, rate, (self1 - self0).TotalSeconds / seconds, (nats1 - nats0).TotalSeconds / seconds,
             perCommit, probe.Duplicates - dup0, load.Failures - failures0, acked, complete ? "" : "capped: not all commands arrived",
-            stats.Arrived > 0 ? (self1 - self0).TotalMilliseconds * 1000 / stats.Arrived : null);
+            stats.Arrived > 0 ? (self1 - self0).TotalMilliseconds * 1000 / stats.Arrived : null,
+            stats.Arrived > 0 ? (alloc1 - alloc0) / 1024.0 / stats.Arrived : null, (pause1 - pause0).TotalSeconds / wall.Elapsed.TotalSeconds, gen2_1 - gen2_0);
         Log($"{system} {tenants} tenants {phase}: " + Report.Progress(row));
         return row;
     }

@@ -11,7 +11,7 @@ internal static class Report
     public static string Progress(Row r) => string.Create(Inv,
         $"{r.Stats.Arrived:N0}/{r.Stats.Expected:N0} commands in {r.Stats.Seconds:0.00}s = {r.Stats.Rate:N0} events/s" +
         $"{(r.PacedRate is { } p ? $" (paced at {p:N0}/s)" : "")}, p50 {r.Stats.P50:0.0} ms, p99 {r.Stats.P99:0.0} ms, " +
-        $"cores bench {r.BenchCores:0.00} nats {r.NatsCores:0.00}{(r.CpuMicrosPerEvent is { } cpu ? $", {cpu:N0} µs CPU/event" : "")}{(r.EventsPerCommit is { } e ? $", {e:0.0} events/LMDB commit" : "")}" +
+        $"cores bench {r.BenchCores:0.00} nats {r.NatsCores:0.00}{(r.CpuMicrosPerEvent is { } cpu ? $", {cpu:N0} µs CPU/event" : "")}{(r.AllocatedKbPerEvent is { } kb ? $", {kb:N1} KB allocated/event, GC pauses {r.GcPauseShare:P0} of the phase, {r.Gen2Collections} gen2" : "")}{(r.EventsPerCommit is { } e ? $", {e:0.0} events/LMDB commit" : "")}" +
         $"{(r.AckedAfter is { } a ? $", all events acked {a:0.0}s after the last command" : ", events not all acked")}" +
         $"{(r.Notes.Length > 0 ? "; " + r.Notes : "")}");
 

@@ -84,12 +84,16 @@ internal sealed partial class LmdbStore
         return rc == MDBResultCode.Success ? (long)Keys.ReadU64(value.AsSpan()) : 0L;
     });
 
+    /// <summary>Capacity a read's result list starts with (it grows as events are found).</summary>
+    private const int InitialReadCapacity = 16;
+
     /// <summary>Reads up to <paramref name="limit"/> events of one id in [from, to] in one read transaction.</summary>
     internal List<StoredEvent> ReadEvents(string persistenceId, long from, long to, int limit) => Read(tx =>
     {
-        var result = new List<StoredEvent>(Math.Min(limit, 1024));
         var id = TryGetPidId(tx, persistenceId);
-        if (id == 0 || from > to || limit <= 0) return result;
+        if (id == 0 || from > to || limit <= 0) return [];
+        // Small at first: most reads (a recovery, a live query's poll) find a few events or none.
+        var result = new List<StoredEvent>(Math.Min(limit, InitialReadCapacity));
         using var cursor = tx.CreateCursor(Events);
         var rc = cursor.SetRange(Keys.IdSeq(id, Math.Max(from, 0)));
         var (grc, key, value) = rc == MDBResultCode.Success ? cursor.GetCurrent() : (rc, default, default);
@@ -109,9 +113,9 @@ internal sealed partial class LmdbStore
     /// <summary>Events carrying <paramref name="tag"/> with ordering in [fromOrdering, toOrdering], oldest first.</summary>
     internal List<StoredEvent> ReadEventsByTag(string tag, long fromOrdering, long toOrdering, int limit) => Read(tx =>
     {
-        var result = new List<StoredEvent>(Math.Min(limit, 1024));
         var tagId = TryGetTagId(tx, tag);
-        if (tagId == 0 || fromOrdering > toOrdering) return result;
+        if (tagId == 0 || fromOrdering > toOrdering || limit <= 0) return [];
+        var result = new List<StoredEvent>(Math.Min(limit, InitialReadCapacity));
         using var cursor = tx.CreateCursor(TagIndex);
         var rc = cursor.SetRange(Keys.IdSeq(tagId, Math.Max(fromOrdering, 0)));
         var (grc, key, value) = rc == MDBResultCode.Success ? cursor.GetCurrent() : (rc, default, default);
