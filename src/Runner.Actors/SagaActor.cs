@@ -43,6 +43,12 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     private readonly DedupeWindow _dedupe;
     private readonly List<(IActorRef ReplyTo, IEventOutcome Outcome)> _waiters = [];
     private bool _publishing;
+
+    /// <summary>
+    /// Outbox entries JetStream acknowledged whose delivered marker is being written: not published again meanwhile (an
+    /// outbox due or a new decision in that window used to re-send them; JetStream dropped the copy, but each cost a publish).
+    /// </summary>
+    private readonly HashSet<string> _markingDelivered = new(StringComparer.Ordinal);
     private bool _overdue;
     private IActorRef _persisting = ActorRefs.Nobody;
 
@@ -420,7 +426,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     private void OnPublished(CommandsPublished published)
     {
         _publishing = false;
-        var delivered = published.MsgIds.Where(id => _outbox.Exists(o => o.MsgId == id)).ToImmutableArray();
+        var delivered = published.MsgIds.Where(id => !_markingDelivered.Contains(id) && _outbox.Exists(o => o.MsgId == id)).ToImmutableArray();
         if (delivered.IsEmpty)
         {
             PublishPending();
@@ -429,9 +435,11 @@ public sealed class SagaActor : PersistentActor, IWithTimers
         }
 
         // PersistAsync: a lost "delivered" marker only means a re-publish, which JetStream de-duplicates by Nats-Msg-Id.
+        _markingDelivered.UnionWith(delivered);
         PersistAsync(new OutboxDelivered(delivered), e =>
         {
             Apply(e);
+            _markingDelivered.ExceptWith(e.MsgIds);
             PublishPending();
             ReleaseWaiters();
         });
@@ -510,8 +518,10 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     private void PublishPending()
     {
         if (_publishing || _outbox.Count == 0) return;
+        var pending = _markingDelivered.Count == 0 ? [.. _outbox] : _outbox.Where(o => !_markingDelivered.Contains(o.MsgId)).ToImmutableArray();
+        if (pending.IsEmpty) return;
         _publishing = true;
-        _publisher.Tell(new PublishCommands(_saga.Name, _correlation, [.. _outbox]));
+        _publisher.Tell(new PublishCommands(_saga.Name, _correlation, pending));
     }
 
     /// <summary>

@@ -151,4 +151,27 @@ public sealed class SagaActorSpec(ITestOutputHelper output) : ActorSpecBase(outp
         Assert.True(view.Completed);
         Assert.Empty(view.Timers);
     }
+    [Fact]
+    public void SagaActor_should_not_publish_again_what_was_acknowledged_while_its_delivered_marker_is_written()
+    {
+        var publisher = CreateTestProbe();
+        var index = CreateTestProbe();
+        var instance = Sys.ActorOf(SagaActor.Props(Tenant, Saga, "o-9", Services.Runtime, publisher.Ref, index.Ref, Clock), "o-9");
+        instance.Tell(Event("OrderPlaced", new { orderId = "o-9", amount = 3m }, "m-9"));
+        var first = publisher.ExpectMsg<PublishCommands>();
+        var msgId = Assert.Single(first.Entries).MsgId;
+
+        // The acknowledgement and an outbox due (the schedule index after an overdue outbox) both in the mailbox: the due
+        // is handled while the delivered marker is still being written, and must not send the entry again.
+        instance.Tell(new CommandsPublished([msgId]), publisher.Ref);
+        instance.Tell(new OutboxDue("order", "o-9"));
+        ExpectMsg<Applied>();
+        publisher.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        instance.Tell(new GetSagaView("order", "o-9"));
+        Assert.Empty(ExpectMsg<SagaView>().OutboxPending);
+
+        // A command decided later is published as before.
+        instance.Tell(Event("StockReserved", new { orderId = "o-9" }, "m-9b", seq: 2));
+        Assert.Equal("ChargePayment", Assert.Single(publisher.ExpectMsg<PublishCommands>().Entries).CommandType);
+    }
 }

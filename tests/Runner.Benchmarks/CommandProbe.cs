@@ -22,12 +22,15 @@ internal sealed class CommandProbe : IAsyncDisposable
     private Task _reader = Task.CompletedTask;
     private int _arrivedCount;
     private long _duplicates;
+    private long _duplicatesOtherMsgId;
+    private readonly string?[] _msgIds;
     private long _unmatched;
 
     public CommandProbe(string url, int slots)
     {
         _published = new long[slots];
         _arrived = new long[slots];
+        _msgIds = new string?[slots];
         // Wait (not drop) when the subscription's buffer is full: a dropped command would look like a lost one.
         _connection = new NatsConnection(NatsOpts.Default with
         {
@@ -43,6 +46,12 @@ internal sealed class CommandProbe : IAsyncDisposable
     public int Arrived => Volatile.Read(ref _arrivedCount);
 
     public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    /// <summary>
+    /// Duplicates with another Nats-Msg-Id than the first copy: a second decision for the same event (a double application),
+    /// where a duplicate with the same id is a re-publish that JetStream keeps once.
+    /// </summary>
+    public long DuplicatesOtherMsgId => Interlocked.Read(ref _duplicatesOtherMsgId);
 
     public long Unmatched => Interlocked.Read(ref _unmatched);
 
@@ -81,12 +90,15 @@ internal sealed class CommandProbe : IAsyncDisposable
             return;
         }
 
+        var msgId = msg.Headers is { } h && h.TryGetValue("Nats-Msg-Id", out var id) ? id.ToString() : "";
         if (_arrived[slot] != 0)
         {
             Interlocked.Increment(ref _duplicates);
+            if (!string.Equals(Volatile.Read(ref _msgIds[slot]), msgId, StringComparison.Ordinal)) Interlocked.Increment(ref _duplicatesOtherMsgId);
             return;
         }
 
+        Volatile.Write(ref _msgIds[slot], msgId);
         _arrived[slot] = now;
         Interlocked.Increment(ref _arrivedCount);
     }

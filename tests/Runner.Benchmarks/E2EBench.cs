@@ -20,7 +20,7 @@ internal enum Phase
 /// <summary>One measured phase of one scenario.</summary>
 internal sealed record Row(string System, int Tenants, Phase Phase, PhaseStats Stats, double? PacedRate, double BenchCores, double NatsCores,
     double? EventsPerCommit, long Duplicates, long Failures, double? AckedAfter, string Notes, double? CpuMicrosPerEvent = null,
-    double? AllocatedKbPerEvent = null, double? GcPauseShare = null, int Gen2Collections = 0)
+    double? AllocatedKbPerEvent = null, double? GcPauseShare = null, int Gen2Collections = 0, long DuplicatesOtherMsgId = 0)
 {
     public bool Complete => Stats.Arrived == Stats.Expected && Failures == 0;
 }
@@ -156,6 +156,7 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         var commits0 = sut.Commits;
         var failures0 = load.Failures;
         var dup0 = probe.Duplicates;
+        var dupOther0 = probe.DuplicatesOtherMsgId;
         var wall = Stopwatch.StartNew();
         if (phase != Phase.Latency) _allocations?.Start();
         await load.PublishAsync(from, count, flow, rate, deadline).ConfigureAwait(false);
@@ -176,7 +177,8 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         var row = new Row(system, tenants, phase, stats, rate, (self1 - self0).TotalSeconds / seconds, (nats1 - nats0).TotalSeconds / seconds,
             perCommit, probe.Duplicates - dup0, load.Failures - failures0, acked, complete ? "" : "capped: not all commands arrived",
             stats.Arrived > 0 ? (self1 - self0).TotalMilliseconds * 1000 / stats.Arrived : null,
-            stats.Arrived > 0 ? (alloc1 - alloc0) / 1024.0 / stats.Arrived : null, (pause1 - pause0).TotalSeconds / wall.Elapsed.TotalSeconds, gen2_1 - gen2_0);
+            stats.Arrived > 0 ? (alloc1 - alloc0) / 1024.0 / stats.Arrived : null, (pause1 - pause0).TotalSeconds / wall.Elapsed.TotalSeconds, gen2_1 - gen2_0,
+            probe.DuplicatesOtherMsgId - dupOther0);
         Log($"{system} {tenants} tenants {phase}: " + Report.Progress(row));
         return row;
     }

@@ -26,7 +26,7 @@ internal static class Report
             var notes = new List<string>();
             if (r.Notes.Length > 0) notes.Add(r.Notes);
             if (r.Stats.Arrived != r.Stats.Expected) notes.Add(string.Create(Inv, $"{r.Stats.Expected - r.Stats.Arrived} commands missing"));
-            if (r.Duplicates > 0) notes.Add(string.Create(Inv, $"{r.Duplicates} duplicate commands"));
+            if (r.Duplicates > 0) notes.Add(string.Create(Inv, $"{r.Duplicates} duplicate commands ({r.DuplicatesOtherMsgId} with another Nats-Msg-Id)"));
             if (r.Failures > 0) notes.Add(string.Create(Inv, $"{r.Failures} publish failures"));
             if (r.Phase == Phase.Flow) notes.Add("3 events/order");
             sb.AppendLine(Inv,
