@@ -86,6 +86,16 @@
       el('button', { type: 'button', class: 'next', disabled: !more, onclick: () => go(offset + PAGE) }, 'next ›'));
   }
 
+  // For a list that reloads (search, paging, filters): only the latest request may render, so that an earlier answer
+  // arriving late does not overwrite a newer one.
+  function latestOnly() {
+    let issued = 0;
+    return () => {
+      const mine = ++issued;
+      return () => mine === issued;
+    };
+  }
+
   function badge(text, kind) {
     return el('span', { class: 'badge ' + (kind || '') }, text);
   }
@@ -195,9 +205,12 @@
 
     const list = el('div', { id: 'tenant-list' });
     const search = el('input', { id: 'tenant-search', type: 'search', placeholder: 'tenant id contains…', value: query().get('q') || '' });
+    const ticket = latestOnly();
     const load = async (offset) => {
+      const current = ticket();
       const q = search.value.trim();
       const r = await api(`/admin/tenants?offset=${offset}&limit=${PAGE}${q ? '&search=' + enc(q) : ''}`);
+      if (!current()) return;
       if (!r.ok) return list.replaceChildren(problem(r, 'tenants'));
       const rows = r.json.tenants.map((t) => el('tr', { 'data-tenant': t.tenant },
         el('td', {}, tenantLink(t.tenant)),
@@ -205,6 +218,7 @@
         el('td', {}, t.placement.shardId || '–', ' ', el('span', { class: 'muted small', text: t.placement.source })),
         el('td', {}, t.owner ? `${t.owner.shardId} · epoch ${t.owner.epoch} · ${t.owner.status}` : el('span', { class: 'muted', text: 'no home record' })),
         el('td', { class: 'num', text: fmt(t.backlog) })));
+      list.dataset.query = q; // what the list shows (the browser specs wait for it)
       list.replaceChildren(
         table('tenants', ['tenant', 'status', 'placement', 'custody (owner · epoch · status)', 'backlog'], rows, 'no tenant matches'),
         pager(r.json.offset, r.json.tenants.length, r.json.total, r.json.more, load));
@@ -251,13 +265,16 @@
     const sagaSelect = el('select', { id: 'instance-saga' }, el('option', { value: '' }, 'all sagas'), sagas.map((s) => el('option', { value: s }, s)));
     const stateSelect = el('select', { id: 'instance-state' }, ['', 'active', 'completed'].map((s) => el('option', { value: s }, s || 'any state')));
     const search = el('input', { id: 'instance-search', type: 'search', placeholder: 'correlation id contains…' });
+    const ticket = latestOnly();
     const load = async (offset) => {
+      const current = ticket();
       const params = new URLSearchParams({ offset, limit: PAGE });
       if (sagaSelect.value) params.set('saga', sagaSelect.value);
       if (stateSelect.value) params.set('state', stateSelect.value);
       if (search.value.trim()) params.set('search', search.value.trim());
       instances.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
       const r = await api(`/admin/tenants/${enc(tenant)}/sagas?${params}`);
+      if (!current()) return;
       if (!r.ok) return instances.replaceChildren(problem(r, 'instances'));
       const rows = r.json.instances.map((i) => el('tr', { 'data-correlation': i.correlationId },
         el('td', {}, el('a', { class: 'instance-link', href: `/ui/tenants/${enc(tenant)}/sagas/${enc(i.saga)}/${enc(i.correlationId)}` }, i.correlationId)),
@@ -361,10 +378,13 @@
     const say = (text, bad) => { message.textContent = text; message.className = bad ? 'error' : 'notice'; message.hidden = false; };
     const filter = () => Object.fromEntries(fields.filter((f) => f.value.trim()).map((f) => [f.name, f.value.trim()]));
     let from = [];
+    const ticket = latestOnly();
     const load = async (fromSeq) => {
+      const current = ticket();
       const params = new URLSearchParams({ ...filter(), limit: PAGE });
       if (fromSeq) params.set('from_seq', fromSeq);
       const [totals, r] = await Promise.all([api('/admin/dlq'), api('/admin/dlq/events?' + params)]);
+      if (!current()) return;
       if (!r.ok) return list.replaceChildren(problem(r));
       const rows = r.json.events.map((d) => {
         const detail = el('tr', { class: 'detail', hidden: true }, el('td', { colspan: 7 }));
