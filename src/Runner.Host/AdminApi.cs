@@ -337,9 +337,8 @@ internal static class AdminApi
         if (offset is < 0) return Error(StatusCodes.Status400BadRequest, "offset must be 0 or more");
         if (limit is < 1 or > MaxPage) return Error(StatusCodes.Status400BadRequest, $"limit must be between 1 and {MaxPage}");
         var view = await ViewAsync(system, registry, nats, catalog, custody, admin).ConfigureAwait(false);
-        var matching = string.IsNullOrWhiteSpace(search)
-            ? view.Tenants.ToList()
-            : [.. view.Tenants.Where(t => t.Contains(search.Trim(), StringComparison.OrdinalIgnoreCase))];
+        var term = search?.Trim() ?? "";
+        List<string> matching = [.. view.Tenants.Where(t => t.Contains(term, StringComparison.OrdinalIgnoreCase))];
         var page = matching.Skip(offset ?? 0).Take(limit ?? int.MaxValue).ToList();
         var rows = new List<object>();
         foreach (var tenant in page) rows.Add(await RowAsync(view, tenant, ct).ConfigureAwait(false));

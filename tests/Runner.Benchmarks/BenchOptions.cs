@@ -140,9 +140,7 @@ internal sealed record BenchOptions
                         o = o with { LatencyLoad = load };
                         break;
                     case "--flow-orders":
-                        var flow = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);
-                        if (flow < 0) throw new FormatException("--flow-orders must not be negative");
-                        o = o with { FlowOrders = flow };
+                        o = o with { FlowOrders = NonNegative(Next(), "--flow-orders") };
                         break;
                     case "--systems":
                         var systems = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -159,9 +157,7 @@ internal sealed record BenchOptions
                         o = o with { AllocationProfile = true };
                         break;
                     case "--many-tenants":
-                        var many = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);
-                        if (many < 0) throw new FormatException("--many-tenants must not be negative");
-                        o = o with { ManyTenants = many };
+                        o = o with { ManyTenants = NonNegative(Next(), "--many-tenants") };
                         break;
                     case "--many-tenants-events":
                         o = o with { ManyTenantsEvents = Int(Next()) };
@@ -186,6 +182,13 @@ internal sealed record BenchOptions
     }
 
     private static int Int(string s) => Ints(s).Single();
+
+    /// <summary>A count that may be 0 (0 = skip the case).</summary>
+    private static int NonNegative(string s, string option)
+    {
+        var value = int.Parse(s, NumberStyles.Integer, CultureInfo.InvariantCulture);
+        return value >= 0 ? value : throw new FormatException($"{option} must not be negative");
+    }
 
     private static int[] Ints(string list)
     {

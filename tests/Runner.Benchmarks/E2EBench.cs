@@ -167,12 +167,13 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         var acked = complete && await AllAckedAsync(world, deadline).ConfigureAwait(false) ? wall.Elapsed.TotalSeconds - seconds : (double?)null;
         var (self1, nats1) = _cpu.Now();
         var (alloc1, pause1, gen2_1) = (GC.GetTotalAllocatedBytes(), GC.GetTotalPauseDuration(), GC.CollectionCount(2));
+        var stats = probe.Stats(from, count);
         if (_allocations is not null && phase != Phase.Latency)
         {
             _allocations.Stop();
-            Log($"{system} {tenants} tenants {phase}: " + _allocations.Top(30, probe.Stats(from, count).Arrived));
+            Log($"{system} {tenants} tenants {phase}: " + _allocations.Top(30, stats.Arrived));
         }
-        var stats = probe.Stats(from, count);
+
         double? perCommit = sut.Commits is { } c1 && commits0 is { } c0 && c1 > c0 ? stats.Arrived / (double)(c1 - c0) : null;
         var row = new Row(system, tenants, phase, stats, rate, (self1 - self0).TotalSeconds / seconds, (nats1 - nats0).TotalSeconds / seconds,
             perCommit, probe.Duplicates - dup0, load.Failures - failures0, acked, complete ? "" : "capped: not all commands arrived",

@@ -25,7 +25,7 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
         var names = tenants.ToHashSet(StringComparer.Ordinal);
         await using var world = new World(nats);
         using var data = new TempDirectory("runner-bench-tenants");
-        var before = WorkingSetAfterGc();
+        var before = ManagedHeapAfterGc();
         var allowlist = "runner.tenants.allowlist = [" + string.Join(",", tenants.Select(t => "\"" + t + "\"")) + "]\n";
         await using var sut = new RunnerSystem(world, data.Path, allowlist + options.RunnerHocon);
         var clock = Stopwatch.StartNew();
@@ -35,7 +35,7 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
         while ((running = RunnerMetrics.Consumption().Count(c => c.Running && names.Contains(c.Tenant))) < count && DateTime.UtcNow < deadline)
             await Task.Delay(50).ConfigureAwait(false); // polling the node's consumption bookkeeping
         var seconds = clock.Elapsed.TotalSeconds;
-        var after = WorkingSetAfterGc();
+        var after = ManagedHeapAfterGc();
         var consumers = 0;
         await foreach (var _ in world.Js.ListConsumersAsync(world.EventsStream).ConfigureAwait(false)) consumers++;
         var result = new TenantsStart(count, seconds, running >= count, (after - before) / (double)count / (1024 * 1024), consumers);
@@ -49,7 +49,7 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
     /// The managed heap after a full, compacting collection: with server GC the working set moves with the GC's own
     /// budgets by more than 1,000 idle tenants hold, so it cannot be the measure (LMDB's map and native buffers are not in it).
     /// </summary>
-    private static long WorkingSetAfterGc()
+    private static long ManagedHeapAfterGc()
     {
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
