@@ -88,6 +88,7 @@ internal static class AdminApi
         admin.MapGet("/regions", Regions);
         admin.MapGet("/consumers", Consumers);
         admin.MapGet("/drain", (DrainReport report) => Results.Json(report.ToJson()));
+        admin.MapGet("/replication", (ReplicationStatus status) => Results.Json(status.ToJson()));
     }
 
     private static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);

@@ -3,16 +3,17 @@ using Microsoft.Extensions.Logging;
 using Runner.Nats;
 using Runner.Placement;
 using Runner.Placement.Custody;
+using Runner.Placement.Lmdb;
 
 namespace Runner.Host;
 
 /// <summary>
 /// Connects to NATS and creates or validates everything the node needs there before its actor system starts: the streams,
-/// the placement bucket and custody's buckets. A missing one in validate mode, or one whose replicas or subjects differ,
+/// the placement bucket, custody's buckets and, with journal replication, the stream of the replica logs. A missing one in validate mode, or one whose replicas or subjects differ,
 /// stops the start with a message saying what differs, before the node joins its cluster.
 /// </summary>
-internal sealed class NatsStartup(NatsEdge nats, PlacementSettings placement, CustodySettings custody, RunnerNodeSettings node,
-    ILogger<NatsStartup> logger) : IHostedService
+internal sealed class NatsStartup(NatsEdge nats, PlacementSettings placement, CustodySettings custody, ReplicationSettings replication,
+    RunnerNodeSettings node, ILogger<NatsStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -20,6 +21,8 @@ internal sealed class NatsStartup(NatsEdge nats, PlacementSettings placement, Cu
         await nats.StartAsync(cancellationToken).ConfigureAwait(false);
         if (placement.UsesBucket) await PlacementWatcher.EnsureBucketAsync(nats.JetStream, placement, cancellationToken).ConfigureAwait(false);
         if (custody.Enabled) await TenantCustodian.EnsureStoresAsync(nats.JetStream, custody, cancellationToken).ConfigureAwait(false);
+        if (replication.Enabled)
+            await JournalReplicator.EnsureStoresAsync(nats.JetStream, replication, custody, nats.Settings.Subjects.Prefix, cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

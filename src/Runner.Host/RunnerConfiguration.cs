@@ -120,6 +120,7 @@ public static class RunnerConfiguration
         Str("RUNNER_ADMIN_TLS_KEY", "runner.admin.tls.key");
         Str("RUNNER_ADMIN_TLS_PASSWORD", "runner.admin.tls.password");
         Bool("RUNNER_ADMIN_CONSOLE", "runner.admin.console.enabled");
+        Bool("RUNNER_REPLICATION", "runner.replication.enabled");
         if (env.GetValueOrDefault("RUNNER_ADMIN_PORT") is { Length: > 0 } adminPort)
         {
             if (!int.TryParse(adminPort, NumberStyles.None, CultureInfo.InvariantCulture, out var ap) || ap is < 0 or > 65535)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Runner.Actors;
 using Runner.Nats;
+using Runner.Persistence.Lmdb;
 using Runner.Persistence.Lmdb.Hosting;
 using Runner.Placement;
 using Runner.Placement.Custody;
@@ -44,8 +45,10 @@ public static class RunnerHosting
         services.AddSingleton(options.Admin);
         services.AddSingleton(options.Placement);
         services.AddSingleton(options.Custody);
+        services.AddSingleton(options.Replication);
         services.AddSingleton(options.Catalog);
         services.AddSingleton(new DrainReport());
+        services.AddSingleton(new ReplicationStatus());
         services.AddSingleton(sp => new NatsEdge(options.Nats, sp.GetRequiredService<ILogger<NatsEdge>>()));
         // Registered before the actor system: its start runs first, its stop after the actor system's.
         services.AddHostedService<NatsStartup>();
@@ -130,13 +133,24 @@ public static class RunnerHosting
             // Custody: a tenant runs only where its state is, and its state follows it when placement moves it.
             if (options.Custody.Enabled)
             {
+                // Journal replication: in front of the store before any tenant writes, opened per tenant by custody.
+                JournalReplicator? replicator = null;
+                if (options.Replication.Enabled)
+                {
+                    replicator = new JournalReplicator(LmdbPersistence.Get(system).StateStore(), nats.JetStream, options.Replication, options.Custody,
+                        nats.Settings.Subjects.Prefix, node.ShardId, loggers.CreateLogger<JournalReplicator>());
+                    await replicator.StartAsync(CancellationToken.None).ConfigureAwait(false);
+                    resolver.GetService<ReplicationStatus>().Attach(replicator);
+                }
+
                 var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), nats.Connection, nats.JetStream, view, placement, options.Custody, node.ShardId,
-                    nats.Settings.Subjects.Prefix, loggers.CreateLogger<TenantCustodian>());
+                    nats.Settings.Subjects.Prefix, loggers.CreateLogger<TenantCustodian>(), replicator);
                 await custodian.StartAsync(CancellationToken.None).ConfigureAwait(false);
                 // Its loops end with the actor system; tenants release custody through it while they hand off, before that.
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "runner-custody-stop", async () =>
                 {
                     await custodian.DisposeAsync().ConfigureAwait(false);
+                    if (replicator is not null) await replicator.DisposeAsync().ConfigureAwait(false);
                     return Akka.Done.Instance;
                 });
                 services = services with { Custody = custodian };

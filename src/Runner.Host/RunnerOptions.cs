@@ -32,6 +32,9 @@ public sealed record RunnerOptions
     /// <summary>Custody of tenants' state.</summary>
     public required CustodySettings Custody { get; init; }
 
+    /// <summary>Journal replication (<c>runner.replication</c>).</summary>
+    public required ReplicationSettings Replication { get; init; }
+
     /// <summary>The admin endpoint.</summary>
     public required AdminSettings Admin { get; init; }
 
@@ -69,6 +72,12 @@ public sealed record RunnerOptions
         foreach (var saga in extraSagas ?? []) catalog.Add(saga);
         if (catalog.All.Count == 0) throw new ConfigurationException("No saga is registered: enable runner.node.samples or list runner.node.saga-assemblies.");
 
+        var custody = CustodySettings.Create(config);
+        var replication = ReplicationSettings.Create(config);
+        if (replication.Enabled && !custody.Enabled)
+            throw new ConfigurationException(
+                $"runner.replication.enabled ({ReplicationSettings.EnabledVariable}) needs runner.custody.enabled: custody opens each tenant's replica log before it runs.");
+
         return new RunnerOptions
         {
             Config = config,
@@ -76,7 +85,8 @@ public sealed record RunnerOptions
             Nats = NatsSettings.Create(config) with { NodeId = node.ShardId },
             Runtime = RuntimeSettings.Create(config),
             Placement = PlacementSettings.Create(config),
-            Custody = CustodySettings.Create(config),
+            Custody = custody,
+            Replication = replication,
             Admin = admin,
             RemoteTls = RemoteTlsSettings.Create(config),
             Catalog = catalog,

@@ -41,30 +41,42 @@ public static class StreamProvisioner
         ArgumentNullException.ThrowIfNull(js);
         ArgumentNullException.ThrowIfNull(settings);
         foreach (var desired in Desired(settings))
-        {
-            var existing = await ExistingAsync(js, desired.Name!, cancellationToken).ConfigureAwait(false);
-            if (existing is null)
-            {
-                if (!settings.CreateStreams) throw new InvalidOperationException(MissingStream(desired));
-                try
-                {
-                    await WhenPlacedAsync(ct => js.CreateStreamAsync(desired, ct), $"stream {desired.Name}", desired.NumReplicas, settings.Placement, cancellationToken)
-                        .ConfigureAwait(false);
-                    continue;
-                }
-                catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
-                {
-                    // Created concurrently by another node: validate what it made.
-                    existing = (await js.GetStreamAsync(desired.Name!, cancellationToken: cancellationToken).ConfigureAwait(false)).Info.Config;
-                }
-            }
+            await EnsureStreamAsync(js, desired, settings.CreateStreams, settings.Placement, cancellationToken).ConfigureAwait(false);
+    }
 
-            var problems = Differences(desired, existing);
-            if (problems.Count > 0)
-                throw new InvalidOperationException(
-                    $"JetStream stream {desired.Name} exists with settings the runner cannot use: {string.Join("; ", problems)}. " +
-                    "Change the stream or runner.nats.streams.*; the runner does not modify existing streams.");
+    /// <summary>
+    /// Creates stream <paramref name="desired"/> when it is missing and <paramref name="create"/> allows it (waiting for
+    /// JetStream to place it as <paramref name="placement"/> says), and validates an existing one against it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The stream is missing and may not be created, or is incompatible.</exception>
+    public static async Task EnsureStreamAsync(INatsJSContext js, StreamConfig desired, bool create, StreamPlacement placement,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(js);
+        ArgumentNullException.ThrowIfNull(desired);
+        ArgumentNullException.ThrowIfNull(placement);
+        var existing = await ExistingAsync(js, desired.Name!, cancellationToken).ConfigureAwait(false);
+        if (existing is null)
+        {
+            if (!create) throw new InvalidOperationException(MissingStream(desired));
+            try
+            {
+                await WhenPlacedAsync(ct => js.CreateStreamAsync(desired, ct), $"stream {desired.Name}", desired.NumReplicas, placement, cancellationToken)
+                    .ConfigureAwait(false);
+                return;
+            }
+            catch (NatsJSApiException e) when (e.Error.ErrCode == 10058)
+            {
+                // Created concurrently by another node: validate what it made.
+                existing = (await js.GetStreamAsync(desired.Name!, cancellationToken: cancellationToken).ConfigureAwait(false)).Info.Config;
+            }
         }
+
+        var problems = Differences(desired, existing);
+        if (problems.Count > 0)
+            throw new InvalidOperationException(
+                $"JetStream stream {desired.Name} exists with settings the runner cannot use: {string.Join("; ", problems)}. " +
+                "Change the stream or runner.nats.streams.*; the runner does not modify existing streams.");
     }
 
     /// <summary>

@@ -90,20 +90,59 @@ public sealed class LmdbStateStore
     /// transaction, deletes what <paramref name="replace"/> selects and writes the imported ids.
     /// </summary>
     /// <exception cref="InvalidDataException">The data is corrupt, truncated or of an unknown format; nothing was changed.</exception>
-    public async Task<ImportSummary> ImportAsync(byte[] data, PersistenceIdSelector replace)
+    /// <param name="data">The export.</param>
+    /// <param name="replace">What it replaces.</param>
+    /// <param name="forgetPosition">A replica log key whose position (<see cref="ReplicatedPosition"/>) the import makes
+    /// meaningless: forgotten in the same transaction.</param>
+    public async Task<ImportSummary> ImportAsync(byte[] data, PersistenceIdSelector replace, string? forgetPosition = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(replace);
         var pids = LmdbStore.Decode(data);
-        var (events, snapshots) = await _store.WriteAsync(ctx => LmdbStore.ImportSelected(ctx, replace, pids)).ConfigureAwait(false);
+        var (events, snapshots) = await _store.WriteAsync(ctx =>
+        {
+            if (forgetPosition is not null) LmdbStore.SetReplicatedPosition(ctx, forgetPosition, 0);
+            return LmdbStore.ImportSelected(ctx, replace, pids);
+        }).ConfigureAwait(false);
         return new ImportSummary(pids.Count, events, snapshots, data.LongLength);
     }
 
-    /// <summary>Deletes all data of the selected ids; returns how many ids had data.</summary>
-    public Task<int> DeleteAsync(PersistenceIdSelector selector)
+    /// <summary>
+    /// Deletes all data of the selected ids (and forgets the replica log position <paramref name="forgetPosition"/>, in the
+    /// same transaction); returns how many ids had data.
+    /// </summary>
+    public Task<int> DeleteAsync(PersistenceIdSelector selector, string? forgetPosition = null)
     {
         ArgumentNullException.ThrowIfNull(selector);
-        return _store.WriteAsync(ctx => LmdbStore.DeleteSelected(ctx, selector));
+        return _store.WriteAsync(ctx =>
+        {
+            if (forgetPosition is not null) LmdbStore.SetReplicatedPosition(ctx, forgetPosition, 0);
+            return LmdbStore.DeleteSelected(ctx, selector);
+        });
+    }
+
+    /// <summary>
+    /// Rebuilds the selected ids from a replica log in one transaction: replaces them with <paramref name="baseExport"/>
+    /// (an <see cref="ExportAsync"/> blob; null: with nothing), applies <paramref name="records"/> in order, and records
+    /// <paramref name="position"/> for <paramref name="key"/>. All of it or nothing.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The export or a record is corrupt; nothing was changed.</exception>
+    public async Task<ImportSummary> RebuildAsync(PersistenceIdSelector replace, byte[]? baseExport, IReadOnlyList<ReadOnlyMemory<byte>> records,
+        string key, ulong position)
+    {
+        ArgumentNullException.ThrowIfNull(replace);
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var pids = baseExport is null ? [] : LmdbStore.Decode(baseExport);
+        foreach (var record in records) ReplicaRecord.Verify(record);
+        var (events, snapshots) = await _store.WriteAsync(ctx =>
+        {
+            var imported = LmdbStore.ImportSelected(ctx, replace, pids);
+            foreach (var record in records) ReplicaRecord.Apply(ctx, record);
+            LmdbStore.SetReplicatedPosition(ctx, key, position);
+            return imported;
+        }).ConfigureAwait(false);
+        return new ImportSummary(pids.Count, events, snapshots, (baseExport?.LongLength ?? 0) + records.Sum(r => (long)r.Length));
     }
 
     /// <summary>
@@ -126,4 +165,65 @@ public sealed class LmdbStateStore
 
     /// <summary>Why <paramref name="persistenceId"/> is fenced, or null when it is not.</summary>
     public string? FenceOf(string persistenceId) => _store.FenceOf(persistenceId);
+
+    /// <summary>
+    /// Puts <paramref name="replicator"/> in front of the store's journal and snapshot writes (null: writes stay local).
+    /// Set before any persistent actor writes; it stays for the life of the store in this process.
+    /// </summary>
+    public void UseReplicator(IStoreReplicator? replicator) => _store.Replicator = replicator;
+
+    /// <summary>
+    /// Applies replica log records (as handed to <see cref="IStoreReplicator.ReplicateAsync"/>) in order, and records
+    /// <paramref name="position"/> as the log position the store now holds for <paramref name="key"/>, in one transaction:
+    /// all of it or nothing.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A record does not decode; nothing was written.</exception>
+    public Task CommitReplicatedAsync(string key, ulong position, IReadOnlyList<ReadOnlyMemory<byte>> records)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(records);
+        foreach (var record in records) ReplicaRecord.Verify(record);
+        return _store.WriteAsync(ctx =>
+        {
+            foreach (var record in records) ReplicaRecord.Apply(ctx, record);
+            LmdbStore.SetReplicatedPosition(ctx, key, position);
+            return true;
+        });
+    }
+
+    /// <summary>The replica log position the store holds for <paramref name="key"/>: 0 when it holds none.</summary>
+    public ulong ReplicatedPosition(string key) => _store.ReplicatedPosition(key);
+
+    /// <summary>Records (or, with 0, forgets) the replica log position of <paramref name="key"/>.</summary>
+    public Task SetReplicatedPositionAsync(string key, ulong position)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return _store.WriteAsync(ctx =>
+        {
+            LmdbStore.SetReplicatedPosition(ctx, key, position);
+            return true;
+        });
+    }
+
+    /// <summary>
+    /// Exports the selected ids as <see cref="ExportAsync"/> does, with the replica log position of <paramref name="key"/>
+    /// read in the same read transaction: the export is exactly the log applied up to that position.
+    /// </summary>
+    public Task<(byte[] Data, ulong Position)> ExportReplicatedAsync(PersistenceIdSelector selector, string key)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return Task.Run(() =>
+        {
+            var (pids, position) = _store.ReadSelectedAt(selector, key);
+            return (LmdbStore.Encode(pids), position);
+        });
+    }
+
+    /// <summary>Whether any of the selected ids holds data.</summary>
+    public bool HasData(PersistenceIdSelector selector)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        return _store.ReadSelected(selector).Count > 0;
+    }
 }

@@ -32,12 +32,13 @@ public sealed class LmdbTenantStateStore : ITenantStateStore
     /// <inheritdoc />
     public async Task<TenantImport> ImportAsync(string tenant, byte[] data)
     {
-        var summary = await _store.ImportAsync(data, Selector(TenantKeys.AllOf(tenant))).ConfigureAwait(false);
+        var summary = await _store.ImportAsync(data, Selector(TenantKeys.AllOf(tenant)), forgetPosition: tenant).ConfigureAwait(false);
         return new TenantImport(summary.PersistenceIds, summary.Events, summary.Snapshots, summary.Bytes);
     }
 
     /// <inheritdoc />
-    public Task<int> DeleteAsync(string tenant) => _store.DeleteAsync(Selector(TenantKeys.AllOf(tenant)));
+    /// <remarks>The tenant's replica log position goes with it (<see cref="JournalReplicator"/> keys its log by tenant).</remarks>
+    public Task<int> DeleteAsync(string tenant) => _store.DeleteAsync(Selector(TenantKeys.AllOf(tenant)), forgetPosition: tenant);
 
     /// <inheritdoc />
     public Task FenceAsync(string tenant, string reason) => _store.FenceAsync(Selector(TenantKeys.AllOf(tenant)), reason);

@@ -19,6 +19,7 @@ namespace Runner.Placement;
 public static class TenantKeys
 {
     private const string SagaKind = "saga|";
+    private const string CheckpointKind = "checkpoint|";
 
     /// <summary>Persistence id of one saga instance.</summary>
     public static string Saga(string tenant, string saga, string correlationId) => $"{SagaKind}{tenant}|{saga}|{correlationId}";
@@ -41,8 +42,26 @@ public static class TenantKeys
         return true;
     }
 
+    /// <summary>
+    /// The tenant whose moved state (<see cref="MovedOf"/>: a saga instance or its checkpoints) <paramref name="persistenceId"/>
+    /// belongs to, or null for any other id (the schedule index, which is rebuilt wherever the tenant runs).
+    /// </summary>
+    public static string? TenantOfMoved(string persistenceId)
+    {
+        ArgumentNullException.ThrowIfNull(persistenceId);
+        if (persistenceId.StartsWith(SagaKind, StringComparison.Ordinal))
+        {
+            var end = persistenceId.IndexOf('|', SagaKind.Length);
+            return end > SagaKind.Length ? persistenceId[SagaKind.Length..end] : null;
+        }
+
+        return persistenceId.StartsWith(CheckpointKind, StringComparison.Ordinal) && persistenceId.Length > CheckpointKind.Length
+            ? persistenceId[CheckpointKind.Length..]
+            : null;
+    }
+
     /// <summary>Persistence id of the tenant's checkpoints and replay records.</summary>
-    public static string Checkpoints(string tenant) => "checkpoint|" + tenant;
+    public static string Checkpoints(string tenant) => CheckpointKind + tenant;
 
     /// <summary>Persistence id of the tenant's schedule index.</summary>
     public static string Schedule(string tenant) => "schedule|" + tenant;

@@ -17,12 +17,6 @@ internal sealed partial class LmdbStore
         ctx.Put(ctx.Store.Snapshots, Keys.IdSeq(id, sequenceNr), record);
     }
 
-    internal static bool DeleteSnapshot(WriteContext ctx, string persistenceId, long sequenceNr)
-    {
-        var id = ctx.PidId(persistenceId, create: false);
-        return id != 0 && ctx.Delete(ctx.Store.Snapshots, Keys.IdSeq(id, sequenceNr));
-    }
-
     internal static int DeleteSnapshots(WriteContext ctx, string persistenceId, SnapshotBounds bounds)
     {
         var id = ctx.PidId(persistenceId, create: false);

@@ -86,7 +86,9 @@ internal sealed partial class LmdbStore
     }
 
     /// <summary>Reads the selected persistence ids in one read transaction.</summary>
-    internal List<ExportedPid> ReadSelected(PersistenceIdSelector selector) => Read(tx =>
+    internal List<ExportedPid> ReadSelected(PersistenceIdSelector selector) => Read(tx => ReadSelected(tx, selector));
+
+    private List<ExportedPid> ReadSelected(LightningTransaction tx, PersistenceIdSelector selector)
     {
         var result = new List<ExportedPid>();
         foreach (var pid in SelectedPids(tx, selector))
@@ -102,7 +104,7 @@ internal sealed partial class LmdbStore
         }
 
         return result;
-    });
+    }
 
     private static List<(long, byte[])> Range(LightningTransaction tx, LightningDatabase db, ulong id)
     {

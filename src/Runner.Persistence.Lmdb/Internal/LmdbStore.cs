@@ -35,6 +35,7 @@ internal sealed partial class LmdbStore : IDisposable
     internal LightningDatabase TagIndex { get; }
     internal LightningDatabase Snapshots { get; }
     internal LightningDatabase Fences { get; }
+    internal LightningDatabase Replicated { get; }
 
     public LmdbStorageSettings Settings { get; }
 
@@ -83,6 +84,7 @@ internal sealed partial class LmdbStore : IDisposable
             TagIndex = tx.OpenDatabase("tag-index", create);
             Snapshots = tx.OpenDatabase("snapshots", create);
             Fences = tx.OpenDatabase("fences", create);
+            Replicated = tx.OpenDatabase("replicated", create);
             LoadFences(tx);
             _nextOrdering = (long)ReadCounter(tx, MetaKeys.Ordering) + 1;
             _nextPidId = ReadCounter(tx, MetaKeys.PidId) + 1;

@@ -58,11 +58,7 @@ public sealed class LmdbJournal : AsyncWriteJournal
 
         if (events.Count == 0) return Task.FromResult<IImmutableList<Exception?>>(results.ToImmutableList());
 
-        var write = _store.WriteAsync(ctx =>
-        {
-            LmdbStore.WriteEvents(ctx, events);
-            return true;
-        });
+        var write = _store.WriteEventsAsync(events);
         foreach (var pid in events.Select(e => e.PersistenceId).Distinct(StringComparer.Ordinal))
         {
             _writesInFlight[pid] = write;
@@ -133,5 +129,5 @@ public sealed class LmdbJournal : AsyncWriteJournal
 
     /// <inheritdoc />
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) =>
-        _store.WriteAsync(ctx => LmdbStore.DeleteEventsTo(ctx, persistenceId, toSequenceNr));
+        _store.DeleteEventsToAsync(persistenceId, toSequenceNr);
 }

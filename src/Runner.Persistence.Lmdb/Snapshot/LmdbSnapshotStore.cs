@@ -40,27 +40,20 @@ public sealed class LmdbSnapshotStore : SnapshotStore
         var (id, manifest, bytes) = _codec.Serialize(snapshot);
         var ticks = metadata.Timestamp == DateTime.MinValue ? DateTime.UtcNow.Ticks : Utc(metadata.Timestamp);
         var record = new SnapshotRecord(ticks, id, manifest, bytes).Encode();
-        return _store.WriteAsync(ctx =>
-        {
-            LmdbStore.SaveSnapshot(ctx, metadata.PersistenceId, metadata.SequenceNr, record);
-            return true;
-        });
+        return _store.SaveSnapshotAsync(metadata.PersistenceId, metadata.SequenceNr, record);
     }
 
     /// <inheritdoc />
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
     {
         // Identified by persistence id and sequence number; a timestamp, when given, must match too.
-        if (metadata.Timestamp == DateTime.MinValue)
-            return _store.WriteAsync(ctx => LmdbStore.DeleteSnapshot(ctx, metadata.PersistenceId, metadata.SequenceNr));
-        var ticks = Utc(metadata.Timestamp);
-        return _store.WriteAsync(ctx => LmdbStore.DeleteSnapshots(ctx, metadata.PersistenceId,
-            new SnapshotBounds(metadata.SequenceNr, metadata.SequenceNr, ticks, ticks)));
+        var (min, max) = metadata.Timestamp == DateTime.MinValue ? (long.MinValue, long.MaxValue) : (Utc(metadata.Timestamp), Utc(metadata.Timestamp));
+        return _store.DeleteSnapshotsAsync(metadata.PersistenceId, new SnapshotBounds(metadata.SequenceNr, metadata.SequenceNr, min, max));
     }
 
     /// <inheritdoc />
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        _store.WriteAsync(ctx => LmdbStore.DeleteSnapshots(ctx, persistenceId, Bounds(criteria)));
+        _store.DeleteSnapshotsAsync(persistenceId, Bounds(criteria));
 
     /// <summary>UTC ticks; a timestamp without a kind is taken as UTC (Akka stamps snapshots with UtcNow).</summary>
     private static long Utc(DateTime t) => t.Kind == DateTimeKind.Unspecified ? t.Ticks : t.ToUniversalTime().Ticks;

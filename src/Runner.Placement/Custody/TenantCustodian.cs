@@ -35,6 +35,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ITenantStateStore _state;
     private readonly TenantHomes _homes;
+    private readonly ITenantLog? _log;
     private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
@@ -44,7 +45,8 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
 
     /// <summary>Creates the custodian of node <paramref name="shardId"/>.</summary>
     public TenantCustodian(ActorSystem system, ITenantStateStore state, INatsConnection connection, INatsJSContext js, IActorRef placementView,
-        PlacementSettings placementSettings, CustodySettings settings, string shardId, string subjectPrefix, ILogger<TenantCustodian> logger)
+        PlacementSettings placementSettings, CustodySettings settings, string shardId, string subjectPrefix, ILogger<TenantCustodian> logger,
+        ITenantLog? log = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         _system = system;
@@ -59,6 +61,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(state);
         _state = state;
         _homes = new TenantHomes(js, settings);
+        _log = log;
     }
 
     /// <summary>The home records.</summary>
@@ -108,10 +111,21 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
                 {
                     var first = new TenantHome(_shardId, 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow, "first start");
                     if (!await _homes.CompareAndSetAsync(tenant, first, revision, cancellationToken).ConfigureAwait(false)) continue;
-                    return await Granted(tenant, first.Epoch, "new tenant, home record created").ConfigureAwait(false);
+                    return await Granted(tenant, first.Epoch, "new tenant, home record created", false, cancellationToken).ConfigureAwait(false);
                 }
 
-                if (home.IsActiveOn(_shardId)) return await Granted(tenant, home.Epoch, $"state is local (epoch {home.Epoch})").ConfigureAwait(false);
+                if (home.IsActiveOn(_shardId))
+                    return await Granted(tenant, home.Epoch, $"state is local (epoch {home.Epoch})", false, cancellationToken).ConfigureAwait(false);
+
+                if (home.Status == TenantHome.Released && home.StateObject is null)
+                {
+                    // Released into its replica log: rebuilt from it here (opening the log does, with nothing of it held here).
+                    var fromLog = new TenantHome(_shardId, home.Epoch + 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow, $"moved from {home.ShardId} through its replica log");
+                    if (_log is null) return new CustodyDecision(false, $"released by {home.ShardId} into its replica log, but journal replication is off on {_shardId}");
+                    if (!await _homes.CompareAndSetAsync(tenant, fromLog, revision, cancellationToken).ConfigureAwait(false)) continue;
+                    await _state.DeleteAsync(tenant).ConfigureAwait(false);
+                    return await Granted(tenant, fromLog.Epoch, $"moved from {home.ShardId}", false, cancellationToken).ConfigureAwait(false);
+                }
 
                 if (home.Status == TenantHome.Released)
                 {
@@ -126,7 +140,19 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
                     }
 
                     await DeleteObjectAsync(home.StateObject).ConfigureAwait(false);
-                    return await Granted(tenant, next.Epoch, $"moved from {home.ShardId}: {imported}").ConfigureAwait(false);
+                    return await Granted(tenant, next.Epoch, $"moved from {home.ShardId}: {imported}", true, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (_log is not null && OwnerLeftCluster(home.ShardId))
+                {
+                    // Its owner is gone (downed or removed) without releasing it: with its journal in the replica log nothing is
+                    // lost, and the open marker this node appends fences the old owner should it ever come back.
+                    var taken = new TenantHome(_shardId, home.Epoch + 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow,
+                        $"taken over from {home.ShardId}, which left the cluster; rebuilt from its replica log");
+                    if (!await _homes.CompareAndSetAsync(tenant, taken, revision, cancellationToken).ConfigureAwait(false)) continue;
+                    await _state.DeleteAsync(tenant).ConfigureAwait(false);
+                    LogTakenOver(_logger, tenant, home.ShardId, taken.Epoch);
+                    return await Granted(tenant, taken.Epoch, $"taken over from {home.ShardId} (left the cluster)", false, cancellationToken).ConfigureAwait(false);
                 }
 
                 // Owned by another node: ask it to let go (it does if it no longer runs the tenant), and wait our turn.
@@ -161,13 +187,21 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     /// <inheritdoc />
     public void Stopped(string tenant) => _running.TryRemove(tenant, out _);
 
-    private async Task<CustodyDecision> Granted(string tenant, long epoch, string detail)
+    private async Task<CustodyDecision> Granted(string tenant, long epoch, string detail, bool imported, CancellationToken cancellationToken)
     {
         if (_state.IsFenced(tenant)) await _state.UnfenceAsync(tenant).ConfigureAwait(false);
+        // The state in line with its replica log before anything of the tenant runs; a failure leaves it refused (asked again).
+        if (_log is not null) detail += "; " + await _log.OpenAsync(tenant, epoch, imported, cancellationToken).ConfigureAwait(false);
         _owned[tenant] = epoch;
         _running[tenant] = true;
         return new CustodyDecision(true, detail);
     }
+
+    /// <summary>Whether no member with <paramref name="shardId"/> is in the cluster any more (none, or only downed or removed ones).</summary>
+    private bool OwnerLeftCluster(string shardId) =>
+        !Akka.Cluster.Cluster.Get(_system).State.Members.Any(m =>
+            m.Status is not (Akka.Cluster.MemberStatus.Down or Akka.Cluster.MemberStatus.Removed) &&
+            string.Equals(PlacementRoles.ShardIdOf(m.Roles), shardId, StringComparison.Ordinal));
 
     private bool Leaving => CoordinatedShutdown.Get(_system).ShutdownReason is not null ||
                             Akka.Cluster.Cluster.Get(_system).SelfMember.Status is not (Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp);
@@ -198,6 +232,19 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         await _state.FenceAsync(tenant, $"released to {target.ShardId} (epoch {epoch})").ConfigureAwait(false);
         try
         {
+            if (_log is not null)
+            {
+                // With replication the state travels in its replica log: left there as one base, rebuilt from it by the next owner.
+                var closed = await _log.CloseAsync(tenant, cancellationToken).ConfigureAwait(false);
+                var intoLog = new TenantHome(_shardId, epoch, TenantHome.Released, target.ShardId, null, DateTimeOffset.UtcNow, $"placed on {target.ShardId}");
+                if (!await _homes.CompareAndSetAsync(tenant, intoLog, revision, cancellationToken).ConfigureAwait(false))
+                    return "its home record changed meanwhile (operator override?); the state stays here, fenced";
+                _owned.TryRemove(tenant, out _);
+                await _state.DeleteAsync(tenant).ConfigureAwait(false);
+                LogReleasedIntoLog(_logger, tenant, target.ShardId, epoch, closed);
+                return $"released to {target.ShardId} through its replica log (epoch {epoch}): {closed}";
+            }
+
             var data = await _state.ExportAsync(tenant).ConfigureAwait(false);
             var name = $"{tenant}/{epoch}";
             await _objects!.PutAsync(name, data, cancellationToken).ConfigureAwait(false);
@@ -362,6 +409,12 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} released to {Target}: {Bytes} bytes exported, epoch {Epoch}; local copy deleted and fenced")]
     private static partial void LogReleased(ILogger logger, string tenant, string target, int bytes, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} released to {Target} through its replica log (epoch {Epoch}): {Closed}; local copy deleted and fenced")]
+    private static partial void LogReleasedIntoLog(ILogger logger, string tenant, string target, long epoch, string closed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant} taken over from {Owner}, which left the cluster without releasing it (epoch {Epoch}): rebuilding it from its replica log")]
+    private static partial void LogTakenOver(ILogger logger, string tenant, string owner, long epoch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} imported from {From}: {Pids} persistence ids, {Events} events, {Snapshots} snapshots, {Bytes} bytes")]
     private static partial void LogImported(ILogger logger, string tenant, string from, int pids, int events, int snapshots, long bytes);
