@@ -7,7 +7,10 @@ namespace Runner.Chaos;
 internal sealed record ChaosOptions
 {
     /// <summary>Every scenario, in the order <c>all</c> runs them.</summary>
-    public static readonly ImmutableArray<string> AllScenarios = ["kill9", "nats-restart", "nak-storm", "drain", "move", "poison", "nats-cluster"];
+    public static readonly ImmutableArray<string> AllScenarios = ["kill9", "nats-restart", "nak-storm", "drain", "move", "poison", "nats-cluster", "node-loss"];
+
+    /// <summary>Scenarios <c>all</c> leaves out with <c>--quick</c> (each takes minutes even when small); named, they run quick too.</summary>
+    public static readonly ImmutableArray<string> FullRunOnly = ["node-loss"];
 
     /// <summary>Measurements run only when named (not by <c>all</c>): 1,000 tenants on a NATS cluster.</summary>
     public static readonly ImmutableArray<string> Measurements = ["cluster-tenants"];
@@ -26,17 +29,25 @@ internal sealed record ChaosOptions
     /// <summary>Where the temporary directories go (default: the system temp directory).</summary>
     public string? WorkDirectory { get; init; }
 
+    /// <summary><c>node-loss</c>: whether the nodes replicate their journals to JetStream (<c>RUNNER_REPLICATION</c>).</summary>
+    public bool Replication { get; init; } = true;
+
+    /// <summary><c>node-loss</c>: the split-brain resolver's <c>stable-after</c>, how long a lost member stays unreachable before it is downed.</summary>
+    public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(3);
+
     public const string Usage = """
         Runner.Chaos - real nats-server and Runner node processes on 127.0.0.1 under load and faults;
         an independent reader of the command stream counts what was lost, duplicated or applied out of order.
 
         usage: dotnet run -c Release --project tests/Runner.Chaos -- --scenario NAME [options]
 
-          --scenario NAME   kill9 | nats-restart | nak-storm | drain | move | poison | nats-cluster | all (comma-separated list allowed)
-          --quick           a small version of each scenario (what CI runs)
+          --scenario NAME   kill9 | nats-restart | nak-storm | drain | move | poison | nats-cluster | node-loss | all (comma-separated list allowed)
+          --quick           a small version of each scenario (what CI runs; "all --quick" leaves node-loss out)
           --seed N          seed of the random kill moments (printed on every line)
           --keep            keep the temporary directories (node logs, data) and print where they are
           --work DIR        put the temporary directories under DIR
+          --replication on|off   node-loss: the nodes replicate their journals to JetStream (default on; off shows the lost node's tenants stay stopped)
+          --stable-after S  node-loss: seconds the split-brain resolver waits before it downs the lost node (default 3)
 
         Each scenario ends with one line
           chaos: scenario=NAME ... lost=N dup=N out-of-order=N ... result=pass|fail
@@ -46,6 +57,7 @@ internal sealed record ChaosOptions
     public static ChaosOptions Parse(string[] args)
     {
         var o = new ChaosOptions();
+        var all = true; // without --scenario: every scenario
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -53,7 +65,8 @@ internal sealed record ChaosOptions
             {
                 case "--scenario":
                     var names = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    if (names.Contains("all")) names = [.. AllScenarios];
+                    all = names.Contains("all");
+                    if (all) names = [.. AllScenarios];
                     var unknown = names.Where(n => !AllScenarios.Contains(n) && !Measurements.Contains(n)).ToList();
                     if (unknown.Count > 0)
                         throw new ArgumentException(
@@ -72,11 +85,32 @@ internal sealed record ChaosOptions
                 case "--work":
                     o = o with { WorkDirectory = Next() };
                     break;
+                case "--replication":
+                    o = o with
+                    {
+                        Replication = Next() switch
+                        {
+                            "on" => true,
+                            "off" => false,
+                            var other => throw new ArgumentException($"--replication takes on or off, not '{other}'"),
+                        },
+                    };
+                    break;
+                case "--stable-after":
+                    var seconds = Next();
+                    o = o with
+                    {
+                        StableAfter = int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s > 0
+                            ? TimeSpan.FromSeconds(s)
+                            : throw new ArgumentException($"--stable-after takes a whole number of seconds above 0, not '{seconds}'"),
+                    };
+                    break;
                 default:
                     throw new ArgumentException($"unknown option {args[i]}");
             }
         }
 
-        return o;
+        // Whatever order the options came in: "all" with --quick leaves out the scenarios only the full run has.
+        return all && o.Quick ? o with { Scenarios = [.. o.Scenarios.Except(FullRunOnly)] } : o;
     }
 }

@@ -89,8 +89,12 @@ internal sealed class ChaosWorld : IAsyncDisposable
 
     public NodeProcess Node(string shardId) => _running[shardId];
 
-    /// <summary>Starts node <paramref name="shardId"/> (a restart reuses its ports and data directory).</summary>
-    public async Task<NodeProcess> StartNodeAsync(string shardId, bool cluster = false, bool placementBucket = false)
+    /// <summary>
+    /// Starts node <paramref name="shardId"/> (a restart reuses its ports, data directory and environment);
+    /// <paramref name="extraEnv"/> adds variables at its first start.
+    /// </summary>
+    public async Task<NodeProcess> StartNodeAsync(string shardId, bool cluster = false, bool placementBucket = false,
+        IReadOnlyDictionary<string, string>? extraEnv = null)
     {
         if (!_env.TryGetValue(shardId, out var env))
         {
@@ -114,6 +118,7 @@ internal sealed class ChaosWorld : IAsyncDisposable
             }
 
             if (placementBucket) env["RUNNER_TENANT_PLACEMENT_BUCKET"] = PlacementBucket;
+            foreach (var (key, value) in extraEnv ?? new Dictionary<string, string>()) env[key] = value;
             _env[shardId] = env;
             _order.Add(shardId);
         }
@@ -123,8 +128,9 @@ internal sealed class ChaosWorld : IAsyncDisposable
         return node;
     }
 
-    public AdminEndpoint Admin(string shardId) =>
-        new(int.Parse(_env[shardId]["RUNNER_ADMIN_PORT"], CultureInfo.InvariantCulture), timeout: TimeSpan.FromMinutes(3));
+    /// <summary>The node's admin endpoint; requests give up after <paramref name="timeout"/> (3 minutes unless given).</summary>
+    public AdminEndpoint Admin(string shardId, TimeSpan? timeout = null) =>
+        new(int.Parse(_env[shardId]["RUNNER_ADMIN_PORT"], CultureInfo.InvariantCulture), timeout: timeout ?? TimeSpan.FromMinutes(3));
 
     /// <summary>SIGKILL by pid; its output goes to its log file.</summary>
     public async Task KillNodeAsync(string shardId)
@@ -132,6 +138,13 @@ internal sealed class ChaosWorld : IAsyncDisposable
         var node = _running[shardId];
         await node.KillAsync().ConfigureAwait(false);
         await EndedAsync(shardId, node, "killed with SIGKILL").ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the LMDB directory of a node that is not running: the node and its disk are lost for good.</summary>
+    public void DeleteDataDirectory(string shardId)
+    {
+        if (_running.ContainsKey(shardId)) throw new InvalidOperationException($"node {shardId} is running: kill it before deleting its data");
+        Directory.Delete(_env[shardId]["RUNNER_DATA_DIR"], recursive: true);
     }
 
     /// <summary>Drains the node through its admin endpoint and waits for its exit code.</summary>

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using NATS.Client.Core;
-using NATS.Client.JetStream;
 using Runner.TestKit;
 
 namespace Runner.Chaos;
@@ -108,7 +106,7 @@ internal sealed class ClusterTenants(ChaosOptions options)
         var acked = new Dictionary<string, (ulong Seq, TimeSpan At)>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(tenants, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (tenant, c) =>
         {
-            var seq = await PublishOrderAsync(world.Js, tenant, OrderId(tenant, round), c);
+            var seq = await OrderLoad.PublishOrderPlacedAsync(world.Js, tenant, OrderId(tenant, round), c);
             lock (acked) acked[tenant] = (seq, clock.Elapsed);
         });
 
@@ -127,28 +125,6 @@ internal sealed class ClusterTenants(ChaosOptions options)
         var latencies = applied.Select(kv => (kv.Value - acked[kv.Key].At).TotalSeconds).Order().ToList();
         var p99 = latencies.Count == 0 ? double.NaN : latencies[(int)Math.Ceiling(latencies.Count * 0.99) - 1];
         return new Burst(applied.Count, p99, latencies.DefaultIfEmpty(double.NaN).Max(), acked.Values.Max(a => a.At).TotalSeconds);
-    }
-
-    private static async Task<ulong> PublishOrderAsync(INatsJSContext js, string tenant, string orderId, CancellationToken ct)
-    {
-        var headers = new NatsHeaders { ["Nats-Msg-Id"] = orderId + ":OrderPlaced" };
-        var body = Encoding.UTF8.GetBytes($$"""{"orderId":"{{orderId}}","amount":1}""");
-        while (true)
-        {
-            try
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(TimeSpan.FromSeconds(2));
-                var ack = await js.PublishAsync($"runner.evt.{tenant}.OrderPlaced", body, headers: headers, cancellationToken: timeout.Token);
-                if (ack.Error is null) return ack.Seq;
-            }
-            catch (Exception) when (!ct.IsCancellationRequested)
-            {
-                // The stream elects a leader when the killed server led it: the same event again (its Msg-Id dedupes).
-            }
-
-            await Task.Delay(50, ct);
-        }
     }
 
     private sealed record Row(string Tenant, bool Running, int Standbys, string Server, ulong Applied);

@@ -127,11 +127,16 @@ internal static class Ledger
         return false;
     }
 
-    public static async Task<Verdict> JudgeAsync(ChaosWorld world, OrderLoad load, IReadOnlySet<string> orderTenants, CancellationToken cancellationToken)
+    /// <summary>
+    /// Judges the load's orders on <paramref name="orderTenants"/>; commands of the orders in <paramref name="judgedElsewhere"/>
+    /// (orders the scenario placed beside the load and judges itself) are left out.
+    /// </summary>
+    public static async Task<Verdict> JudgeAsync(ChaosWorld world, OrderLoad load, IReadOnlySet<string> orderTenants, CancellationToken cancellationToken,
+        IReadOnlySet<string>? judgedElsewhere = null)
     {
         var commands = await ReadAsync(world.Js, ChaosWorld.CommandsStream, cancellationToken).ConfigureAwait(false);
         var parked = await ReadAsync(world.Js, ChaosWorld.DeadLetterStream, cancellationToken).ConfigureAwait(false);
-        var flow = commands.Where(c => orderTenants.Contains(c.Tenant)).ToList();
+        var flow = commands.Where(c => orderTenants.Contains(c.Tenant) && judgedElsewhere?.Contains(c.Correlation) != true).ToList();
 
         var expected = load.Orders.Where(o => o.Complete).ToList();
         var seen = flow.GroupBy(c => (c.Correlation, c.Type)).ToDictionary(g => g.Key, g => g.Count());

@@ -93,6 +93,33 @@ internal sealed class OrderLoad(INatsJSContext js, IReadOnlyList<string> tenants
     }
 
     /// <summary>
+    /// Publishes one <c>OrderPlaced</c> (an order nothing else follows: its payment timeout fires) and returns its stream
+    /// sequence; retried with the same <c>Nats-Msg-Id</c> until acknowledged (a stream electing a leader dedupes the copies).
+    /// </summary>
+    public static async Task<ulong> PublishOrderPlacedAsync(INatsJSContext js, string tenant, string orderId, CancellationToken ct)
+    {
+        var headers = new NatsHeaders { ["Nats-Msg-Id"] = orderId + ":OrderPlaced" };
+        var body = Encoding.UTF8.GetBytes($$"""{"orderId":"{{orderId}}","amount":1}""");
+        while (true)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(2));
+                var ack = await js.PublishAsync($"runner.evt.{tenant}.OrderPlaced", body, headers: headers, cancellationToken: timeout.Token)
+                    .ConfigureAwait(false);
+                if (ack.Error is null) return ack.Seq;
+            }
+            catch (Exception) when (!ct.IsCancellationRequested)
+            {
+                // The stream elects a leader when the killed server led it: the same event again (its Msg-Id dedupes).
+            }
+
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Publishes <paramref name="count"/> malformed events for <paramref name="tenant"/>: bodies that are not JSON, orders
     /// without an id, wrong member types and event types no saga handles, in turn.
     /// </summary>

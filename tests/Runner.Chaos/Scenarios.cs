@@ -15,7 +15,7 @@ namespace Runner.Chaos;
 internal sealed record ScenarioResult(string Name, bool Passed, string Line);
 
 /// <summary>The scenarios. Each builds its own world, runs bounded in count and time, and judges with the ledger.</summary>
-internal sealed class Scenarios(ChaosOptions options)
+internal sealed partial class Scenarios(ChaosOptions options)
 {
     private static readonly string[] ThreeTenants = ["t1", "t2", "t3"];
     private readonly Random _random = new(options.Seed);
@@ -31,6 +31,7 @@ internal sealed class Scenarios(ChaosOptions options)
         "move" => MoveAsync(cancellationToken),
         "poison" => PoisonAsync(cancellationToken),
         "nats-cluster" => NatsClusterAsync(cancellationToken),
+        "node-loss" => NodeLossAsync(cancellationToken),
         "cluster-tenants" => ClusterTenantsAsync(cancellationToken),
         _ => throw new ArgumentException($"unknown scenario {name}", nameof(name)),
     };
