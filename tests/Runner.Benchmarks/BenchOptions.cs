@@ -59,6 +59,15 @@ internal sealed record BenchOptions
     /// <summary>Events of the many-tenants saturation phase (spread over its tenants).</summary>
     public int ManyTenantsEvents { get; init; } = 10_000;
 
+    /// <summary>
+    /// Runs the replication pair after the other cases: the runner at <see cref="LatencyTenants"/>, its saturation and latency
+    /// phases with journal replication off, then on.
+    /// </summary>
+    public bool Replication { get; init; }
+
+    /// <summary>Runs the replication pair alone (no raw loop, no other case).</summary>
+    public bool ReplicationOnly { get; init; }
+
     public const string Usage = """
         Runner.Benchmarks - durable order saga on a Runner node vs a raw NATS consume-publish-ack loop.
 
@@ -78,13 +87,17 @@ internal sealed record BenchOptions
           --many-tenants N         tenants of the many-tenants case (default 1000, quick 100; 0 = skip)
           --many-tenants-events N  events of its saturation phase (default 10000)
           --alloc-profile          print the types allocated during each saturation phase (runtime allocation samples)
+          --replication            then the runner at --latency-tenants twice: journal replication off, then on
+          --replication-only       that pair alone (skips the raw loop, the other tenant counts, flow and many tenants)
           --runner-hocon TEXT      HOCON over the node's defaults, for experiments (marked in the output)
           --work-dir DIR           directory for LMDB data and the nats-server store (default: temp)
           -h, --help               this text
 
-        The last two lines (the latency-tenants case, then the many-tenants case):
+        The last lines (the latency-tenants case, the many-tenants case, then with --replication the pair, alone with
+        --replication-only):
         e2e-bench: events/s=N raw/s=N ratio=R p99-ms=MS raw-p99-ms=MS p99-ratio=R cpu-us=US raw-cpu-us=US
         tenants-bench: tenants=N events/s=N raw/s=N ratio=R start-s=S mb-per-idle-tenant=MB
+        replication-bench: tenants=N events=N off-events/s=N on-events/s=N ratio=R off-p99-ms=MS on-p99-ms=MS off-cpu-us=US on-cpu-us=US
         """;
 
     public static (BenchOptions? Options, string? Message) Parse(IReadOnlyList<string> args)
@@ -161,6 +174,12 @@ internal sealed record BenchOptions
                         break;
                     case "--many-tenants-events":
                         o = o with { ManyTenantsEvents = Int(Next()) };
+                        break;
+                    case "--replication":
+                        o = o with { Replication = true };
+                        break;
+                    case "--replication-only":
+                        o = o with { Replication = true, ReplicationOnly = true };
                         break;
                     case "--runner-hocon":
                         o = o with { RunnerHocon = Next() };

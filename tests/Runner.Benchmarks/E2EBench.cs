@@ -57,6 +57,19 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         return rows;
     }
 
+    /// <summary>
+    /// The replication pair: the runner at the latency-tenants count with journal replication off, then on, each on fresh
+    /// streams (the replication stream too) and a fresh data directory; both latency phases are paced at the same rate,
+    /// <see cref="BenchOptions.LatencyLoad"/> of the maximum reached with replication off.
+    /// </summary>
+    public async Task<List<Row>> ReplicationAsync()
+    {
+        _latencyRate = null; // not the e2e runner's: the off phase sets it
+        var rows = await ScenarioAsync("runner", options.LatencyTenants, flow: false, replication: false).ConfigureAwait(false);
+        rows.AddRange(await ScenarioAsync("runner", options.LatencyTenants, flow: false, replication: true).ConfigureAwait(false));
+        return rows;
+    }
+
     private DateTime PhaseDeadline()
     {
         var left = options.TotalBudget - _clock.Elapsed;
@@ -65,12 +78,17 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
 
     private void Log(string line) => output.WriteLine(string.Create(Inv, $"[{_clock.Elapsed.TotalSeconds,6:0.0}s] {line}"));
 
-    public async Task<List<Row>> ScenarioAsync(string system, int tenantCount, bool flow, int? events = null)
+    /// <summary>
+    /// One scenario: warm-up, saturation, and at the latency-tenants count the latency phase. <paramref name="replication"/>
+    /// sets the runner's journal replication (null: the node's default); its rows are named <c>repl-off</c> and <c>repl-on</c>.
+    /// </summary>
+    public async Task<List<Row>> ScenarioAsync(string system, int tenantCount, bool flow, int? events = null, bool? replication = null)
     {
         var rows = new List<Row>();
+        var name = replication switch { null => system, false => "repl-off", true => "repl-on" };
         if (options.TotalBudget - _clock.Elapsed < TimeSpan.FromSeconds(5))
         {
-            Log($"{system} {tenantCount} tenants{(flow ? " flow" : "")}: skipped, budget used up");
+            Log($"{name} {tenantCount} tenants{(flow ? " flow" : "")}: skipped, budget used up");
             return rows;
         }
 
@@ -81,12 +99,14 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         var latencyMax = latency ? 200_000 : 0;
 
         await using var world = new World(nats);
+        if (replication is not null) await world.OwnSharedStreamAsync(RunnerSystem.ReplicationStream).ConfigureAwait(false);
         await using var probe = new CommandProbe(world.Url, warm + batch + latencyMax);
         await probe.StartAsync(world.Subjects.AllCommands).ConfigureAwait(false);
         using var data = new TempDirectory("runner-bench");
         await using ISystemUnderTest sut = system == "raw"
             ? new RawSystem(world, tenants)
-            : new RunnerSystem(world, data.Path, options.RunnerHocon);
+            : new RunnerSystem(world, data.Path,
+                replication is { } on ? options.RunnerHocon + "\n" + RunnerSystem.ReplicationHocon(on) : options.RunnerHocon); // the pair's setting wins
         var started = Stopwatch.StartNew();
         await sut.StartAsync(CancellationToken.None).ConfigureAwait(false);
         var load = new LoadGenerator(world.Js, world.Subjects, tenants, probe, options.PublishWindow);
@@ -95,25 +115,26 @@ internal sealed class E2EBench(BenchOptions options, NatsServerFixture nats, Tex
         await load.PublishAsync(0, warm, flow: false, rate: null, PhaseDeadline()).ConfigureAwait(false);
         if (!await probe.WaitAsync(0, warm, PhaseDeadline()).ConfigureAwait(false))
         {
-            Log($"{system} {tenantCount} tenants: warm-up incomplete ({probe.Arrived}/{warm} commands); scenario abandoned");
-            rows.Add(new Row(system, tenantCount, flow ? Phase.Flow : Phase.Saturation, probe.Stats(0, warm), null, 0, 0, null,
+            Log($"{name} {tenantCount} tenants: warm-up incomplete ({probe.Arrived}/{warm} commands); scenario abandoned");
+            rows.Add(new Row(name, tenantCount, flow ? Phase.Flow : Phase.Saturation, probe.Stats(0, warm), null, 0, 0, null,
                 probe.Duplicates, load.Failures, null, "warm-up incomplete"));
             return rows;
         }
 
-        Log(string.Create(Inv, $"{system} {tenantCount} tenants: started and warmed up ({warm} events) in {started.Elapsed.TotalSeconds:0.0}s"));
+        Log(string.Create(Inv, $"{name} {tenantCount} tenants: started and warmed up ({warm} events) in {started.Elapsed.TotalSeconds:0.0}s"));
         (sut as RunnerSystem)?.AttachStore();
 
-        var sat = await MeasureAsync(world, system, tenantCount, flow ? Phase.Flow : Phase.Saturation, sut, probe, load, warm, batch, flow, null)
+        var sat = await MeasureAsync(world, name, tenantCount, flow ? Phase.Flow : Phase.Saturation, sut, probe, load, warm, batch, flow, null)
             .ConfigureAwait(false);
         rows.Add(sat);
         if (latency && sat.Complete && sat.Stats.Rate > 0)
         {
-            // Both systems at the same rate: half the runner's maximum (the raw loop's own when the runner is not measured).
-            if (system == "runner") _latencyRate = sat.Stats.Rate * options.LatencyLoad;
+            // Both systems at the same rate: half the runner's maximum (the raw loop's own when the runner is not measured);
+            // in the replication pair half the maximum with replication off.
+            if (system == "runner" && replication != true) _latencyRate = sat.Stats.Rate * options.LatencyLoad;
             var rate = _latencyRate ?? sat.Stats.Rate * options.LatencyLoad;
             var count = (int)Math.Min(latencyMax, Math.Max(100, rate * options.LatencyDuration.TotalSeconds));
-            rows.Add(await MeasureAsync(world, system, tenantCount, Phase.Latency, sut, probe, load, warm + batch, count, false, rate).ConfigureAwait(false));
+            rows.Add(await MeasureAsync(world, name, tenantCount, Phase.Latency, sut, probe, load, warm + batch, count, false, rate).ConfigureAwait(false));
         }
 
         return rows;

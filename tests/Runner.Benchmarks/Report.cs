@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Runner.Benchmarks;
 
-/// <summary>Formats results: progress lines, the table, the ratios, the targets and the machine-readable last line.</summary>
+/// <summary>Formats results: progress lines, the table, the ratios, the targets and the machine-readable last lines.</summary>
 internal static class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -19,8 +19,8 @@ internal static class Report
     {
         var sb = new StringBuilder();
         sb.AppendLine(Inv,
-            $"{"system",-7} | {"tenants",7} | {"phase",-10} | {"events",7} | {"events/s",9} | {"paced/s",7} | {"p50 ms",7} | {"p90 ms",7} | {"p99 ms",7} | {"max ms",7} | {"cores bench",11} | {"cores nats",10} | {"cpu µs/ev",9} | {"ev/commit",9} | {"acked +s",8} | notes");
-        sb.AppendLine(string.Join("-+-", new[] { 7, 7, 10, 7, 9, 7, 7, 7, 7, 7, 11, 10, 9, 9, 8, 5 }.Select(n => new string('-', n))));
+            $"{"system",-8} | {"tenants",7} | {"phase",-10} | {"events",7} | {"events/s",9} | {"paced/s",7} | {"p50 ms",7} | {"p90 ms",7} | {"p99 ms",7} | {"max ms",7} | {"cores bench",11} | {"cores nats",10} | {"cpu µs/ev",9} | {"ev/commit",9} | {"acked +s",8} | notes");
+        sb.AppendLine(string.Join("-+-", new[] { 8, 7, 10, 7, 9, 7, 7, 7, 7, 7, 11, 10, 9, 9, 8, 5 }.Select(n => new string('-', n))));
         foreach (var r in rows)
         {
             var notes = new List<string>();
@@ -30,7 +30,7 @@ internal static class Report
             if (r.Failures > 0) notes.Add(string.Create(Inv, $"{r.Failures} publish failures"));
             if (r.Phase == Phase.Flow) notes.Add("3 events/order");
             sb.AppendLine(Inv,
-                $"{r.System,-7} | {r.Tenants,7} | {r.Phase,-10} | {r.Stats.Expected,7} | {r.Stats.Rate,9:N0} | {(r.PacedRate is { } p ? p.ToString("N0", Inv) : "-"),7} | " +
+                $"{r.System,-8} | {r.Tenants,7} | {r.Phase,-10} | {r.Stats.Expected,7} | {r.Stats.Rate,9:N0} | {(r.PacedRate is { } p ? p.ToString("N0", Inv) : "-"),7} | " +
                 $"{r.Stats.P50,7:0.0} | {r.Stats.P90,7:0.0} | {r.Stats.P99,7:0.0} | {r.Stats.Max,7:0.0} | {r.BenchCores,11:0.00} | {r.NatsCores,10:0.00} | {(r.CpuMicrosPerEvent is { } cpu ? cpu.ToString("N0", Inv) : "-"),9} | " +
                 $"{(r.EventsPerCommit is { } e ? e.ToString("0.0", Inv) : "-"),9} | {(r.AckedAfter is { } a ? a.ToString("0.0", Inv) : "-"),8} | {string.Join("; ", notes)}");
         }
@@ -76,6 +76,22 @@ internal static class Report
         var h = Headline(rows, options);
         return $"e2e-bench: events/s={Fmt(h.Events, "0")} raw/s={Fmt(h.Raw, "0")} ratio={Fmt(h.Ratio, "0.00")} p99-ms={Fmt(h.P99, "0.00")} " +
                $"raw-p99-ms={Fmt(h.RawP99, "0.00")} p99-ratio={Fmt(h.P99Ratio, "0.00")} cpu-us={Fmt(h.Cpu, "0")} raw-cpu-us={Fmt(h.RawCpu, "0")}";
+    }
+
+    /// <summary>
+    /// The replication line: the runner's saturation with journal replication off and on and their ratio (on / off), p99 of
+    /// both paced at the same rate, CPU per event of both at saturation.
+    /// </summary>
+    public static string ReplicationLine(IReadOnlyList<Row> rows, BenchOptions options)
+    {
+        var off = Find(rows, "repl-off", options.LatencyTenants, Phase.Saturation);
+        var on = Find(rows, "repl-on", options.LatencyTenants, Phase.Saturation);
+        var ratio = on?.Stats.Rate is { } a && off?.Stats.Rate is { } b && b > 0 ? a / b : (double?)null;
+        var offP99 = Valid(Find(rows, "repl-off", options.LatencyTenants, Phase.Latency)?.Stats.P99);
+        var onP99 = Valid(Find(rows, "repl-on", options.LatencyTenants, Phase.Latency)?.Stats.P99);
+        return string.Create(Inv, $"replication-bench: tenants={options.LatencyTenants} events={options.SaturationEvents} ") +
+               $"off-events/s={Fmt(off?.Stats.Rate, "0")} on-events/s={Fmt(on?.Stats.Rate, "0")} ratio={Fmt(ratio, "0.00")} " +
+               $"off-p99-ms={Fmt(offP99, "0.00")} on-p99-ms={Fmt(onP99, "0.00")} off-cpu-us={Fmt(off?.CpuMicrosPerEvent, "0")} on-cpu-us={Fmt(on?.CpuMicrosPerEvent, "0")}";
     }
 
     private sealed record Headlines(double? Events, double? Raw, double? Ratio, double? P99, double? RawP99, double? P99Ratio, double? Cpu, double? RawCpu);

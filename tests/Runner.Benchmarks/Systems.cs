@@ -33,9 +33,20 @@ internal sealed class RunnerSystem(World world, string dataDir, string extraHoco
     private IHost? _host;
     private LmdbStore? _store;
 
+    /// <summary>
+    /// The stream journal replication appends to (<c>runner.journal.&lt;tenant&gt;</c>): one per nats-server, not per scenario.
+    /// </summary>
+    public const string ReplicationStream = "RUNNER_JOURNAL";
+
     public string Name => "runner";
 
     public long? Commits => _store?.Commits;
+
+    /// <summary>
+    /// The HOCON that turns journal replication on or off (what <c>RUNNER_REPLICATION</c> stands for); a node built before
+    /// the key existed ignores it.
+    /// </summary>
+    public static string ReplicationHocon(bool enabled) => "runner.replication.enabled = " + (enabled ? "on" : "off");
 
     public Config Config { get; } = ConfigurationFactory.ParseString(extraHocon).WithFallback(ConfigurationFactory.ParseString($$"""
         runner.nats.url = "{{world.Url}}"

@@ -11,6 +11,7 @@ namespace Runner.Benchmarks;
 internal sealed class World : IAsyncDisposable
 {
     private readonly NatsConnection _publisher;
+    private readonly List<string> _shared = [];
 
     public World(NatsServerFixture nats)
     {
@@ -35,22 +36,35 @@ internal sealed class World : IAsyncDisposable
 
     public INatsJSContext Js { get; }
 
+    /// <summary>
+    /// Makes a stream whose name is fixed (not under this scenario's prefix) this scenario's own: an earlier scenario's is
+    /// deleted now, this one's when the scenario ends.
+    /// </summary>
+    public async Task OwnSharedStreamAsync(string stream)
+    {
+        await DeleteStreamAsync(stream).ConfigureAwait(false);
+        _shared.Add(stream);
+    }
+
     public async ValueTask DisposeAsync()
     {
         // The scenario's streams go, so that later scenarios do not pay for their files.
-        foreach (var stream in new[] { EventsStream, CommandsStream, DeadLetterStream })
-        {
-            try
-            {
-                await Js.DeleteStreamAsync(stream).ConfigureAwait(false);
-            }
-            catch (NatsJSApiException)
-            {
-                // never created
-            }
-        }
+        foreach (var stream in new[] { EventsStream, CommandsStream, DeadLetterStream }.Concat(_shared))
+            await DeleteStreamAsync(stream).ConfigureAwait(false);
 
         await _publisher.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task DeleteStreamAsync(string stream)
+    {
+        try
+        {
+            await Js.DeleteStreamAsync(stream).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException)
+        {
+            // never created
+        }
     }
 }
 
