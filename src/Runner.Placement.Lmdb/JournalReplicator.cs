@@ -48,6 +48,7 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     private readonly CancellationTokenSource _stop = new();
     private INatsObjStore? _objects;
     private long _sent;
+    private long _reads;
 
     /// <summary>Creates the replicator of node <paramref name="shardId"/> over <paramref name="store"/>; <see cref="StartAsync"/> puts it in front of the store.</summary>
     public JournalReplicator(LmdbStateStore store, INatsJSContext js, ReplicationSettings settings, CustodySettings custody, string subjectPrefix,
@@ -285,13 +286,8 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
         var writes = new List<(ulong Seq, ReadOnlyMemory<byte> Record)>();
         var appends = 0;
         (ulong Position, string Name)? baseRef = null;
-        ulong next = 1;
-        while (next <= last)
+        await foreach (var (seq, body) in ReadSubjectAsync(subject, last, ct).ConfigureAwait(false))
         {
-            var stored = await NextAsync(subject, next, ct).ConfigureAwait(false);
-            if (stored is null || stored.Value.Seq > last) break;
-            var (seq, body) = stored.Value;
-            next = seq + 1;
             ReplicaLogMessage message;
             try
             {
@@ -333,6 +329,62 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
         }
 
         return new LogRead(data, baseRef?.Name, writes.Select(w => w.Record).ToList(), appends);
+    }
+
+    /// <summary>
+    /// The messages of <paramref name="subject"/> up to sequence <paramref name="last"/>, in order, fetched in batches through an
+    /// ephemeral consumer filtered on the subject (deleted afterwards; JetStream also drops it when it stays idle).
+    /// </summary>
+    private async IAsyncEnumerable<(ulong Seq, ReadOnlyMemory<byte> Body)> ReadSubjectAsync(string subject, ulong last,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        if (last == 0) yield break;
+        // Named (as every consumer of the runner: nats-server 2.9 refuses an unnamed one with a filter), dropped when idle.
+        var name = $"replica-read-{_writer}-{Interlocked.Increment(ref _reads).ToString(CultureInfo.InvariantCulture)}";
+        var consumer = await _js.CreateOrUpdateConsumerAsync(_settings.Stream, new ConsumerConfig(name)
+        {
+            FilterSubject = subject,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            MemStorage = true,
+            NumReplicas = 1,
+            InactiveThreshold = TimeSpan.FromMinutes(1),
+        }, ct).ConfigureAwait(false);
+        try
+        {
+            var next = 1UL;
+            while (next <= last)
+            {
+                var got = 0;
+                await foreach (var msg in consumer.FetchAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 500, Expires = TimeSpan.FromSeconds(2) }, cancellationToken: ct)
+                                   .ConfigureAwait(false))
+                {
+                    got++;
+                    var seq = msg.Metadata?.Sequence.Stream ?? throw new InvalidDataException($"A message of {subject} came without its stream sequence.");
+                    if (seq > last)
+                    {
+                        next = last + 1;
+                        break;
+                    }
+
+                    next = seq + 1;
+                    yield return (seq, msg.Data ?? []);
+                }
+
+                if (got == 0) yield break; // nothing more on the subject
+            }
+        }
+        finally
+        {
+            try
+            {
+                await _js.DeleteConsumerAsync(_settings.Stream, name, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (NatsJSException)
+            {
+                // Gone already; an idle one is dropped by JetStream anyway.
+            }
+        }
     }
 
     private async Task CompactInBackgroundAsync(TenantLog log)

@@ -24,6 +24,10 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
     private readonly ILoggingAdapter _log;
     private readonly ConcurrentDictionary<string, DateTime> _reported = new(StringComparer.Ordinal);
 
+    // Allocations returned but not yet in the coordinator's allocations: a burst of new tenants (allocated concurrently)
+    // counts them, so open tenants spread over the open nodes instead of all going to the one that looked emptiest.
+    private readonly ConcurrentDictionary<string, (Address At, DateTime Since)> _allocating = new(StringComparer.Ordinal);
+
     /// <summary>Creates the strategy over the node's <see cref="PlacementView"/>.</summary>
     public TenantPlacementStrategy(ActorSystem system, IActorRef view, PlacementSettings settings)
         : this(view, settings, LocalAware(system), Logging.GetLogger(system, typeof(TenantPlacementStrategy)))
@@ -76,6 +80,7 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
         }
 
         _reported.TryRemove(shardId, out _);
+        _allocating[shardId] = (member.Address, DateTime.UtcNow);
         _log.Info("Tenant {0} allocated to {1} ({2})", shardId, member.ShardId, decision.Source.ToString().ToLowerInvariant());
         return region;
     }
@@ -98,6 +103,9 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
             {
                 if (moves.Count >= _settings.MaxMovesPerRebalance) return moves.ToImmutable();
                 if (rebalanceInProgress.Contains(shard)) continue;
+                // A tenant on a node that is no longer up is not moved from here: a hand-off would wait for a region that
+                // is gone (or leaving by itself); the coordinator allocates its shards again when that region terminates.
+                if (!snapshot.Members.Any(m => m.Address.Equals(at))) continue;
                 var decision = snapshot.Resolve(shard, tenantsOn);
                 if (decision.ShardId is null)
                 {
@@ -134,6 +142,15 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
     private Func<Address, int> TenantsOn(IImmutableDictionary<IActorRef, IImmutableList<string>> allocations)
     {
         var counts = allocations.ToDictionary(kv => AddressOf(kv.Key), kv => kv.Value.Count);
+        var allocated = allocations.Values.SelectMany(v => v).ToHashSet(StringComparer.Ordinal);
+        var stale = DateTime.UtcNow - TimeSpan.FromSeconds(30);
+        foreach (var (shard, (at, since)) in _allocating)
+        {
+            // Once the coordinator has it (or it never took it), it is no longer counted here.
+            if (allocated.Contains(shard) || since < stale) _allocating.TryRemove(shard, out _);
+            else counts[at] = counts.GetValueOrDefault(at) + 1;
+        }
+
         return address => counts.GetValueOrDefault(address);
     }
 

@@ -69,6 +69,25 @@ public sealed class TenantPlacementStrategySpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task AllocateShard_should_spread_a_burst_of_open_tenants_before_the_coordinator_records_them()
+    {
+        _snapshot = Snapshot([Member(A, "node-a", open: true), Member(B, "node-b", open: true)]);
+        var strategy = Strategy();
+        // Four new tenants at once: each allocation still sees the coordinator's empty allocations.
+        var regions = await Task.WhenAll(new[] { "t1", "t2", "t3", "t4" }.Select(t => strategy.AllocateShard(_regionA, t, Allocations([], []))));
+        Assert.Equal(2, regions.Count(r => ReferenceEquals(r, _regionA)));
+        Assert.Equal(2, regions.Count(r => ReferenceEquals(r, _regionB)));
+    }
+
+    [Fact]
+    public async Task Rebalance_should_leave_tenants_of_a_node_that_is_no_longer_up_to_the_coordinator()
+    {
+        // node-b is gone (downed, leaving): its open tenant is not handed off from here; the coordinator allocates it again.
+        _snapshot = Snapshot([Member(A, "node-a", open: true)]);
+        Assert.Empty(await Strategy().Rebalance(Allocations([], ["t1"]), ImmutableHashSet<string>.Empty));
+    }
+
+    [Fact]
     public async Task Rebalance_should_return_misplaced_tenants_whose_target_is_up_and_skip_moves_in_progress()
     {
         _snapshot = Snapshot([Member(A, "node-a"), Member(B, "node-b")],
