@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -70,6 +71,14 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
             _placementView?.Tell(PlacementView.GetPlacement.Instance);
             foreach (var t in _known.ToArray()) StartTenant(t);
         });
+        // A member removed (downed, or left) takes its tenants' shards with it: the coordinator allocates them again only
+        // when they are asked for, so every known tenant is started again shortly after, not at the next keep-alive.
+        Receive<ClusterEvent.MemberRemoved>(_ =>
+        {
+            Timers.StartSingleTimer("after-removal", KeepAlive.Instance, TimeSpan.FromMilliseconds(500));
+            Timers.StartSingleTimer("after-removal-again", KeepAlive.Instance, TimeSpan.FromSeconds(2));
+        });
+        Receive<ClusterEvent.CurrentClusterState>(_ => { });
         Receive<PlacementView.PlacementChanged>(c => OnPlacement(c.Snapshot));
         Receive<PlacementSnapshot>(OnPlacement);
         foreach (var t in allowlist) StartTenant(t);
@@ -102,6 +111,8 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
             view.Tell(PlacementView.GetPlacement.Instance);
         }
         if (_keepAlive > TimeSpan.Zero) Timers.StartPeriodicTimer("keep-alive", KeepAlive.Instance, _keepAlive);
+        if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.MemberRemoved));
         if (_discover) ExistingTenants().PipeTo(Self, success: t => new SeenTenants(t));
 
         var self = Self;

@@ -224,6 +224,6 @@ public sealed class LmdbStateStore
     public bool HasData(PersistenceIdSelector selector)
     {
         ArgumentNullException.ThrowIfNull(selector);
-        return _store.ReadSelected(selector).Count > 0;
+        return _store.HasData(selector);
     }
 }

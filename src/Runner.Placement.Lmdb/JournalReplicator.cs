@@ -286,8 +286,10 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
         var writes = new List<(ulong Seq, ReadOnlyMemory<byte> Record)>();
         var appends = 0;
         (ulong Position, string Name)? baseRef = null;
+        var reached = 0UL;
         await foreach (var (seq, body) in ReadSubjectAsync(subject, last, ct).ConfigureAwait(false))
         {
+            reached = seq;
             ReplicaLogMessage message;
             try
             {
@@ -314,6 +316,10 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
                     break;
             }
         }
+
+        // The last message is never purged: a read that did not reach it missed part of the log (never rebuilt from that).
+        if (reached != last)
+            throw new InvalidOperationException($"Reading the replica log {subject} stopped at sequence {reached}, before its last, {last}; the tenant is opened again later.");
 
         byte[]? data = null;
         if (baseRef is { } b)
@@ -353,10 +359,12 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
         try
         {
             var next = 1UL;
+            var empty = 0;
             while (next <= last)
             {
                 var got = 0;
-                await foreach (var msg in consumer.FetchAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 500, Expires = TimeSpan.FromSeconds(2) }, cancellationToken: ct)
+                // No wait: a batch is what the server has, up to 500 (a fetch that waits would wait out its expiry on the last one).
+                await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 500, Expires = TimeSpan.FromSeconds(5) }, cancellationToken: ct)
                                    .ConfigureAwait(false))
                 {
                     got++;
@@ -371,7 +379,18 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
                     yield return (seq, msg.Data ?? []);
                 }
 
-                if (got == 0) yield break; // nothing more on the subject
+                if (got > 0)
+                {
+                    empty = 0;
+                }
+                else if (++empty > 20)
+                {
+                    yield break; // the caller finds it short of the last sequence
+                }
+                else
+                {
+                    await Task.Delay(100, ct).ConfigureAwait(false); // a consumer that has not caught up with the stream yet
+                }
             }
         }
         finally

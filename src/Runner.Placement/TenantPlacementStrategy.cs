@@ -59,6 +59,12 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
             return null!;
         }
 
+        // Deciding and counting the allocation is one step: allocations of a burst run concurrently.
+        lock (_allocating) return Allocate(shardId, snapshot, currentShardAllocations);
+    }
+
+    private IActorRef Allocate(string shardId, PlacementSnapshot snapshot, IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations)
+    {
         var decision = snapshot.Resolve(shardId, TenantsOn(currentShardAllocations));
         if (!snapshot.BucketReady)
         {

@@ -29,8 +29,11 @@ internal sealed record ChaosOptions
     /// <summary>Where the temporary directories go (default: the system temp directory).</summary>
     public string? WorkDirectory { get; init; }
 
-    /// <summary><c>node-loss</c>: whether the nodes replicate their journals to JetStream (<c>RUNNER_REPLICATION</c>).</summary>
-    public bool Replication { get; init; } = true;
+    /// <summary>
+    /// Whether the nodes replicate their journals to JetStream (<c>RUNNER_REPLICATION</c>): <c>--replication on|off</c> sets it
+    /// for every scenario's nodes; without it, <c>node-loss</c> runs with replication and the others without.
+    /// </summary>
+    public bool? Replication { get; init; }
 
     /// <summary><c>node-loss</c>: the split-brain resolver's <c>stable-after</c>, how long a lost member stays unreachable before it is downed.</summary>
     public TimeSpan StableAfter { get; init; } = TimeSpan.FromSeconds(3);
@@ -46,7 +49,8 @@ internal sealed record ChaosOptions
           --seed N          seed of the random kill moments (printed on every line)
           --keep            keep the temporary directories (node logs, data) and print where they are
           --work DIR        put the temporary directories under DIR
-          --replication on|off   node-loss: the nodes replicate their journals to JetStream (default on; off shows the lost node's tenants stay stopped)
+          --replication on|off   every node replicates its journal to JetStream, or none does (default: node-loss on, the others off;
+                                 node-loss with off shows the lost node's tenants stay stopped)
           --stable-after S  node-loss: seconds the split-brain resolver waits before it downs the lost node (default 3)
 
         Each scenario ends with one line

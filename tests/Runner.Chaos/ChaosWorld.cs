@@ -118,6 +118,7 @@ internal sealed class ChaosWorld : IAsyncDisposable
             }
 
             if (placementBucket) env["RUNNER_TENANT_PLACEMENT_BUCKET"] = PlacementBucket;
+            if (_options.Replication is { } replication) env["RUNNER_REPLICATION"] = replication ? "on" : "off";
             foreach (var (key, value) in extraEnv ?? new Dictionary<string, string>()) env[key] = value;
             _env[shardId] = env;
             _order.Add(shardId);

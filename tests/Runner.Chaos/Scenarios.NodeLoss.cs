@@ -72,7 +72,7 @@ internal sealed partial class Scenarios
         }
     }
 
-    private string Replication => options.Replication ? "on" : "off";
+    private string Replication => (options.Replication ?? true) ? "on" : "off";
 
     private TimeSpan NodeLossPaymentTimeout => TimeSpan.FromSeconds(Quick ? 30 : 60);
 
@@ -194,7 +194,7 @@ internal sealed partial class Scenarios
         {
             Console.WriteLine($"chaos: node-loss: {lost.Count - resumed.Count} of {target}'s {lost.Count} tenant(s) did not consume again on a survivor within " +
                               $"{resumeWithin.TotalSeconds:0} s of it being downed" +
-                              (options.Replication ? "" : " (replication off: custody refuses them while their home record names the lost node)"));
+                              ((options.Replication ?? true) ? "" : " (replication off: custody refuses them while their home record names the lost node)"));
         }
 
         var passed = settled && allResumed && p99 <= ResumeGoal.TotalSeconds && fired.Count == tenants.Length && unpaidDup == 0;

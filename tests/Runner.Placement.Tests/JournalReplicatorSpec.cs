@@ -41,8 +41,12 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         await _connection.DisposeAsync();
     }
 
-    private ReplicationSettings Replication(int compactEvery = 1000) =>
-        new() { Enabled = true, Stream = _name.ToUpperInvariant() + "_JOURNAL", CompactEvery = compactEvery, AppendTimeout = TimeSpan.FromSeconds(2), GiveUpAfter = TimeSpan.FromSeconds(4) };
+    private ReplicationSettings Replication(int compactEvery = 1000, TimeSpan? giveUpAfter = null) =>
+        new()
+        {
+            Enabled = true, Stream = _name.ToUpperInvariant() + "_JOURNAL", CompactEvery = compactEvery, AppendTimeout = TimeSpan.FromSeconds(1),
+            GiveUpAfter = giveUpAfter ?? TimeSpan.FromSeconds(4),
+        };
 
     private CustodySettings Custody => new() { HomesBucket = _name + "-homes", StateBucket = _name + "-state" };
 
@@ -51,7 +55,7 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
     private sealed record Node(ActorSystem System, JournalReplicator Replicator, LmdbStateStore Store, TempDirectory Dir);
 
     /// <summary>A node: an actor system on LMDB in <paramref name="dir"/> (a new one when null) and a started replicator in front of it.</summary>
-    private async Task<Node> NodeAsync(string shardId, int compactEvery = 1000, TempDirectory? dir = null)
+    private async Task<Node> NodeAsync(string shardId, int compactEvery = 1000, TempDirectory? dir = null, INatsJSContext? js = null, TimeSpan? giveUpAfter = null)
     {
         dir ??= new TempDirectory("replica-" + shardId);
         var system = ActorSystem.Create(shardId, ConfigurationFactory.ParseString($$"""
@@ -61,7 +65,7 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
             akka.persistence.snapshot-store.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
             """).WithFallback(LmdbPersistence.DefaultConfiguration()));
         var store = LmdbPersistence.Get(system).StateStore();
-        var replicator = new JournalReplicator(store, _js, Replication(compactEvery), Custody, _name, shardId, NullLogger<JournalReplicator>.Instance);
+        var replicator = new JournalReplicator(store, js ?? _js, Replication(compactEvery, giveUpAfter), Custody, _name, shardId, NullLogger<JournalReplicator>.Instance);
         await replicator.StartAsync(CancellationToken.None);
         var node = new Node(system, replicator, store, dir);
         _cleanup.Add(new Cleanup(async () =>
@@ -132,13 +136,43 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         await PersistAsync(owner, "paid");
 
         // The stale owner's write is refused by the log: never stored there nor here, and the tenant is fenced here.
-        await Assert.ThrowsAnyAsync<Exception>(() => stale.Ask<string>("cancelled", TimeSpan.FromSeconds(5)));
+        Assert.StartsWith("failed", await stale.Ask<string>("cancelled", Wait), StringComparison.Ordinal);
         Assert.Contains("another node appended to its replica log", a.Store.FenceOf("saga|t2|order|o1"), StringComparison.Ordinal);
         Assert.Equal(["placed"], await EventsOf(Instance(a, "saga|t2|order|o1")));
 
         var c = await NodeAsync("node-c");
         await c.Replicator.OpenAsync("t2", 3, false, CancellationToken.None);
         Assert.Equal(["placed", "paid"], await EventsOf(Instance(c, "saga|t2|order|o1")));
+    }
+
+    [Fact]
+    public async Task An_old_owner_cut_off_from_NATS_while_another_node_took_over_should_never_append_again()
+    {
+        await using var proxy = new TcpProxy(nats.Port);
+        await using var cutOff = new NatsConnection(NatsOpts.Default with
+        {
+            Url = proxy.NatsUrl, ReconnectWaitMin = TimeSpan.FromMilliseconds(50), ReconnectWaitMax = TimeSpan.FromMilliseconds(200),
+        });
+        var a = await NodeAsync("node-a", js: new NatsJSContext(cutOff), giveUpAfter: TimeSpan.FromSeconds(60));
+        await a.Replicator.OpenAsync("t6", 1, false, CancellationToken.None);
+        var stale = Instance(a, "saga|t6|order|o1");
+        await PersistAsync(stale, "placed");
+
+        // node-a loses NATS with a write in flight; node-b takes the tenant over meanwhile and writes.
+        proxy.Cut();
+        var inFlight = stale.Ask<string>("cancelled", TimeSpan.FromSeconds(60));
+        var b = await NodeAsync("node-b");
+        await b.Replicator.OpenAsync("t6", 2, false, CancellationToken.None);
+        await PersistAsync(Instance(b, "saga|t6|order|o1"), "paid");
+
+        // NATS is back for node-a: its write, sent again, is refused by the log; the tenant is fenced on node-a.
+        proxy.Restore();
+        Assert.StartsWith("failed", await inFlight, StringComparison.Ordinal);
+        Assert.Contains("another node appended to its replica log", a.Store.FenceOf("saga|t6|order|o1"), StringComparison.Ordinal);
+
+        var c = await NodeAsync("node-c");
+        await c.Replicator.OpenAsync("t6", 3, false, CancellationToken.None);
+        Assert.Equal(["placed", "paid"], await EventsOf(Instance(c, "saga|t6|order|o1")));
     }
 
     [Fact]
@@ -226,6 +260,7 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         private readonly List<string> _events = [];
         private bool _fromSnapshot;
         private IActorRef? _snapshotAsker;
+        private IActorRef? _asker;
 
         public Probe(string persistenceId)
         {
@@ -236,11 +271,15 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
                 _fromSnapshot = true;
             });
             Recover<string>(_events.Add);
-            Command<string>(e => Persist(e, x =>
+            Command<string>(e =>
             {
-                _events.Add(x);
-                Sender.Tell("ok");
-            }));
+                _asker = Sender;
+                Persist(e, x =>
+                {
+                    _events.Add(x);
+                    Sender.Tell("ok");
+                });
+            });
             Command<Get>(_ => Sender.Tell(_events.ToArray()));
             Command<FromSnapshot>(_ => Sender.Tell(_fromSnapshot));
             Command<Snap>(_ =>
@@ -253,6 +292,12 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         }
 
         public override string PersistenceId { get; }
+
+        protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+        {
+            _asker?.Tell("failed: " + cause.Message);
+            base.OnPersistFailure(cause, @event, sequenceNr);
+        }
 
         public sealed class Get
         {

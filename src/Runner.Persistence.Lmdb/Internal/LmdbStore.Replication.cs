@@ -79,6 +79,26 @@ internal sealed partial class LmdbStore
         else ctx.Put(ctx.Store.Replicated, name, Keys.U64(position));
     }
 
+    /// <summary>Whether any selected id has events, a highest sequence number or a snapshot (stops at the first).</summary>
+    internal bool HasData(PersistenceIdSelector selector) => Read(tx =>
+    {
+        foreach (var pid in SelectedPids(tx, selector))
+        {
+            var id = TryGetPidId(tx, pid);
+            if (id == 0) continue;
+            var (rc, _, _) = tx.Get(Highest, Keys.U64(id));
+            if (rc == MDBResultCode.Success) return true;
+            using var cursor = tx.CreateCursor(Snapshots);
+            if (cursor.SetRange(Keys.IdSeq(id, 0)) == MDBResultCode.Success)
+            {
+                var (grc, key, _) = cursor.GetCurrent();
+                if (grc == MDBResultCode.Success && Keys.ReadU64(key.AsSpan()) == id) return true;
+            }
+        }
+
+        return false;
+    });
+
     /// <summary>The selected ids and the replica log position of <paramref name="key"/>, as of one read transaction.</summary>
     internal (List<ExportedPid> Pids, ulong Position) ReadSelectedAt(PersistenceIdSelector selector, string key) =>
         Read(tx => (ReadSelected(tx, selector), ReplicatedPosition(tx, key)));
