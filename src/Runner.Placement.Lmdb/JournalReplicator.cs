@@ -227,10 +227,14 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
             throw;
         }
 
-        if (++log.SinceBase >= _settings.CompactEvery && !log.Compacting)
+        log.BytesSinceBase += records.Sum(r => (long)r.Length);
+        // A base costs an export of the whole state: made once the appends since the last one are as large as it (and at
+        // least compact-after-bytes), so its cost stays proportional to what was written, or after compact-every appends.
+        if ((++log.SinceBase >= _settings.CompactEvery || log.BytesSinceBase >= Math.Max(_settings.CompactAfterBytes, log.BaseBytes)) && !log.Compacting)
         {
             log.Compacting = true;
             log.SinceBase = 0;
+            log.BytesSinceBase = 0;
             _ = Task.Run(() => CompactInBackgroundAsync(log));
         }
     }
@@ -255,6 +259,8 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
                 log.Opened = true;
                 log.BaseObject = read.BaseObject;
                 log.SinceBase = read.Appends;
+                log.BaseBytes = read.Base?.Length ?? 0;
+                log.BytesSinceBase = read.Records.Sum(r => (long)r.Length);
                 return read.BaseObject is null && read.Records.Count == 0
                     ? $"new replica log at position {marker}"
                     : $"rebuilt from its replica log: base {read.BaseObject ?? "none"}, {read.Appends} appends ({read.Records.Count} writes) after it, position {marker}";
@@ -410,15 +416,21 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     {
         try
         {
+            // The export and its upload run beside the tenant's appends; only the base marker waits for its turn among them.
+            var prepared = await PrepareBaseAsync(log, _stop.Token).ConfigureAwait(false);
+            if (prepared is not { } b) return;
+            string? previous;
             await log.Io.WaitAsync(_stop.Token).ConfigureAwait(false);
             try
             {
-                if (log.Opened && log.Fence is null) await CompactAsync(log, _stop.Token).ConfigureAwait(false);
+                previous = log.Opened && log.Fence is null ? await CommitBaseAsync(log, b.Name, b.Position, b.Bytes, _stop.Token).ConfigureAwait(false) : b.Name;
             }
             finally
             {
                 log.Io.Release();
             }
+
+            await CleanUpAsync(log, b, previous, _stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -439,33 +451,56 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     /// </summary>
     private async Task<string> CompactAsync(TenantLog log, CancellationToken ct)
     {
-        var subject = Subject(log.Tenant);
+        if (await PrepareBaseAsync(log, ct).ConfigureAwait(false) is not { } b) return "nothing at a log position yet";
+        var previous = await CommitBaseAsync(log, b.Name, b.Position, b.Bytes, ct).ConfigureAwait(false);
+        await CleanUpAsync(log, b, previous, ct).ConfigureAwait(false);
+        return $"{b.Name}, {b.Bytes} bytes";
+    }
+
+    private sealed record PreparedBase(string Name, ulong Position, int Bytes);
+
+    /// <summary>The tenant's state at its log position, exported and stored as a base object; null when it has no position yet.</summary>
+    private async Task<PreparedBase?> PrepareBaseAsync(TenantLog log, CancellationToken ct)
+    {
         var (data, position) = await _store.ExportReplicatedAsync(LmdbTenantStateStore.Selector(TenantKeys.MovedOf(log.Tenant)), log.Tenant).ConfigureAwait(false);
-        if (position == 0) return "nothing at a log position yet";
+        if (position == 0) return null;
         var name = $"{log.Tenant}/base/{position.ToString(CultureInfo.InvariantCulture)}";
         await _objects!.PutAsync(name, data, ct).ConfigureAwait(false);
-        var previous = log.BaseObject ?? await FirstBaseAsync(subject, log.Last, ct).ConfigureAwait(false);
+        return new PreparedBase(name, position, data.Length);
+    }
+
+    /// <summary>Appends the base marker (the caller holds the tenant's I/O gate); returns the base it replaces, if known.</summary>
+    private async Task<string?> CommitBaseAsync(TenantLog log, string name, ulong position, int bytes, CancellationToken ct)
+    {
+        var previous = log.BaseObject ?? await FirstBaseAsync(Subject(log.Tenant), log.Last, ct).ConfigureAwait(false);
         var seq = await AppendAsync(log, ReplicaLogMessage.Base(position, name)).ConfigureAwait(false);
         await _store.SetReplicatedPositionAsync(log.Tenant, seq).ConfigureAwait(false);
         log.BaseObject = name;
-        // Everything before the base's position is in it; the message at the position stays, so the subject keeps a last sequence.
-        // (JetStream reads a purge up to sequence 0 or 1 as no bound at all: then there is nothing before it to purge anyway.)
-        if (position > 1)
-            await _js.PurgeStreamAsync(_settings.Stream, new StreamPurgeRequest { Filter = subject, Seq = position }, ct).ConfigureAwait(false);
-        if (previous is not null && previous != name)
+        log.BaseBytes = bytes;
+        return previous;
+    }
+
+    /// <summary>Purges the log up to the base's position and deletes <paramref name="doomed"/> (the base it replaced, or itself when it was not committed).</summary>
+    private async Task CleanUpAsync(TenantLog log, PreparedBase b, string? doomed, CancellationToken ct)
+    {
+        if (log.BaseObject == b.Name)
         {
-            try
-            {
-                await _objects.DeleteAsync(previous, ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is NatsObjException or NatsJSException)
-            {
-                // Already gone; nothing refers to it any more.
-            }
+            // Everything before the base's position is in it; the message at the position stays, so the subject keeps a last
+            // sequence. (JetStream reads a purge up to sequence 0 or 1 as no bound at all: nothing is before it anyway.)
+            if (b.Position > 1)
+                await _js.PurgeStreamAsync(_settings.Stream, new StreamPurgeRequest { Filter = Subject(log.Tenant), Seq = b.Position }, ct).ConfigureAwait(false);
+            LogCompacted(_logger, log.Tenant, b.Name, b.Bytes, b.Position);
         }
 
-        LogCompacted(_logger, log.Tenant, name, data.Length, position);
-        return $"{name}, {data.Length} bytes";
+        if (doomed is null || (doomed == b.Name && log.BaseObject == b.Name)) return;
+        try
+        {
+            await _objects!.DeleteAsync(doomed, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsObjException or NatsJSException)
+        {
+            // Already gone; nothing refers to it any more.
+        }
     }
 
     /// <summary>The object of the first base marker on the subject (the latest base, after a purge), or null.</summary>
@@ -609,6 +644,8 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
         public long Epoch { get; set; }
         public string? Fence { get; set; }
         public int SinceBase { get; set; }
+        public long BytesSinceBase { get; set; }
+        public long BaseBytes { get; set; }
         public volatile bool Compacting;
         public string? BaseObject { get; set; }
     }

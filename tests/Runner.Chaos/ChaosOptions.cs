@@ -9,9 +9,6 @@ internal sealed record ChaosOptions
     /// <summary>Every scenario, in the order <c>all</c> runs them.</summary>
     public static readonly ImmutableArray<string> AllScenarios = ["kill9", "nats-restart", "nak-storm", "drain", "move", "poison", "nats-cluster", "node-loss"];
 
-    /// <summary>Scenarios <c>all</c> leaves out with <c>--quick</c> (each takes minutes even when small); named, they run quick too.</summary>
-    public static readonly ImmutableArray<string> FullRunOnly = ["node-loss"];
-
     /// <summary>Measurements run only when named (not by <c>all</c>): 1,000 tenants on a NATS cluster.</summary>
     public static readonly ImmutableArray<string> Measurements = ["cluster-tenants"];
 
@@ -45,7 +42,7 @@ internal sealed record ChaosOptions
         usage: dotnet run -c Release --project tests/Runner.Chaos -- --scenario NAME [options]
 
           --scenario NAME   kill9 | nats-restart | nak-storm | drain | move | poison | nats-cluster | node-loss | all (comma-separated list allowed)
-          --quick           a small version of each scenario (what CI runs; "all --quick" leaves node-loss out)
+          --quick           a small version of each scenario (what CI runs)
           --seed N          seed of the random kill moments (printed on every line)
           --keep            keep the temporary directories (node logs, data) and print where they are
           --work DIR        put the temporary directories under DIR
@@ -61,7 +58,6 @@ internal sealed record ChaosOptions
     public static ChaosOptions Parse(string[] args)
     {
         var o = new ChaosOptions();
-        var all = true; // without --scenario: every scenario
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -69,8 +65,7 @@ internal sealed record ChaosOptions
             {
                 case "--scenario":
                     var names = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    all = names.Contains("all");
-                    if (all) names = [.. AllScenarios];
+                    if (names.Contains("all")) names = [.. AllScenarios];
                     var unknown = names.Where(n => !AllScenarios.Contains(n) && !Measurements.Contains(n)).ToList();
                     if (unknown.Count > 0)
                         throw new ArgumentException(
@@ -114,7 +109,6 @@ internal sealed record ChaosOptions
             }
         }
 
-        // Whatever order the options came in: "all" with --quick leaves out the scenarios only the full run has.
-        return all && o.Quick ? o with { Scenarios = [.. o.Scenarios.Except(FullRunOnly)] } : o;
+        return o;
     }
 }

@@ -16,8 +16,11 @@ public sealed record ReplicationSettings
     /// <summary>The stream of the replica logs.</summary>
     public string Stream { get; init; } = "RUNNER_JOURNAL";
 
-    /// <summary>Appends to a tenant's log between two bases.</summary>
-    public int CompactEvery { get; init; } = 1000;
+    /// <summary>Most appends to a tenant's log between two bases.</summary>
+    public int CompactEvery { get; init; } = 10_000;
+
+    /// <summary>Bytes appended to a tenant's log before a base is made: at least this, and at least the last base's size.</summary>
+    public long CompactAfterBytes { get; init; } = 8L * 1024 * 1024;
 
     /// <summary>Largest append in bytes.</summary>
     public int MaxAppendBytes { get; init; } = 512 * 1024;
@@ -59,7 +62,8 @@ public sealed record ReplicationSettings
         {
             Enabled = c.GetBoolean("enabled", false),
             Stream = c.GetString("stream", "RUNNER_JOURNAL"),
-            CompactEvery = c.GetInt("compact-every", 1000),
+            CompactEvery = c.GetInt("compact-every", 10_000),
+            CompactAfterBytes = c.GetByteSize("compact-after-bytes") ?? 8L * 1024 * 1024,
             MaxAppendBytes = (int)Math.Min(int.MaxValue, c.GetByteSize("max-append-bytes") ?? 512 * 1024),
             AppendTimeout = c.GetTimeSpan("append-timeout", TimeSpan.FromSeconds(5)),
             GiveUpAfter = c.GetTimeSpan("give-up-after", TimeSpan.FromSeconds(30)),
@@ -69,6 +73,7 @@ public sealed record ReplicationSettings
         };
         if (string.IsNullOrWhiteSpace(settings.Stream)) throw new ConfigurationException("runner.replication.stream must not be empty.");
         if (settings.CompactEvery < 1) throw new ConfigurationException($"runner.replication.compact-every must be at least 1, not {settings.CompactEvery}.");
+        if (settings.CompactAfterBytes < 0) throw new ConfigurationException($"runner.replication.compact-after-bytes must not be negative, not {settings.CompactAfterBytes}.");
         if (settings.MaxAppendBytes < 1024) throw new ConfigurationException($"runner.replication.max-append-bytes must be at least 1KiB, not {settings.MaxAppendBytes} bytes.");
         if (settings.AppendTimeout <= TimeSpan.Zero) throw new ConfigurationException($"runner.replication.append-timeout must be positive, not {settings.AppendTimeout}.");
         if (settings.GiveUpAfter < settings.AppendTimeout)
