@@ -145,6 +145,10 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     }
 
     /// <inheritdoc />
+    public async Task<bool> ExistsAsync(string tenant, CancellationToken cancellationToken) =>
+        await LastSequenceAsync(Subject(tenant), cancellationToken).ConfigureAwait(false) > 0;
+
+    /// <inheritdoc />
     public async Task<string> CloseAsync(string tenant, CancellationToken cancellationToken)
     {
         if (!_logs.TryGetValue(tenant, out var log)) return "not opened here: its log stays as it is";

@@ -19,6 +19,9 @@ public interface ITenantLog
     /// <param name="cancellationToken">Cancellation.</param>
     Task<string> OpenAsync(string tenant, long epoch, bool imported, CancellationToken cancellationToken);
 
+    /// <summary>Whether the tenant has a replica log (some node opened it with replication on).</summary>
+    Task<bool> ExistsAsync(string tenant, CancellationToken cancellationToken);
+
     /// <summary>
     /// Called before the tenant leaves this node (its state is fenced here and deleted next): waits for its appends, and
     /// leaves its whole state in the log as a new base, so the next owner rebuilds it from one base. Returns what it did.

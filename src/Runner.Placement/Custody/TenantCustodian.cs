@@ -145,6 +145,12 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
 
                 if (_log is not null && OwnerLeftCluster(home.ShardId))
                 {
+                    // Only what a log holds can be taken over: a tenant its owner ran without replication is only on that disk.
+                    if (!await _log.ExistsAsync(tenant, cancellationToken).ConfigureAwait(false))
+                        return new CustodyDecision(false,
+                            $"held by {home.ShardId} (epoch {home.Epoch}), which left the cluster, and it has no replica log (it ran there without replication): " +
+                            $"its state is only on {home.ShardId}'s disk; start {home.ShardId} again, or override custody accepting the loss");
+
                     // Its owner is gone (downed or removed) without releasing it: with its journal in the replica log nothing is
                     // lost, and the open marker this node appends fences the old owner should it ever come back.
                     var taken = new TenantHome(_shardId, home.Epoch + 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow,
