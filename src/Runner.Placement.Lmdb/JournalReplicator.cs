@@ -151,7 +151,7 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     /// <inheritdoc />
     public async Task<string> CloseAsync(string tenant, CancellationToken cancellationToken)
     {
-        if (!_logs.TryGetValue(tenant, out var log)) return "not opened here: its log stays as it is";
+        var log = _logs.GetOrAdd(tenant, static t => new TenantLog(t));
         Task pump;
         lock (log.Gate) pump = log.Pump;
         await pump.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -159,7 +159,14 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
         try
         {
             if (log.Fence is { } fence) return $"fenced here ({fence}): its log stays as the other node left it";
-            // A write JetStream may hold but this store does not is dropped from the log first (opening it again does).
+            if (!_store.HasData(LmdbTenantStateStore.Selector(TenantKeys.MovedOf(tenant))))
+            {
+                _logs.TryRemove(new KeyValuePair<string, TenantLog>(tenant, log));
+                return "nothing of it here: its log stays as it is";
+            }
+
+            // Opened again first when it is not open here: what JetStream holds but this store does not is dropped, and
+            // state the log does not have (held from before replication) becomes its base.
             if (!log.Opened) await OpenCoreAsync(log, imported: false, cancellationToken).ConfigureAwait(false);
             var based = await CompactAsync(log, cancellationToken).ConfigureAwait(false);
             _logs.TryRemove(new KeyValuePair<string, TenantLog>(tenant, log));
@@ -538,9 +545,10 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     private async Task<ulong> AppendAsync(TenantLog log, byte[] body, bool fenceOnConflict = true)
     {
         var subject = Subject(log.Tenant);
+        var msgId = $"{_writer}-{Interlocked.Increment(ref _sent).ToString(CultureInfo.InvariantCulture)}";
         var headers = new NatsHeaders
         {
-            ["Nats-Msg-Id"] = $"{_writer}-{Interlocked.Increment(ref _sent).ToString(CultureInfo.InvariantCulture)}",
+            ["Nats-Msg-Id"] = msgId,
             [ExpectedLastSubjectSequence] = log.Last.ToString(CultureInfo.InvariantCulture),
             ["Runner-Epoch"] = log.Epoch.ToString(CultureInfo.InvariantCulture),
             ["Runner-Shard"] = _shardId,
@@ -560,6 +568,14 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
                     // A duplicate (an earlier try of this message was stored) answers with the stored sequence.
                     log.Last = ack.Seq;
                     return ack.Seq;
+                }
+
+                // A try that timed out may have been stored: a JetStream cluster checks the expected sequence before the
+                // message id, so trying it again answers "wrong last sequence" instead of "duplicate". Ours, then.
+                if (ack.Error.ErrCode == WrongLastSequence && await LastIfOursAsync(subject, msgId).ConfigureAwait(false) is { } stored)
+                {
+                    log.Last = stored;
+                    return stored;
                 }
 
                 if (ack.Error.ErrCode == WrongLastSequence)
@@ -591,7 +607,8 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
 
             LogAppendRetry(_logger, subject, failure);
             await Task.Delay(wait, _stop.Token).ConfigureAwait(false); // a bounded back-off while JetStream elects or reconnects
-            wait = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, wait.Ticks * 2));
+            // Short: a server that is back (a restart, an election) should see the append again within a moment.
+            wait = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(250).Ticks, wait.Ticks * 2));
         }
     }
 
@@ -602,6 +619,31 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
         LogFenced(_logger, log.Tenant, reason);
         await _tenants.FenceAsync(log.Tenant, reason).ConfigureAwait(false);
     }
+
+    /// <summary>The sequence of the subject's last message when it carries <paramref name="msgId"/>, else null.</summary>
+    private async Task<ulong?> LastIfOursAsync(string subject, string msgId)
+    {
+        try
+        {
+            var response = await _js.JSRequestResponseAsync<StreamMsgGetRequest, StreamMsgGetResponse>(
+                $"{_js.Opts.Prefix}.STREAM.MSG.GET.{_settings.Stream}", new StreamMsgGetRequest { LastBySubj = subject }, _stop.Token).ConfigureAwait(false);
+            if (response.Message is not { } m) return null;
+            return HeaderLines(m.Hdrs).Contains($"Nats-Msg-Id: {msgId}\r\n", StringComparison.Ordinal) ? m.Seq : null;
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A stored message's headers as text (JetStream hands them over base64-encoded).</summary>
+    private static string HeaderLines(object? headers) => headers switch
+    {
+        string b64 when b64.Length > 0 => System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64)),
+        ReadOnlyMemory<byte> bytes => System.Text.Encoding.UTF8.GetString(bytes.Span),
+        byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+        _ => "",
+    };
 
     private async Task<ulong> LastSequenceAsync(string subject, CancellationToken ct) =>
         (await GetAsync(new StreamMsgGetRequest { LastBySubj = subject }, ct).ConfigureAwait(false))?.Seq ?? 0;

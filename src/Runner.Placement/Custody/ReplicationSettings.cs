@@ -26,7 +26,7 @@ public sealed record ReplicationSettings
     public int MaxAppendBytes { get; init; } = 512 * 1024;
 
     /// <summary>How long one append waits for its acknowledgement before it is sent again.</summary>
-    public TimeSpan AppendTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan AppendTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long an append is tried in all before the write fails.</summary>
     public TimeSpan GiveUpAfter { get; init; } = TimeSpan.FromSeconds(30);
@@ -65,7 +65,7 @@ public sealed record ReplicationSettings
             CompactEvery = c.GetInt("compact-every", 10_000),
             CompactAfterBytes = c.GetByteSize("compact-after-bytes") ?? 8L * 1024 * 1024,
             MaxAppendBytes = (int)Math.Min(int.MaxValue, c.GetByteSize("max-append-bytes") ?? 512 * 1024),
-            AppendTimeout = c.GetTimeSpan("append-timeout", TimeSpan.FromSeconds(5)),
+            AppendTimeout = c.GetTimeSpan("append-timeout", TimeSpan.FromSeconds(1)),
             GiveUpAfter = c.GetTimeSpan("give-up-after", TimeSpan.FromSeconds(30)),
             Replicas = NatsSettings.StreamReplicas(config),
             CreateStream = NatsSettings.CreatesStreams(config),
