@@ -5,7 +5,8 @@ namespace Runner.TestKit;
 
 /// <summary>
 /// A TCP proxy on 127.0.0.1 in front of one local server, for partition specs: <see cref="Cut"/> drops every connection
-/// through it and refuses new ones (they are closed as soon as they are accepted) until <see cref="Restore"/>.
+/// through it and refuses new ones (they are closed as soon as they are accepted) until <see cref="Restore"/>;
+/// <see cref="HoldReplies"/> lets requests through but holds back what the server sends.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -15,6 +16,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<TcpClient> _open = [];
     private readonly Task _accepting;
     private volatile bool _cut;
+    private volatile bool _holding;
 
     /// <summary>Starts listening on a free port of 127.0.0.1, forwarding to 127.0.0.1:<paramref name="targetPort"/>.</summary>
     public TcpProxy(int targetPort)
@@ -45,6 +47,12 @@ public sealed class TcpProxy : IAsyncDisposable
 
     /// <summary>Lets connections through again.</summary>
     public void Restore() => _cut = false;
+
+    /// <summary>Holds back everything the server sends (its replies pile up in the proxy) until <see cref="ReleaseReplies"/>.</summary>
+    public void HoldReplies() => _holding = true;
+
+    /// <summary>Lets the held and later replies through.</summary>
+    public void ReleaseReplies() => _holding = false;
 
     private async Task AcceptAsync()
     {
@@ -84,16 +92,25 @@ public sealed class TcpProxy : IAsyncDisposable
                 _open.Add(server);
             }
 
-            _ = PumpAsync(client, server);
-            _ = PumpAsync(server, client);
+            _ = PumpAsync(client, server, replies: false);
+            _ = PumpAsync(server, client, replies: true);
         }
     }
 
-    private async Task PumpAsync(TcpClient from, TcpClient to)
+    private async Task PumpAsync(TcpClient from, TcpClient to, bool replies)
     {
         try
         {
-            await from.GetStream().CopyToAsync(to.GetStream(), _stop.Token).ConfigureAwait(false);
+            var buffer = new byte[64 * 1024];
+            var source = from.GetStream();
+            var target = to.GetStream();
+            while (true)
+            {
+                var n = await source.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
+                if (n == 0) break;
+                while (replies && _holding) await Task.Delay(10, _stop.Token).ConfigureAwait(false); // replies held back
+                await target.WriteAsync(buffer.AsMemory(0, n), _stop.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception)
         {

@@ -20,6 +20,9 @@ namespace Runner.Placement.Custody;
 /// tenant here, export it, store the export, CAS the record to released, delete the local copy (the fence stays).</item>
 /// <item>Fencing: every node watches the homes bucket; a record naming another owner with a newer epoch fences the
 /// tenant here, so a stale owner's writes are refused by its own journal.</item>
+/// <item>With journal replication (an <see cref="ITenantLog"/>): every grant opens the tenant's replica log first (a node
+/// holding nothing rebuilds from it); a release leaves the state in the log instead of an object; and a tenant whose owner
+/// left the cluster (downed or removed) is taken over by compare-and-set and rebuilt from its log.</item>
 /// </list>
 /// </summary>
 public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
@@ -120,8 +123,8 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
                 if (home.Status == TenantHome.Released && home.StateObject is null)
                 {
                     // Released into its replica log: rebuilt from it here (opening the log does, with nothing of it held here).
-                    var fromLog = new TenantHome(_shardId, home.Epoch + 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow, $"moved from {home.ShardId} through its replica log");
                     if (_log is null) return new CustodyDecision(false, $"released by {home.ShardId} into its replica log, but journal replication is off on {_shardId}");
+                    var fromLog = new TenantHome(_shardId, home.Epoch + 1, TenantHome.Active, null, null, DateTimeOffset.UtcNow, $"moved from {home.ShardId} through its replica log");
                     if (!await _homes.CompareAndSetAsync(tenant, fromLog, revision, cancellationToken).ConfigureAwait(false)) continue;
                     await _state.DeleteAsync(tenant).ConfigureAwait(false);
                     return await Granted(tenant, fromLog.Epoch, $"moved from {home.ShardId}", false, cancellationToken).ConfigureAwait(false);
