@@ -111,7 +111,7 @@ public sealed class IntakeActor : ReceiveActor, IWithTimers
             view.Tell(PlacementView.GetPlacement.Instance);
         }
         if (_keepAlive > TimeSpan.Zero) Timers.StartPeriodicTimer("keep-alive", KeepAlive.Instance, _keepAlive);
-        if (Context.System.Settings.ProviderClass.Contains("Cluster", StringComparison.Ordinal))
+        if (((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider)
             Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot, typeof(ClusterEvent.MemberRemoved));
         if (_discover) ExistingTenants().PipeTo(Self, success: t => new SeenTenants(t));
 

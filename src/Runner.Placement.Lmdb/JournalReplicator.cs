@@ -621,20 +621,11 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     }
 
     /// <summary>The sequence of the subject's last message when it carries <paramref name="msgId"/>, else null.</summary>
-    private async Task<ulong?> LastIfOursAsync(string subject, string msgId)
-    {
-        try
-        {
-            var response = await _js.JSRequestResponseAsync<StreamMsgGetRequest, StreamMsgGetResponse>(
-                $"{_js.Opts.Prefix}.STREAM.MSG.GET.{_settings.Stream}", new StreamMsgGetRequest { LastBySubj = subject }, _stop.Token).ConfigureAwait(false);
-            if (response.Message is not { } m) return null;
-            return HeaderLines(m.Hdrs).Contains($"Nats-Msg-Id: {msgId}\r\n", StringComparison.Ordinal) ? m.Seq : null;
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            return null;
-        }
-    }
+    private async Task<ulong?> LastIfOursAsync(string subject, string msgId) =>
+        await GetAsync(new StreamMsgGetRequest { LastBySubj = subject }, _stop.Token).ConfigureAwait(false) is { } m &&
+        HeaderLines(m.Hdrs).Contains($"Nats-Msg-Id: {msgId}\r\n", StringComparison.Ordinal)
+            ? m.Seq
+            : null;
 
     /// <summary>A stored message's headers as text (JetStream hands them over base64-encoded).</summary>
     private static string HeaderLines(object? headers) => headers switch
@@ -648,16 +639,17 @@ public sealed partial class JournalReplicator : IStoreReplicator, ITenantLog, IA
     private async Task<ulong> LastSequenceAsync(string subject, CancellationToken ct) =>
         (await GetAsync(new StreamMsgGetRequest { LastBySubj = subject }, ct).ConfigureAwait(false))?.Seq ?? 0;
 
-    private Task<(ulong Seq, ReadOnlyMemory<byte> Body)?> NextAsync(string subject, ulong from, CancellationToken ct) =>
-        GetAsync(new StreamMsgGetRequest { Seq = from, NextBySubj = subject }, ct);
+    private async Task<(ulong Seq, ReadOnlyMemory<byte> Body)?> NextAsync(string subject, ulong from, CancellationToken ct) =>
+        await GetAsync(new StreamMsgGetRequest { Seq = from, NextBySubj = subject }, ct).ConfigureAwait(false) is { } m ? (m.Seq, m.Data) : null;
 
-    private async Task<(ulong Seq, ReadOnlyMemory<byte> Body)?> GetAsync(StreamMsgGetRequest request, CancellationToken ct)
+    /// <summary>One stored message of the stream (JetStream's direct get), or null when there is none.</summary>
+    private async Task<StoredMessage?> GetAsync(StreamMsgGetRequest request, CancellationToken ct)
     {
         try
         {
             var response = await _js.JSRequestResponseAsync<StreamMsgGetRequest, StreamMsgGetResponse>(
                 $"{_js.Opts.Prefix}.STREAM.MSG.GET.{_settings.Stream}", request, ct).ConfigureAwait(false);
-            return response.Message is { } m ? (m.Seq, m.Data) : null;
+            return response.Message;
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {

@@ -1,6 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
-using Akka.Persistence;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -17,50 +15,28 @@ namespace Runner.Placement.Tests;
 /// gone), each with its own LMDB, against a real nats-server: a tenant whose owner left is taken over with its state from
 /// the replica log, a move goes through the log, and a tenant that has no log is not taken over.
 /// </summary>
-public sealed class CustodyTakeoverSpec(NatsServerFixture nats) : IClassFixture<NatsServerFixture>, IAsyncLifetime
+public sealed class CustodyTakeoverSpec(NatsServerFixture nats) : NodesOnNatsSpec(nats, "k"), IClassFixture<NatsServerFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-    private readonly List<IAsyncDisposable> _cleanup = [];
-    private readonly string _name = NatsServerFixture.UniqueName("k");
-    private NatsConnection _connection = null!;
 
-    public Task InitializeAsync()
-    {
-        _connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
-        return Task.CompletedTask;
-    }
+    private CustodySettings Custody => new() { HomesBucket = Name + "-homes", StateBucket = Name + "-state", RequestTimeout = TimeSpan.FromMilliseconds(500) };
 
-    public async Task DisposeAsync()
-    {
-        foreach (var d in Enumerable.Reverse(_cleanup)) await d.DisposeAsync();
-        await _connection.DisposeAsync();
-    }
-
-    private CustodySettings Custody => new() { HomesBucket = _name + "-homes", StateBucket = _name + "-state", RequestTimeout = TimeSpan.FromMilliseconds(500) };
-
-    private ReplicationSettings Replication => new() { Enabled = true, Stream = _name.ToUpperInvariant() + "_JOURNAL" };
+    private ReplicationSettings Replication => new() { Enabled = true, Stream = Name.ToUpperInvariant() + "_JOURNAL" };
 
     private sealed record Node(ActorSystem System, TenantCustodian Custodian);
 
     private async Task<Node> NodeAsync(string shardId)
     {
         var dir = new TempDirectory("takeover-" + shardId);
-        var system = ActorSystem.Create(shardId, ConfigurationFactory.ParseString($$"""
-            akka.actor.provider = cluster
-            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
-            akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
-            akka.persistence.journal.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            akka.persistence.snapshot-store.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            """).WithFallback(LmdbPersistence.DefaultConfiguration()));
-        var js = new NatsJSContext(_connection);
-        var replicator = new JournalReplicator(LmdbPersistence.Get(system).StateStore(), js, Replication, Custody, _name, shardId, NullLogger<JournalReplicator>.Instance);
+        var system = LmdbNodes.Create(shardId, dir.Path, clusterProvider: true);
+        var js = new NatsJSContext(Connection);
+        var replicator = new JournalReplicator(LmdbPersistence.Get(system).StateStore(), js, Replication, Custody, Name, shardId, NullLogger<JournalReplicator>.Instance);
         await replicator.StartAsync(CancellationToken.None);
         var view = system.ActorOf(Props.Create(() => new FixedView()));
-        var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), _connection, js, view, new PlacementSettings(), Custody, shardId, _name,
+        var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), Connection, js, view, new PlacementSettings(), Custody, shardId, Name,
             NullLogger<TenantCustodian>.Instance, replicator);
         await custodian.StartAsync(CancellationToken.None);
-        _cleanup.Add(new Cleanup(async () =>
+        Cleanup.Add(new AsyncCleanup(async () =>
         {
             await custodian.DisposeAsync();
             await replicator.DisposeAsync();
@@ -72,9 +48,9 @@ public sealed class CustodyTakeoverSpec(NatsServerFixture nats) : IClassFixture<
 
     private static async Task<string[]> PersistAndReadAsync(Node node, string pid, params string[] events)
     {
-        var probe = node.System.ActorOf(Props.Create(() => new Probe(pid)));
+        var probe = node.System.ActorOf(Props.Create(() => new StringProbe(pid)));
         foreach (var e in events) Assert.Equal("ok", await probe.Ask<string>(e, Wait));
-        return await probe.Ask<string[]>(Probe.Get.Instance, Wait);
+        return await probe.Ask<string[]>(StringProbe.Get.Instance, Wait);
     }
 
     [Fact]
@@ -127,35 +103,5 @@ public sealed class CustodyTakeoverSpec(NatsServerFixture nats) : IClassFixture<
     private sealed class FixedView : ReceiveActor
     {
         public FixedView() => Receive<PlacementView.GetPlacement>(_ => Sender.Tell(PlacementSnapshot.Empty));
-    }
-
-    /// <summary>A persistent actor that stores strings and answers "ok", or its events.</summary>
-    private sealed class Probe : ReceivePersistentActor
-    {
-        private readonly List<string> _events = [];
-
-        public Probe(string persistenceId)
-        {
-            PersistenceId = persistenceId;
-            Recover<string>(_events.Add);
-            Command<string>(e => Persist(e, x =>
-            {
-                _events.Add(x);
-                Sender.Tell("ok");
-            }));
-            Command<Get>(_ => Sender.Tell(_events.ToArray()));
-        }
-
-        public override string PersistenceId { get; }
-
-        public sealed class Get
-        {
-            public static Get Instance { get; } = new();
-        }
-    }
-
-    private sealed class Cleanup(Func<Task> run) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await run();
     }
 }

@@ -1,6 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
-using Akka.Persistence;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -51,12 +49,7 @@ public sealed class JournalReplicatorClusterSpec : IAsyncLifetime
     public async Task An_append_stored_before_its_acknowledgement_came_should_be_taken_as_ours_when_sent_again()
     {
         _dir = new TempDirectory("replica-cluster");
-        _system = ActorSystem.Create("cluster-replica", ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
-            akka.persistence.journal.lmdb { data-dir = "{{_dir.Path}}", durability = nosync }
-            akka.persistence.snapshot-store.lmdb { data-dir = "{{_dir.Path}}", durability = nosync }
-            """).WithFallback(LmdbPersistence.DefaultConfiguration()));
+        _system = LmdbNodes.Create("cluster-replica", _dir.Path);
         var js = new NatsJSContext(_connection);
         var settings = new ReplicationSettings
         {
@@ -68,7 +61,7 @@ public sealed class JournalReplicatorClusterSpec : IAsyncLifetime
         await replicator.StartAsync(CancellationToken.None);
         await replicator.OpenAsync("t1", 1, false, CancellationToken.None);
 
-        var probe = _system.ActorOf(Props.Create(() => new Probe("saga|t1|order|o1")));
+        var probe = _system.ActorOf(Props.Create(() => new StringProbe("saga|t1|order|o1")));
         Assert.Equal("ok", await probe.Ask<string>("placed", Wait));
 
         // The append of "paid" is stored, but its acknowledgement (and the answers to the tries after it) held back past the
@@ -90,29 +83,4 @@ public sealed class JournalReplicatorClusterSpec : IAsyncLifetime
     }
 
     private static async Task<long> MessagesAsync(INatsJSContext js, string stream) => (long)(await js.GetStreamAsync(stream)).Info.State.Messages;
-
-    /// <summary>A persistent actor that stores strings and answers "ok", or why it could not.</summary>
-    private sealed class Probe : ReceivePersistentActor
-    {
-        private IActorRef? _asker;
-
-        public Probe(string persistenceId)
-        {
-            PersistenceId = persistenceId;
-            Recover<string>(_ => { });
-            Command<string>(e =>
-            {
-                _asker = Sender;
-                Persist(e, _ => Sender.Tell("ok"));
-            });
-        }
-
-        public override string PersistenceId { get; }
-
-        protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
-        {
-            _asker?.Tell("failed: " + cause.Message);
-            base.OnPersistFailure(cause, @event, sequenceNr);
-        }
-    }
 }

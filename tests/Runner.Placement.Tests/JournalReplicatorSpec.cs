@@ -1,7 +1,5 @@
 using System.Globalization;
 using Akka.Actor;
-using Akka.Configuration;
-using Akka.Persistence;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -20,37 +18,20 @@ namespace Runner.Placement.Tests;
 /// writes reach the tenant's replica log before the store, a node without the state rebuilds it from the log (bases and
 /// appends), a node whose tenant was opened elsewhere can never append again, and appends a node never stored are dropped.
 /// </summary>
-public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixture<NatsServerFixture>, IAsyncLifetime
+public sealed class JournalReplicatorSpec(NatsServerFixture nats) : NodesOnNatsSpec(nats, "r"), IClassFixture<NatsServerFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-    private readonly List<IAsyncDisposable> _cleanup = [];
-    private readonly string _name = NatsServerFixture.UniqueName("r");
-    private NatsConnection _connection = null!;
-    private NatsJSContext _js = null!;
-
-    public Task InitializeAsync()
-    {
-        _connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
-        _js = new NatsJSContext(_connection);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var d in Enumerable.Reverse(_cleanup)) await d.DisposeAsync();
-        await _connection.DisposeAsync();
-    }
 
     private ReplicationSettings Replication(int compactEvery = 1000, TimeSpan? giveUpAfter = null) =>
         new()
         {
-            Enabled = true, Stream = _name.ToUpperInvariant() + "_JOURNAL", CompactEvery = compactEvery, AppendTimeout = TimeSpan.FromSeconds(1),
+            Enabled = true, Stream = Name.ToUpperInvariant() + "_JOURNAL", CompactEvery = compactEvery, AppendTimeout = TimeSpan.FromSeconds(1),
             GiveUpAfter = giveUpAfter ?? TimeSpan.FromSeconds(4),
         };
 
-    private CustodySettings Custody => new() { HomesBucket = _name + "-homes", StateBucket = _name + "-state" };
+    private CustodySettings Custody => new() { HomesBucket = Name + "-homes", StateBucket = Name + "-state" };
 
-    private string Subject(string tenant) => ReplicationSettings.Subject(_name, tenant);
+    private string Subject(string tenant) => ReplicationSettings.Subject(Name, tenant);
 
     private sealed record Node(ActorSystem System, JournalReplicator Replicator, LmdbStateStore Store, TempDirectory Dir);
 
@@ -58,22 +39,17 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
     private async Task<Node> NodeAsync(string shardId, int compactEvery = 1000, TempDirectory? dir = null, INatsJSContext? js = null, TimeSpan? giveUpAfter = null)
     {
         dir ??= new TempDirectory("replica-" + shardId);
-        var system = ActorSystem.Create(shardId, ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
-            akka.persistence.journal.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            akka.persistence.snapshot-store.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            """).WithFallback(LmdbPersistence.DefaultConfiguration()));
+        var system = LmdbNodes.Create(shardId, dir.Path);
         var store = LmdbPersistence.Get(system).StateStore();
-        var replicator = new JournalReplicator(store, js ?? _js, Replication(compactEvery, giveUpAfter), Custody, _name, shardId, NullLogger<JournalReplicator>.Instance);
+        var replicator = new JournalReplicator(store, js ?? Js, Replication(compactEvery, giveUpAfter), Custody, Name, shardId, NullLogger<JournalReplicator>.Instance);
         await replicator.StartAsync(CancellationToken.None);
         var node = new Node(system, replicator, store, dir);
-        _cleanup.Add(new Cleanup(async () =>
+        Cleanup.Add(new AsyncCleanup(async () =>
         {
             await replicator.DisposeAsync();
             await system.Terminate();
         }));
-        _cleanup.Add(new Cleanup(() =>
+        Cleanup.Add(new AsyncCleanup(() =>
         {
             dir.Dispose();
             return Task.CompletedTask;
@@ -87,18 +63,18 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         await node.System.Terminate();
     }
 
-    private static IActorRef Instance(Node node, string pid) => node.System.ActorOf(Props.Create(() => new Probe(pid)));
+    private static IActorRef Instance(Node node, string pid) => node.System.ActorOf(Props.Create(() => new StringProbe(pid)));
 
     private static async Task PersistAsync(IActorRef probe, params string[] events)
     {
         foreach (var e in events) Assert.Equal("ok", await probe.Ask<string>(e, Wait));
     }
 
-    private static Task<string[]> EventsOf(IActorRef probe) => probe.Ask<string[]>(Probe.Get.Instance, Wait);
+    private static Task<string[]> EventsOf(IActorRef probe) => probe.Ask<string[]>(StringProbe.Get.Instance, Wait);
 
     private async Task<ulong> MessagesOn(string subject)
     {
-        var stream = await _js.GetStreamAsync(Replication().Stream, new StreamInfoRequest { SubjectsFilter = subject });
+        var stream = await Js.GetStreamAsync(Replication().Stream, new StreamInfoRequest { SubjectsFilter = subject });
         return stream.Info.State.Subjects is { } subjects && subjects.TryGetValue(subject, out var count) ? (ulong)count : 0;
     }
 
@@ -148,7 +124,7 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
     [Fact]
     public async Task An_old_owner_cut_off_from_NATS_while_another_node_took_over_should_never_append_again()
     {
-        await using var proxy = new TcpProxy(nats.Port);
+        await using var proxy = new TcpProxy(Nats.Port);
         await using var cutOff = new NatsConnection(NatsOpts.Default with
         {
             Url = proxy.NatsUrl, ReconnectWaitMin = TimeSpan.FromMilliseconds(50), ReconnectWaitMax = TimeSpan.FromMilliseconds(200),
@@ -186,9 +162,9 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
 
         // What a crash between JetStream's acknowledgement and the LMDB commit leaves: an append the node never stored (here a
         // copy of the last one, which would write events 2 again on a rebuild).
-        var last = await _js.JSRequestResponseAsync<StreamMsgGetRequest, StreamMsgGetResponse>(
+        var last = await Js.JSRequestResponseAsync<StreamMsgGetRequest, StreamMsgGetResponse>(
             $"$JS.API.STREAM.MSG.GET.{Replication().Stream}", new StreamMsgGetRequest { LastBySubj = Subject("t3") });
-        var phantom = await _js.PublishAsync(Subject("t3"), last.Message!.Data.ToArray(),
+        var phantom = await Js.PublishAsync(Subject("t3"), last.Message!.Data.ToArray(),
             headers: new NatsHeaders { ["Nats-Expected-Last-Subject-Sequence"] = last.Message.Seq.ToString(CultureInfo.InvariantCulture) });
         Assert.Null(phantom.Error);
 
@@ -210,7 +186,7 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         var order = Instance(a, "saga|t4|order|o1");
         await PersistAsync(order, Enumerable.Range(1, 10).Select(i => "e" + i.ToString(CultureInfo.InvariantCulture)).ToArray());
         // A snapshot, then the events before it deleted: both go through the log as well.
-        Assert.Equal("snapshot", await order.Ask<string>(Probe.Snap.Instance, Wait));
+        Assert.Equal("snapshot", await order.Ask<string>(StringProbe.Snap.Instance, Wait));
         await PersistAsync(order, "e11");
 
         var state = a.Replicator.Logs().Single(l => l.Tenant == "t4");
@@ -223,10 +199,10 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         Assert.Contains("rebuilt from its replica log: base t4/base/", await b.Replicator.OpenAsync("t4", 2, false, CancellationToken.None), StringComparison.Ordinal);
         var rebuilt = Instance(b, "saga|t4|order|o1");
         Assert.Equal(Enumerable.Range(1, 11).Select(i => "e" + i.ToString(CultureInfo.InvariantCulture)), await EventsOf(rebuilt));
-        Assert.True(await rebuilt.Ask<bool>(Probe.FromSnapshot.Instance, Wait));
+        Assert.True(await rebuilt.Ask<bool>(StringProbe.FromSnapshot.Instance, Wait));
 
         // Only the latest base is kept.
-        var objects = await new NatsObjContext(_js).GetObjectStoreAsync(Custody.StateBucket);
+        var objects = await new NatsObjContext(Js).GetObjectStoreAsync(Custody.StateBucket);
         var bases = new List<string>();
         await foreach (var info in objects.ListAsync()) bases.Add(info.Name);
         Assert.Single(bases, n => n.StartsWith("t4/base/", StringComparison.Ordinal));
@@ -236,13 +212,8 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
     public async Task State_held_before_replication_should_become_the_logs_base()
     {
         var dir = new TempDirectory("replica-late");
-        var system = ActorSystem.Create("late", ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
-            akka.persistence.journal.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            akka.persistence.snapshot-store.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            """).WithFallback(LmdbPersistence.DefaultConfiguration()));
-        await PersistAsync(system.ActorOf(Props.Create(() => new Probe("saga|t5|order|o1"))), "placed", "paid");
+        var system = LmdbNodes.Create("late", dir.Path);
+        await PersistAsync(system.ActorOf(Props.Create(() => new StringProbe("saga|t5|order|o1"))), "placed", "paid");
         await system.Terminate();
 
         var a = await NodeAsync("node-a", dir: dir);
@@ -252,71 +223,5 @@ public sealed class JournalReplicatorSpec(NatsServerFixture nats) : IClassFixtur
         var b = await NodeAsync("node-b");
         await b.Replicator.OpenAsync("t5", 2, false, CancellationToken.None);
         Assert.Equal(["placed", "paid", "shipped"], await EventsOf(Instance(b, "saga|t5|order|o1")));
-    }
-
-    /// <summary>A persistent actor that stores strings, answers "ok", its events, and takes a snapshot (deleting what it covers).</summary>
-    private sealed class Probe : ReceivePersistentActor
-    {
-        private readonly List<string> _events = [];
-        private bool _fromSnapshot;
-        private IActorRef? _snapshotAsker;
-        private IActorRef? _asker;
-
-        public Probe(string persistenceId)
-        {
-            PersistenceId = persistenceId;
-            Recover<SnapshotOffer>(o =>
-            {
-                _events.AddRange((string[])o.Snapshot);
-                _fromSnapshot = true;
-            });
-            Recover<string>(_events.Add);
-            Command<string>(e =>
-            {
-                _asker = Sender;
-                Persist(e, x =>
-                {
-                    _events.Add(x);
-                    Sender.Tell("ok");
-                });
-            });
-            Command<Get>(_ => Sender.Tell(_events.ToArray()));
-            Command<FromSnapshot>(_ => Sender.Tell(_fromSnapshot));
-            Command<Snap>(_ =>
-            {
-                _snapshotAsker = Sender;
-                SaveSnapshot(_events.ToArray());
-            });
-            Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
-            Command<DeleteMessagesSuccess>(_ => _snapshotAsker?.Tell("snapshot"));
-        }
-
-        public override string PersistenceId { get; }
-
-        protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
-        {
-            _asker?.Tell("failed: " + cause.Message);
-            base.OnPersistFailure(cause, @event, sequenceNr);
-        }
-
-        public sealed class Get
-        {
-            public static Get Instance { get; } = new();
-        }
-
-        public sealed class Snap
-        {
-            public static Snap Instance { get; } = new();
-        }
-
-        public sealed class FromSnapshot
-        {
-            public static FromSnapshot Instance { get; } = new();
-        }
-    }
-
-    private sealed class Cleanup(Func<Task> run) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await run();
     }
 }

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -16,41 +15,20 @@ namespace Runner.Placement.Tests;
 /// Custody between nodes, each an actor system with its own real LMDB directory, against a real nats-server: the
 /// compare-and-set home record, the operator override and the fence it puts on the old owner, a corrupt state object.
 /// </summary>
-public sealed class TenantCustodianSpec(NatsServerFixture nats) : IClassFixture<NatsServerFixture>, IAsyncLifetime
+public sealed class TenantCustodianSpec(NatsServerFixture nats) : NodesOnNatsSpec(nats, "c"), IClassFixture<NatsServerFixture>
 {
-    private readonly List<IAsyncDisposable> _cleanup = [];
-    private readonly string _name = NatsServerFixture.UniqueName("c");
-    private NatsConnection _connection = null!;
-
-    public Task InitializeAsync()
-    {
-        _connection = new NatsConnection(NatsOpts.Default with { Url = nats.Url });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var d in Enumerable.Reverse(_cleanup)) await d.DisposeAsync();
-        await _connection.DisposeAsync();
-    }
-
-    private CustodySettings Settings => new() { HomesBucket = _name + "-homes", StateBucket = _name + "-state", RequestTimeout = TimeSpan.FromSeconds(1) };
+    private CustodySettings Settings => new() { HomesBucket = Name + "-homes", StateBucket = Name + "-state", RequestTimeout = TimeSpan.FromSeconds(1) };
 
     /// <summary>A node: actor system with LMDB in a temp dir, a placement view answering a fixed snapshot, a started custodian.</summary>
     private async Task<(ActorSystem System, TenantCustodian Custodian)> NodeAsync(string shardId, Func<PlacementSnapshot>? placement = null)
     {
         var dir = new TempDirectory("custody-" + shardId);
-        var system = ActorSystem.Create(shardId, ConfigurationFactory.ParseString($$"""
-            akka.persistence.journal.plugin = "akka.persistence.journal.lmdb"
-            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.lmdb"
-            akka.persistence.journal.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            akka.persistence.snapshot-store.lmdb { data-dir = "{{dir.Path}}", durability = nosync }
-            """).WithFallback(LmdbPersistence.DefaultConfiguration()));
+        var system = LmdbNodes.Create(shardId, dir.Path);
         var view = system.ActorOf(Props.Create(() => new FixedView(placement ?? (() => PlacementSnapshot.Empty))));
-        var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), _connection, new NatsJSContext(_connection), view, new PlacementSettings(), Settings, shardId, _name,
+        var custodian = new TenantCustodian(system, LmdbTenantStateStore.Of(system), Connection, new NatsJSContext(Connection), view, new PlacementSettings(), Settings, shardId, Name,
             NullLogger<TenantCustodian>.Instance);
         await custodian.StartAsync(CancellationToken.None);
-        _cleanup.Add(new Cleanup(async () =>
+        Cleanup.Add(new AsyncCleanup(async () =>
         {
             await custodian.DisposeAsync();
             await system.Terminate();
@@ -94,7 +72,7 @@ public sealed class TenantCustodianSpec(NatsServerFixture nats) : IClassFixture<
     public async Task A_corrupt_state_object_should_keep_the_tenant_stopped_and_the_record_released()
     {
         var (_, b) = await NodeAsync("node-b");
-        var objects = await new NatsObjContext(new NatsJSContext(_connection)).GetObjectStoreAsync(Settings.StateBucket);
+        var objects = await new NatsObjContext(new NatsJSContext(Connection)).GetObjectStoreAsync(Settings.StateBucket);
         await objects.PutAsync("t3/2", "not a tenant state"u8.ToArray());
         var released = new TenantHome("node-a", 2, TenantHome.Released, "node-b", "t3/2", DateTimeOffset.UtcNow, "test");
         Assert.True(await b.Homes.CompareAndSetAsync("t3", released, 0));
@@ -111,7 +89,7 @@ public sealed class TenantCustodianSpec(NatsServerFixture nats) : IClassFixture<
         var (systemA, a) = await NodeAsync("node-a");
         Assert.True((await a.AcquireAsync("t4", CancellationToken.None)).Granted);
         var data = await LmdbTenantStateStore.Of(systemA).ExportAsync("t4");
-        var objects = await new NatsObjContext(new NatsJSContext(_connection)).GetObjectStoreAsync(Settings.StateBucket);
+        var objects = await new NatsObjContext(new NatsJSContext(Connection)).GetObjectStoreAsync(Settings.StateBucket);
         await objects.PutAsync("t4/2", data);
         var (_, revision) = await a.Homes.GetAsync("t4");
         Assert.True(await a.Homes.CompareAndSetAsync("t4", new TenantHome("node-a", 2, TenantHome.Released, "node-b", "t4/2", DateTimeOffset.UtcNow, "test"), revision));
@@ -127,10 +105,5 @@ public sealed class TenantCustodianSpec(NatsServerFixture nats) : IClassFixture<
     private sealed class FixedView : ReceiveActor
     {
         public FixedView(Func<PlacementSnapshot> snapshot) => Receive<PlacementView.GetPlacement>(_ => Sender.Tell(snapshot()));
-    }
-
-    private sealed class Cleanup(Func<Task> run) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await run();
     }
 }
