@@ -22,7 +22,6 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
     private readonly PlacementSettings _settings;
     private readonly Func<IActorRef, Address> _addressOf;
     private readonly ILoggingAdapter _log;
-    private readonly Func<Address, bool> _downed;
     private readonly ConcurrentDictionary<string, DateTime> _reported = new(StringComparer.Ordinal);
 
     // Allocations returned but not yet in the coordinator's allocations: a burst of new tenants (allocated concurrently)
@@ -31,28 +30,18 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
 
     /// <summary>Creates the strategy over the node's <see cref="PlacementView"/>.</summary>
     public TenantPlacementStrategy(ActorSystem system, IActorRef view, PlacementSettings settings)
-        : this(view, settings, LocalAware(system), Logging.GetLogger(system, typeof(TenantPlacementStrategy)), Downed(system))
+        : this(view, settings, LocalAware(system), Logging.GetLogger(system, typeof(TenantPlacementStrategy)))
     {
     }
 
-    /// <summary>
-    /// For specs: <paramref name="addressOf"/> says where a region is, <paramref name="downed"/> whether a member is downed
-    /// or gone (default: none is).
-    /// </summary>
-    internal TenantPlacementStrategy(IActorRef view, PlacementSettings settings, Func<IActorRef, Address> addressOf, ILoggingAdapter log,
-        Func<Address, bool>? downed = null)
+    /// <summary>For specs: <paramref name="addressOf"/> says where a region is.</summary>
+    internal TenantPlacementStrategy(IActorRef view, PlacementSettings settings, Func<IActorRef, Address> addressOf, ILoggingAdapter log)
     {
         _view = view;
         _settings = settings;
         _addressOf = addressOf;
         _log = log;
-        _downed = downed ?? (_ => false);
     }
-
-    /// <summary>A member downed or removed (not one that is leaving: it hands its tenants off itself, through rebalances too).</summary>
-    private static Func<Address, bool> Downed(ActorSystem system) => address =>
-        Cluster.Get(system).State.Members.FirstOrDefault(m => m.Address.Equals(address)) is not { } member ||
-        member.Status is MemberStatus.Down or MemberStatus.Removed;
 
     /// <summary>A local region's path has no host and port: it is at the node's own address.</summary>
     private static Func<IActorRef, Address> LocalAware(ActorSystem system) =>
@@ -120,9 +109,6 @@ public sealed class TenantPlacementStrategy : IShardAllocationStrategy
             {
                 if (moves.Count >= _settings.MaxMovesPerRebalance) return moves.ToImmutable();
                 if (rebalanceInProgress.Contains(shard)) continue;
-                // A tenant on a downed node is not moved from here: a hand-off would wait for a region that is gone; the
-                // coordinator allocates its shards again when that region terminates.
-                if (_downed(at)) continue;
                 var decision = snapshot.Resolve(shard, tenantsOn);
                 if (decision.ShardId is null)
                 {
