@@ -26,6 +26,9 @@ public sealed record CustodySettings
     /// <summary>How long a tenant refused custody (or whose custody check failed) waits before asking again.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a draining node's release waits for a joining member to come Up when no other node could take the tenant.</summary>
+    public TimeSpan JoiningWait { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>First delay before a custody loop (release requests, homes watch) that failed runs again (doubles).</summary>
     public TimeSpan WatchMinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -69,6 +72,7 @@ public sealed record CustodySettings
             RequestTimeout = c.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(5)),
             Timeout = Positive(c, "timeout", TimeSpan.FromSeconds(60)),
             RetryAfter = Positive(c, "retry-after", TimeSpan.FromSeconds(2)),
+            JoiningWait = c.GetTimeSpan("joining-wait", TimeSpan.FromSeconds(5)),
             Replicas = NatsSettings.StreamReplicas(config),
             ValidateOnly = !NatsSettings.CreatesStreams(config),
             WatchMinBackoff = Positive(c, "watch-min-backoff", TimeSpan.FromMilliseconds(200)),

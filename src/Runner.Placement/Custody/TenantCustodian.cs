@@ -30,6 +30,8 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     private readonly ActorSystem _system;
     private readonly INatsConnection _connection;
     private readonly INatsJSContext _js;
+    private static readonly TimeSpan JoiningPoll = TimeSpan.FromMilliseconds(200);
+
     private readonly IActorRef _placement;
     private readonly PlacementSettings _placementSettings;
     private readonly CustodySettings _settings;
@@ -215,6 +217,27 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     private bool Leaving => CoordinatedShutdown.Get(_system).ShutdownReason is not null ||
                             Akka.Cluster.Cluster.Get(_system).SelfMember.Status is not (Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp);
 
+    /// <summary>Whether another member is joining the cluster (not Up yet, so not in the placement view).</summary>
+    private bool MemberJoining
+    {
+        get
+        {
+            var cluster = Akka.Cluster.Cluster.Get(_system);
+            return cluster.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Joining && m.Address != cluster.SelfAddress);
+        }
+    }
+
+    /// <summary>Where placement puts the tenant now; a draining (shutting down) node is no place for it any more.</summary>
+    private async Task<PlacementDecision> DestinationAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var snapshot = await _placement.Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, _placementSettings.AskTimeout, cancellationToken)
+            .ConfigureAwait(false);
+        // Even while it is still an Up member: an open tenant goes to another open node, and one bound to this node (allowlist,
+        // bucket) keeps its state here.
+        if (Leaving) snapshot = snapshot with { Members = snapshot.Members.RemoveAll(m => m.ShardId == _shardId) };
+        return snapshot.Resolve(tenant);
+    }
+
     private async Task<string> ShipIfPlacedElsewhereAsync(string tenant, CancellationToken cancellationToken)
     {
         var (home, revision) = await _homes.GetAsync(tenant, cancellationToken).ConfigureAwait(false);
@@ -223,12 +246,15 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         PlacementDecision decision;
         try
         {
-            var snapshot = await _placement.Ask<PlacementSnapshot>(PlacementView.GetPlacement.Instance, _placementSettings.AskTimeout, cancellationToken)
-                .ConfigureAwait(false);
-            // A node that is draining (shutting down) is no place for the tenant any more, even while it is still an Up member:
-            // an open tenant goes to another open node, and one bound to this node (allowlist, bucket) keeps its state here.
-            if (Leaving) snapshot = snapshot with { Members = snapshot.Members.RemoveAll(m => m.ShardId == _shardId) };
-            decision = snapshot.Resolve(tenant);
+            decision = await DestinationAsync(tenant, cancellationToken).ConfigureAwait(false);
+            // A draining node with nowhere to send the tenant gives a member that is still joining (started just before the drain) the
+            // time to come Up and take it, rather than keeping the state on a node that is going away.
+            var joiningUntil = DateTime.UtcNow + _settings.JoiningWait;
+            while (decision.Member is null && Leaving && MemberJoining && DateTime.UtcNow < joiningUntil)
+            {
+                await Task.Delay(JoiningPoll, cancellationToken).ConfigureAwait(false);
+                decision = await DestinationAsync(tenant, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (AskTimeoutException)
         {
