@@ -29,6 +29,12 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
     private readonly IClock _clock;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<(string Saga, string Correlation), ImmutableArray<TimerEntry>> _instances = [];
+
+    /// <summary>
+    /// Every indexed timer by due time: a tick looks at the due ones only, not at every timer of the tenant (a tenant with
+    /// many open sagas waiting on timers would otherwise pay for all of them twice a second).
+    /// </summary>
+    private readonly SortedSet<(DateTimeOffset DueAt, string Saga, string Correlation, string Name)> _byDue = new(ByDue.Instance);
     private readonly Dictionary<(string, string, string, DateTimeOffset), DateTimeOffset> _dispatched = [];
     private readonly Dictionary<(string Saga, string Correlation), DateTimeOffset> _outboxPending = [];
     private long _offset;
@@ -70,7 +76,9 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
             Sender.Tell(new TimerList(_tenant, timers.Count, timers.Count == 0 ? null : timers[0].DueAt, timers.Count > TimerList.Listed,
                 [.. timers.Take(TimerList.Listed)]));
         });
-        Command<GetDue>(_ => Sender.Tell(_instances.SelectMany(i => i.Value.Select(t => (i.Key.Saga, i.Key.Correlation, t))).ToImmutableArray()));
+        // By due time, from the index the ticks read.
+        Command<GetDue>(_ => Sender.Tell(_byDue.Select(d => (d.Saga, d.Correlation, _instances[(d.Saga, d.Correlation)].First(t => t.Name == d.Name)))
+            .ToImmutableArray()));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of the schedule index of {0} failed", _tenant));
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -130,7 +138,9 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
             else _outboxPending.Remove((outboxSaga, outboxCorrelation));
         }
 
-        if (++_sinceSnapshot >= _settings.ScheduleSnapshotEvery)
+        // A snapshot costs as much as the index is large: one every max(schedule-snapshot-every, indexed instances) followed
+        // events keeps that cost per event constant, and a recovery replays at most as many events as the snapshot holds.
+        if (++_sinceSnapshot >= Math.Max(_settings.ScheduleSnapshotEvery, _instances.Count))
         {
             _sinceSnapshot = 0;
             SaveSnapshot(new ScheduleSnapshot([.. _instances.Select(i => new TimersIndexed(i.Key.Saga, i.Key.Correlation, i.Value))], _offset,
@@ -149,23 +159,31 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
     private void Apply(TimersIndexed t)
     {
         var key = (t.Saga, t.CorrelationId);
-        if (t.Timers.IsDefaultOrEmpty) _instances.Remove(key);
-        else _instances[key] = t.Timers;
+        if (_instances.TryGetValue(key, out var before))
+        {
+            foreach (var timer in before) _byDue.Remove((timer.DueAt, t.Saga, t.CorrelationId, timer.Name));
+        }
+
+        if (t.Timers.IsDefaultOrEmpty)
+        {
+            _instances.Remove(key);
+            return;
+        }
+
+        _instances[key] = t.Timers;
+        foreach (var timer in t.Timers) _byDue.Add((timer.DueAt, t.Saga, t.CorrelationId, timer.Name));
     }
 
     private void Dispatch()
     {
         var now = _clock.Now;
-        foreach (var ((saga, correlation), timers) in _instances)
+        foreach (var (dueAt, saga, correlation, name) in _byDue)
         {
-            foreach (var timer in timers)
-            {
-                if (timer.DueAt > now) continue;
-                var key = (saga, correlation, timer.Name, timer.DueAt);
-                if (_dispatched.TryGetValue(key, out var at) && now - at < _settings.TimerRedispatch) continue;
-                _dispatched[key] = now;
-                Context.Parent.Tell(new TimerDue(saga, correlation, timer.Name, timer.DueAt));
-            }
+            if (dueAt > now) break;
+            var key = (saga, correlation, name, dueAt);
+            if (_dispatched.TryGetValue(key, out var at) && now - at < _settings.TimerRedispatch) continue;
+            _dispatched[key] = now;
+            Context.Parent.Tell(new TimerDue(saga, correlation, name, dueAt));
         }
 
         foreach (var (key, at) in _outboxPending.ToList())
@@ -183,6 +201,21 @@ internal sealed class ScheduleIndexActor : ReceivePersistentActor, IWithTimers
     }
 
     private sealed record FollowFailed(Exception Cause);
+
+    /// <summary>Due time first, then the timer's instance and name (ordinal), so that every timer has its own place.</summary>
+    private sealed class ByDue : IComparer<(DateTimeOffset DueAt, string Saga, string Correlation, string Name)>
+    {
+        public static ByDue Instance { get; } = new();
+
+        public int Compare((DateTimeOffset DueAt, string Saga, string Correlation, string Name) x,
+            (DateTimeOffset DueAt, string Saga, string Correlation, string Name) y)
+        {
+            var c = x.DueAt.UtcTicks.CompareTo(y.DueAt.UtcTicks);
+            if (c == 0) c = string.CompareOrdinal(x.Saga, y.Saga);
+            if (c == 0) c = string.CompareOrdinal(x.Correlation, y.Correlation);
+            return c != 0 ? c : string.CompareOrdinal(x.Name, y.Name);
+        }
+    }
 
     /// <summary>Look for due timers now.</summary>
     public sealed record Tick
