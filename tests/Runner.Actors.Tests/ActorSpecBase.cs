@@ -1,9 +1,11 @@
+using System.Collections.Immutable;
 using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit.Xunit2;
 using Runner.Actors.Protocol;
+using Runner.Actors.Serialization;
 using Runner.Persistence.Lmdb;
 using Runner.Sagas;
 using Runner.Sagas.Samples;
@@ -73,6 +75,20 @@ public abstract class ActorSpecBase : Akka.TestKit.Xunit2.TestKit
     }
 
     protected static string Utf8(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+
+    /// <summary>Places order <paramref name="order"/> on <paramref name="tenant"/> (its payment timeout scheduled) and waits until it is applied.</summary>
+    protected void PlaceOrder(IActorRef tenant, string order)
+    {
+        tenant.Tell(Event("OrderPlaced", new { orderId = order, amount = 3m }, "m-" + order));
+        ExpectMsg<Applied>();
+    }
+
+    /// <summary>The timers the tenant's schedule index holds, by due time.</summary>
+    protected ImmutableArray<(string Saga, string Correlation, TimerEntry Timer)> IndexedTimers(IActorRef tenant)
+    {
+        Sys.ActorSelection(tenant.Path / "schedule").Tell(ScheduleIndexActor.GetDue.Instance, TestActor);
+        return ExpectMsg<ImmutableArray<(string, string, TimerEntry)>>();
+    }
 
     protected void StopAndWait(IActorRef actor)
     {

@@ -23,11 +23,11 @@ public sealed class ScheduleIndexScaleSpec(ITestOutputHelper output) : ActorSpec
         // o-0 .. o-9 placed a minute apart: their payment timeouts fall due a minute apart, 15 minutes later.
         for (var i = 0; i < 10; i++)
         {
-            Place(tenant, $"o-{i}");
+            PlaceOrder(tenant, $"o-{i}");
             Clock.Advance(TimeSpan.FromMinutes(1));
         }
 
-        AwaitAssert(() => Assert.Equal(Orders(0, 10), Due(tenant).Select(d => d.Correlation)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        AwaitAssert(() => Assert.Equal(Orders(0, 10), IndexedTimers(tenant).Select(d => d.Correlation)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
 
         // Now = placing o-0 + 10 min; + 10.5 min: the timers of o-0 .. o-5 (due at + 15 .. + 20) are due, o-6's is half a minute away.
         Clock.Advance(TimeSpan.FromMinutes(10.5));
@@ -36,7 +36,7 @@ public sealed class ScheduleIndexScaleSpec(ITestOutputHelper output) : ActorSpec
             foreach (var order in Orders(0, 6)) Assert.Equal(["ReserveStock", "CancelOrder"], Transport.CommandTypes(order));
         }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
         // Fired timers leave the index (the instances completed); the others stay, in due order.
-        AwaitAssert(() => Assert.Equal(Orders(6, 4), Due(tenant).Select(d => d.Correlation)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        AwaitAssert(() => Assert.Equal(Orders(6, 4), IndexedTimers(tenant).Select(d => d.Correlation)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
         foreach (var order in Orders(6, 4)) Assert.Equal(["ReserveStock"], Transport.CommandTypes(order));
 
         Clock.Advance(TimeSpan.FromMinutes(4));
@@ -44,38 +44,26 @@ public sealed class ScheduleIndexScaleSpec(ITestOutputHelper output) : ActorSpec
         {
             foreach (var order in Orders(6, 4)) Assert.Equal(["ReserveStock", "CancelOrder"], Transport.CommandTypes(order));
         }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
-        AwaitAssert(() => Assert.Empty(Due(tenant)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        AwaitAssert(() => Assert.Empty(IndexedTimers(tenant)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
     public void ScheduleIndexActor_should_snapshot_once_per_as_many_followed_events_as_it_holds_instances()
     {
         var tenant = StartTenant();
-        for (var i = 0; i < 10; i++) Place(tenant, $"o-{i}");
-        AwaitAssert(() => Assert.Equal(10, Due(tenant).Length), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        for (var i = 0; i < 10; i++) PlaceOrder(tenant, $"o-{i}");
+        AwaitAssert(() => Assert.Equal(10, IndexedTimers(tenant).Length), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
 
         // Every 2 followed events (schedule-snapshot-every), but not before as many events as instances indexed: the 2nd event
         // (2 instances) is snapshotted, then the next one would be due at the 2 + 10th; every 2 events would have made 5 by now,
         // the last holding all 10 instances.
         AwaitAssert(() => Assert.Equal(2, LatestSnapshot()?.Instances.Length), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
-        Place(tenant, "o-10");
-        AwaitAssert(() => Assert.Equal(11, Due(tenant).Length), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+        PlaceOrder(tenant, "o-10");
+        AwaitAssert(() => Assert.Equal(11, IndexedTimers(tenant).Length), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
         Assert.Equal(2, LatestSnapshot()?.Instances.Length);
     }
 
     private static IEnumerable<string> Orders(int from, int count) => Enumerable.Range(from, count).Select(i => $"o-{i}");
-
-    private void Place(IActorRef tenant, string order)
-    {
-        tenant.Tell(Event("OrderPlaced", new { orderId = order, amount = 3m }, "m-" + order));
-        ExpectMsg<Applied>();
-    }
-
-    private ImmutableArray<(string Saga, string Correlation, TimerEntry Timer)> Due(IActorRef tenant)
-    {
-        Sys.ActorSelection(tenant.Path / "schedule").Tell(ScheduleIndexActor.GetDue.Instance, TestActor);
-        return ExpectMsg<ImmutableArray<(string, string, TimerEntry)>>();
-    }
 
     private ScheduleSnapshot? LatestSnapshot()
     {
