@@ -27,11 +27,12 @@ namespace Runner.Placement.Custody;
 /// </summary>
 public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
 {
+    /// <summary>How often a draining node looks again for a joining member that came Up (<see cref="CustodySettings.JoiningWait"/>).</summary>
+    private static readonly TimeSpan JoiningPoll = TimeSpan.FromMilliseconds(200);
+
     private readonly ActorSystem _system;
     private readonly INatsConnection _connection;
     private readonly INatsJSContext _js;
-    private static readonly TimeSpan JoiningPoll = TimeSpan.FromMilliseconds(200);
-
     private readonly IActorRef _placement;
     private readonly PlacementSettings _placementSettings;
     private readonly CustodySettings _settings;
