@@ -61,18 +61,27 @@ public sealed class ClusterSpec(NatsServerFixture nats) : IClassFixture<NatsServ
             var before = await s.CommandsAsync("mv", c => c.Count >= Orders / 2, TimeSpan.FromSeconds(60));
             Assert.All(before, c => Assert.Equal("node-a", c.Node));
 
-            // Steady load: orders placed on node-a get their StockReserved, new orders arrive; the move happens mid-way.
+            // Steady load: orders placed on node-a get their StockReserved, new orders arrive; the move happens mid-way. The last
+            // quarter waits until node-b runs the tenant, so that some sagas node-a began are continued by node-b whatever the
+            // move takes (a fast node-a had applied every event before a slow move).
+            using var b = new AdminClient(cluster.AdminPort("node-b"));
             var load = Task.Run(async () =>
             {
                 for (var i = 0; i < Orders / 2; i++)
                 {
+                    if (i == Orders / 2 - Orders / 8)
+                    {
+                        await b.UntilAsync("/admin/tenants?search=mv", t => t.GetProperty("tenants").EnumerateArray()
+                            .Any(r => r.GetProperty("tenant").GetString() == "mv" && r.GetProperty("runningHere").GetBoolean()), TimeSpan.FromSeconds(60));
+                    }
+
                     await s.PublishAsync("mv", "StockReserved", Order($"o{i}"), $"reserved-{i}");
                     await s.PublishAsync("mv", "OrderPlaced", Placed($"o{Orders / 2 + i}", i + 1), $"placed-{Orders / 2 + i}");
                     if (i == Orders / 8) await kv.PutAsync("mv", "node-b");
                     await Task.Delay(50); // pacing the producer, not waiting for a condition
                 }
             });
-            await load.WaitAsync(TimeSpan.FromSeconds(60));
+            await load.WaitAsync(TimeSpan.FromSeconds(120));
 
             var all = await s.CommandsAsync("mv", c => c.Count >= Orders + Orders / 2, TimeSpan.FromSeconds(90));
             all = await s.CommandsAsync("mv", c => c.Count > Orders + Orders / 2, TimeSpan.FromSeconds(2));

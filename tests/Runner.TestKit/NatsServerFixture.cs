@@ -238,12 +238,23 @@ public sealed class NatsServerFixture : IAsyncDisposable, IDisposable
     /// <summary>A free TCP port on 127.0.0.1 (for nodes and servers under test).</summary>
     public static int FreePort()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        // The kernel may hand out a port again once its listener is closed: a port given to one server that has not bound it yet
+        // must not go to another (a node's remoting and admin ports once came out the same). Never twice in this process.
+        while (true)
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port)) return port;
+            }
+        }
     }
+
+    /// <summary>Every port <see cref="FreePort"/> handed out in this process.</summary>
+    private static readonly HashSet<int> HandedOut = [];
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
