@@ -49,6 +49,10 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     /// outbox due or a new decision in that window used to re-send them; JetStream dropped the copy, but each cost a publish).
     /// </summary>
     private readonly HashSet<string> _markingDelivered = new(StringComparer.Ordinal);
+
+    // When the instance last received a message (Environment.TickCount64): the idle check passivates it once that is
+    // passivate-after ago. A receive timeout would reschedule a timer on every message, several per event.
+    private long _lastActive = Environment.TickCount64;
     private bool _overdue;
     private IActorRef _persisting = ActorRefs.Nobody;
 
@@ -102,6 +106,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     /// <inheritdoc />
     protected override bool ReceiveCommand(object message)
     {
+        if (message is not IdleCheck) _lastActive = Environment.TickCount64;
         switch (message)
         {
             case DeliverEvent deliver:
@@ -132,8 +137,8 @@ public sealed class SagaActor : PersistentActor, IWithTimers
                 Sender.Tell(new SagaStopReport(_outbox.Count, _timers.Count));
                 Context.Stop(Self);
                 return true;
-            case ReceiveTimeout:
-                MaybePassivate();
+            case IdleCheck:
+                if (Environment.TickCount64 - _lastActive >= (long)_settings.PassivateAfter.TotalMilliseconds) MaybePassivate();
                 return true;
             case SaveSnapshotSuccess saved:
                 DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
@@ -209,7 +214,8 @@ public sealed class SagaActor : PersistentActor, IWithTimers
             _dedupe.Clear();
         }
 
-        Context.SetReceiveTimeout(_settings.PassivateAfter);
+        // Idle for passivate-after is noticed within half that again: one timer per instance, not one per message.
+        Timers.StartPeriodicTimer(nameof(IdleCheck), IdleCheck.Instance, IdleCheckInterval(_settings.PassivateAfter));
         PublishPending();
     }
 
@@ -578,6 +584,14 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     private void MaybePassivate()
     {
         if (_outbox.Count == 0 && _waiters.Count == 0) Context.Parent.Tell(Passivate.Instance);
+    }
+
+    private static TimeSpan IdleCheckInterval(TimeSpan passivateAfter) =>
+        TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, passivateAfter.Ticks / 2));
+
+    private sealed record IdleCheck
+    {
+        public static IdleCheck Instance { get; } = new();
     }
 
     private sealed record OutboxGrace

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Runner.Actors.Protocol;
+using Runner.Actors.Tenant;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -23,6 +24,28 @@ public sealed class TenantActorSpec(ITestOutputHelper output)
         tenant.Tell(Event("StockReserved", new { orderId = "p-1" }, "mp-2"));
         ExpectMsg<Applied>(a => Assert.Equal(3, a.SequenceNr)); // 1 OrderPlaced, 2 its delivery, 3 StockReserved
         Assert.Equal(["ReserveStock", "ChargePayment"], Transport.CommandTypes("p-1"));
+    }
+
+    [Fact]
+    public async Task TenantActor_should_keep_an_instance_that_keeps_receiving_messages_and_passivate_it_once_idle()
+    {
+        var tenant = StartTenant();
+        tenant.Tell(Event("OrderPlaced", new { orderId = "p-busy", amount = 3m }, "mp-busy"));
+        ExpectMsg<Applied>();
+        var instance = await Sys.ActorSelection(tenant.Path / TenantInstances.ChildName(Saga.Name, "p-busy")).ResolveOne(TimeSpan.FromSeconds(5));
+        var watcher = CreateTestProbe();
+        watcher.Watch(instance);
+
+        // A message every 100 ms for 1.2 s, four times passivate-after (300 ms): the same incarnation answers all along.
+        for (var i = 0; i < 12; i++)
+        {
+            tenant.Tell(new GetSagaView(Saga.Name, "p-busy"));
+            ExpectMsg<SagaView>();
+            watcher.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        }
+
+        // Then idle: stopped after passivate-after, within half of it again (plus this machine's scheduling).
+        watcher.ExpectTerminated(instance, TimeSpan.FromSeconds(5));
     }
 
     [Fact]
