@@ -51,6 +51,7 @@ internal sealed class EventPump
     private readonly object _gate = new();
     private readonly Dictionary<string, Task<bool>> _tails = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly OutcomeReplies _replies;
     private DateTime _lastParkLog = DateTime.MinValue;
     private long _parkedUnlogged;
 
@@ -65,6 +66,7 @@ internal sealed class EventPump
         _nats = nats;
         _tenantActor = tenantActor;
         _log = log;
+        _replies = new OutcomeReplies(((IInternalActorRef)tenantActor).Provider, nats.Settings.ProcessingTimeout);
         // Every saga consumer sees every event of its tenant; exactly one of them parks unknown event types.
         _reportsUnknownTypes = string.Equals(services.Catalog.All.Select(s => s.Name).Min(StringComparer.Ordinal), saga.Name, StringComparison.Ordinal);
     }
@@ -96,6 +98,8 @@ internal sealed class EventPump
             .SelectAsyncUnordered(_nats.Settings.Parallelism, Process)
             .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
             .Run(materializer);
+        // Every event has its answer once the stream is done (in-flight ones finish before it completes).
+        completion.ContinueWith(_ => _replies.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return new PumpHandle(killSwitch, completion, _stopping, Progress);
     }
 
@@ -211,19 +215,8 @@ internal sealed class EventPump
         var delay = settings.RetryBackoff;
         for (var attempt = 1; ; attempt++)
         {
-            IEventOutcome outcome;
-            try
-            {
-                outcome = await _tenantActor.Ask<IEventOutcome>(deliver, settings.ProcessingTimeout).ConfigureAwait(false);
-            }
-            catch (AskTimeoutException)
-            {
-                outcome = new NotApplied($"not applied within {settings.ProcessingTimeout}");
-            }
-            catch (Exception e)
-            {
-                outcome = new NotApplied(e.Message);
-            }
+            // Not an Ask: no temporary actor and no timer per event (the replies' one timer answers the overdue ones).
+            var outcome = await _replies.Send(_tenantActor, deliver).ConfigureAwait(false);
 
             if (outcome is not NotApplied notApplied)
             {
