@@ -191,7 +191,7 @@ internal sealed partial class Scenarios(ChaosOptions options)
     /// </summary>
     private async Task<ScenarioResult> PoisonAsync(CancellationToken ct)
     {
-        var ordersPerTenant = Quick ? 800 : 2000;
+        var ordersPerTenant = Quick ? 1500 : 2000;
         var poison = Quick ? 250 : 1000;
         var clock = Stopwatch.StartNew();
         await using var world = new ChaosWorld("poison", options);
