@@ -19,13 +19,11 @@ public sealed class OutcomeRepliesSpec(ITestOutputHelper output) : Akka.TestKit.
     public async Task The_answer_told_to_the_sender_should_complete_the_wait()
     {
         using var replies = new OutcomeReplies(Provider, TimeSpan.FromSeconds(30));
-        var instance = CreateTestProbe();
-        var sent = replies.Send(instance.Ref, "event");
+        var (sent, sender) = Deliver(replies, CreateTestProbe(), "event");
 
-        instance.ExpectMsg("event");
         Assert.Equal(1, replies.Pending);
-        instance.LastSender.Tell(new Applied(7, 1));
-        instance.LastSender.Tell(new Applied(8, 1)); // a second answer changes nothing
+        sender.Tell(new Applied(7, 1));
+        sender.Tell(new Applied(8, 1)); // a second answer changes nothing
 
         Assert.Equal(new Applied(7, 1), await sent.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(0, replies.Pending);
@@ -35,11 +33,9 @@ public sealed class OutcomeRepliesSpec(ITestOutputHelper output) : Akka.TestKit.
     public async Task A_failure_told_to_the_sender_should_be_an_event_not_applied()
     {
         using var replies = new OutcomeReplies(Provider, TimeSpan.FromSeconds(30));
-        var instance = CreateTestProbe();
-        var sent = replies.Send(instance.Ref, "event");
+        var (sent, sender) = Deliver(replies, CreateTestProbe(), "event");
 
-        instance.ExpectMsg("event");
-        instance.LastSender.Tell(new Status.Failure(new InvalidOperationException("journal down")));
+        sender.Tell(new Status.Failure(new InvalidOperationException("journal down")));
 
         var outcome = Assert.IsType<NotApplied>(await sent.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal("journal down", outcome.Reason);
@@ -50,12 +46,10 @@ public sealed class OutcomeRepliesSpec(ITestOutputHelper output) : Akka.TestKit.
     {
         using var replies = new OutcomeReplies(Provider, TimeSpan.FromMilliseconds(300));
         var silent = CreateTestProbe();
-        var answering = CreateTestProbe();
         var started = Environment.TickCount64;
         var unanswered = replies.Send(silent.Ref, "first");
-        var answered = replies.Send(answering.Ref, "second");
-        answering.ExpectMsg("second");
-        answering.LastSender.Tell(new Duplicate("k"));
+        var (answered, sender) = Deliver(replies, CreateTestProbe(), "second");
+        sender.Tell(new Duplicate("k"));
 
         Assert.Equal(new Duplicate("k"), await answered.WaitAsync(TimeSpan.FromSeconds(10)));
         var outcome = Assert.IsType<NotApplied>(await unanswered.WaitAsync(TimeSpan.FromSeconds(10)));
@@ -69,8 +63,7 @@ public sealed class OutcomeRepliesSpec(ITestOutputHelper output) : Akka.TestKit.
     {
         var replies = new OutcomeReplies(Provider, TimeSpan.FromMinutes(5));
         var instance = CreateTestProbe();
-        var waiting = replies.Send(instance.Ref, "event");
-        instance.ExpectMsg("event");
+        var (waiting, _) = Deliver(replies, instance, "event");
 
         replies.Dispose();
 
@@ -85,16 +78,20 @@ public sealed class OutcomeRepliesSpec(ITestOutputHelper output) : Akka.TestKit.
     {
         using var replies = new OutcomeReplies(Provider, TimeSpan.FromSeconds(30));
         var instance = CreateTestProbe();
-        _ = replies.Send(instance.Ref, "a");
-        var first = instance.ExpectMsg<string>() == "a" ? instance.LastSender : null;
-        _ = replies.Send(instance.Ref, "b");
-        instance.ExpectMsg("b");
-        var second = instance.LastSender;
+        var (_, first) = Deliver(replies, instance, "a");
+        var (_, second) = Deliver(replies, instance, "b");
 
-        Assert.NotNull(first);
-        Assert.NotEqual(first!.Path, second.Path);
+        Assert.NotEqual(first.Path, second.Path);
         Assert.NotEqual(first, second);
         first.Tell(new Applied(1));
         second.Tell(new Applied(2));
+    }
+
+    /// <summary>Sends <paramref name="message"/> through <paramref name="replies"/> and returns the wait with the sender the instance saw.</summary>
+    private static (Task<IEventOutcome> Sent, IActorRef Sender) Deliver(OutcomeReplies replies, Akka.TestKit.TestProbe instance, string message)
+    {
+        var sent = replies.Send(instance.Ref, message);
+        instance.ExpectMsg(message);
+        return (sent, instance.LastSender);
     }
 }

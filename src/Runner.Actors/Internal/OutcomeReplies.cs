@@ -7,13 +7,15 @@ namespace Runner.Actors.Internal;
 /// The answers of a consumption's instances to the events it delivers. An <c>Ask</c> per event registered a temporary
 /// actor under a fresh path and armed a timer for its timeout; here each event gets a plain reply target with no
 /// registration, and one timer per consumption answers the overdue ones with <see cref="NotApplied"/> (within a quarter
-/// of the timeout, at most a second, after it ran out).
+/// of the timeout, at most a second, after it ran out). The timer runs only while some event waits: an idle tenant's
+/// consumptions cost nothing.
 /// </summary>
 internal sealed class OutcomeReplies : IDisposable
 {
     private readonly IActorRefProvider _provider;
     private readonly ActorPath _basePath;
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _every;
     private readonly Timer _sweep;
     private readonly object _gate = new();
 
@@ -21,6 +23,7 @@ internal sealed class OutcomeReplies : IDisposable
     private Reply? _head;
     private Reply? _tail;
     private long _next;
+    private bool _armed;
     private bool _disposed;
 
     public OutcomeReplies(IActorRefProvider provider, TimeSpan timeout)
@@ -28,8 +31,8 @@ internal sealed class OutcomeReplies : IDisposable
         _provider = provider;
         _basePath = provider.TempPath();
         _timeout = timeout;
-        var every = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
-        _sweep = new Timer(_ => Sweep(), null, every, every);
+        _every = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        _sweep = new Timer(_ => Sweep(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>How many events wait for their instance's answer.</summary>
@@ -48,6 +51,11 @@ internal sealed class OutcomeReplies : IDisposable
             else _tail.Next = reply;
             _tail = reply;
             Pending++;
+            if (!_armed)
+            {
+                _armed = true;
+                _sweep.Change(_every, _every);
+            }
         }
 
         try
@@ -78,19 +86,20 @@ internal sealed class OutcomeReplies : IDisposable
 
     private void Sweep()
     {
-        var now = Environment.TickCount64;
-        while (true)
+        lock (_gate)
         {
-            Reply? overdue;
-            lock (_gate)
+            if (_disposed) return;
+            if (_head is null && _armed)
             {
-                overdue = _head is { } head && head.Deadline <= now ? head : null;
+                // Nothing waits: the timer rests until the next event is sent.
+                _armed = false;
+                _sweep.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                return;
             }
-
-            if (overdue is null) return;
-            Remove(overdue);
-            overdue.Complete(new NotApplied($"not applied within {_timeout}"));
         }
+
+        var now = Environment.TickCount64;
+        AnswerWhile(head => head.Deadline <= now, $"not applied within {_timeout}");
     }
 
     /// <summary>Stops the timer; replies still in flight are answered as not applied.</summary>
@@ -98,13 +107,23 @@ internal sealed class OutcomeReplies : IDisposable
     {
         lock (_gate) _disposed = true;
         _sweep.Dispose();
+        AnswerWhile(_ => true, "the consumption stopped");
+    }
+
+    /// <summary>Answers the oldest waiting events as not applied, as long as <paramref name="due"/> holds for the oldest.</summary>
+    private void AnswerWhile(Func<Reply, bool> due, string reason)
+    {
         while (true)
         {
-            Reply? left;
-            lock (_gate) left = _head;
-            if (left is null) return;
-            Remove(left);
-            left.Complete(new NotApplied("the consumption stopped"));
+            Reply? answered;
+            lock (_gate)
+            {
+                answered = _head is { } head && due(head) ? head : null;
+            }
+
+            if (answered is null) return;
+            Remove(answered);
+            answered.Complete(new NotApplied(reason));
         }
     }
 
