@@ -59,7 +59,27 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
         Receive<CustodyOutcome>(OnCustody);
         Receive<ISagaMessage>(_ => Stash.Stash());
         Receive<ITenantAdminRequest>(_ => Stash.Stash());
-        Receive<HandOff>(_ => Context.Stop(Self)); // never ran here: nothing to finish and no custody to release
+        // Never ran here, but the custody asked for may still be granted: wait for the answer before stopping.
+        Receive<HandOff>(_ => Become(HandedOffWhileAcquiring));
+        Always();
+    }
+
+    /// <summary>
+    /// Handed off before custody answered. A grant arriving now leaves this node holding a tenant it will not run; telling
+    /// custody it stopped lets it release the tenant to the node placement names (it refused every release while the
+    /// tenant counted as running here).
+    /// </summary>
+    private void HandedOffWhileAcquiring()
+    {
+        _status = "handed off while acquiring custody";
+        Receive<CustodyOutcome>(outcome =>
+        {
+            if (outcome.Decision is { Granted: true }) _services.Custody.Stopped(_tenant);
+            Context.Stop(Self);
+        });
+        Receive<ISagaMessage>(NotDelivered);
+        Receive<ITenantAdminRequest>(_ => RefuseAdmin());
+        Receive<HandOff>(_ => { });
         Always();
     }
 

@@ -110,10 +110,32 @@ public sealed class TenantCustodySpec : ActorSpecBase
         Assert.Empty(_custody.Releases);
     }
 
+    [Fact]
+    public void TenantActor_handed_off_while_custody_is_being_granted_should_tell_custody_it_stopped()
+    {
+        var answer = new TaskCompletionSource<CustodyDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _custody.Pending = answer;
+        var tenant = StartTenant();
+        Watch(tenant);
+        AwaitCondition(() => _custody.Acquires >= 1, TimeSpan.FromSeconds(10));
+        tenant.Tell(TenantActor.HandOff.Instance);
+
+        // The grant lands after the hand-off: the tenant does not run, and custody hears it stopped (or it would refuse to
+        // release the tenant to its next node for as long as this node lives).
+        answer.SetResult(CustodyDecision.Local);
+        ExpectTerminated(tenant);
+        Assert.Equal(1, _custody.StoppedCalls);
+        Assert.Empty(_custody.Releases);
+    }
+
     /// <summary>Our own custody seam, scripted (the real one moves LMDB state through NATS and has its own specs).</summary>
     private sealed class ScriptedCustody : ITenantCustody
     {
         private int _acquires;
+        private int _stopped;
+
+        /// <summary>When set, acquiring answers when this completes.</summary>
+        public TaskCompletionSource<CustodyDecision>? Pending { get; set; }
 
         public volatile bool Grant = true;
 
@@ -126,12 +148,13 @@ public sealed class TenantCustodySpec : ActorSpecBase
         public Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _acquires);
+            if (Pending is { } pending) return pending.Task;
             return Task.FromResult(Grant ? CustodyDecision.Local : new CustodyDecision(false, "owned by node-b"));
         }
 
-        public void Stopped(string tenant)
-        {
-        }
+        public int StoppedCalls => Volatile.Read(ref _stopped);
+
+        public void Stopped(string tenant) => Interlocked.Increment(ref _stopped);
 
         public async Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken)
         {
