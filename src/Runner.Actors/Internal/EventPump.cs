@@ -20,6 +20,8 @@ namespace Runner.Actors.Internal;
 /// <item>within a run, an event goes to its instance only once the instance's previous event is resolved (applied,
 /// a duplicate, parked); an event that was not applied (storage error, timeout) is tried again in place with backoff,
 /// its message kept alive, while later events of that instance wait and other instances go on;</item>
+/// <item>an event left unresolved (the consumption stops, or acking it failed) holds back every later event of its
+/// instance that arrives in the same run, even after its own chain has ended: they stay unacked and come back after it;</item>
 /// <item>nothing is nak'ed: an event left unacked when the consumption stops is the first one delivered again.</item>
 /// </list>
 /// Unparseable events and those no saga handles are parked on the dead-letter subject and acked, as are events the
@@ -50,6 +52,9 @@ internal sealed class EventPump
     private readonly ReplayTracker? _tracker;
     private readonly object _gate = new();
     private readonly Dictionary<string, Task<bool>> _tails = new(StringComparer.Ordinal);
+
+    // Per instance, the stream sequence of its earliest event left unresolved in this run once its chain ended.
+    private readonly Dictionary<string, ulong> _held = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly OutcomeReplies _replies;
     private DateTime _lastParkLog = DateTime.MinValue;
@@ -73,6 +78,12 @@ internal sealed class EventPump
 
     /// <summary>Where this consumption stands (applied position, lag, running, last progress).</summary>
     public ConsumptionProgress Progress { get; }
+
+    /// <summary>Whether an event of the instance is being applied or waits for its predecessor (for specs).</summary>
+    internal bool InChain(string correlationId)
+    {
+        lock (_gate) return _tails.ContainsKey(correlationId);
+    }
 
     /// <summary>
     /// Starts the consumption. Every (re)start of its consumer asks <paramref name="checkpoints"/> (the tenant's
@@ -177,6 +188,16 @@ internal sealed class EventPump
         Task<bool> previous;
         lock (_gate)
         {
+            // Nothing new starts once the consumption stops: an event pulled meanwhile comes back first at the next start.
+            if (_stopping.IsCancellationRequested) return false;
+            if (_held.TryGetValue(key, out var heldAt))
+            {
+                // An earlier event of the instance was left unresolved and its chain is gone: a later one must not overtake
+                // it, so it is left unacked too (it comes back, after the held one, at a restart or after AckWait).
+                if (seq > heldAt) return false;
+                _held.Remove(key); // the held event itself is back (or one before it): the instance goes on from here, in order
+            }
+
             previous = _tails.GetValueOrDefault(key) ?? Resolved;
             _tails[key] = mine.Task;
         }
@@ -199,6 +220,9 @@ internal sealed class EventPump
             lock (_gate)
             {
                 if (_tails.TryGetValue(key, out var tail) && tail == mine.Task) _tails.Remove(key);
+                // Left unresolved (stopping, or an error after the instance answered): later events of the instance that
+                // arrive once this chain is gone are held back until this one comes back.
+                if (!resolved) _held[key] = _held.TryGetValue(key, out var heldAt) ? Math.Min(heldAt, seq) : seq;
             }
         }
 
