@@ -22,6 +22,9 @@ public static class RunnerMetrics
     /// <summary>Attempts to apply an event again after it was not applied (storage error, timeout), in place and in order (tags tenant, saga).</summary>
     public static readonly Counter<long> EventsRetried = Meter.CreateCounter<long>("runner.events.retried");
 
+    /// <summary>Events left unacked because an earlier event of their instance was left unresolved in the same run (tags tenant, saga).</summary>
+    public static readonly Counter<long> EventsHeld = Meter.CreateCounter<long>("runner.events.held");
+
     /// <summary>Consumers recreated at their first unapplied sequence so that unacked events come back before newer ones (tags tenant, saga).</summary>
     public static readonly Counter<long> ConsumersRewound = Meter.CreateCounter<long>("runner.consumers.rewound");
 

@@ -23,6 +23,7 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private string _status = "acquiring custody";
     private bool _ran;
+    private long _lease;
     private bool _releaseRequested;
     private int _consumerCount;
     private IActorRef _scheduleIndex = ActorRefs.Nobody;
@@ -74,7 +75,7 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
         _status = "handed off while acquiring custody";
         Receive<CustodyOutcome>(outcome =>
         {
-            if (outcome.Decision is { Granted: true }) _services.Custody.Stopped(_tenant);
+            if (outcome.Decision is { Granted: true } granted) _services.Custody.Stopped(_tenant, granted.Lease);
             Context.Stop(Self);
         });
         Receive<ISagaMessage>(NotDelivered);
@@ -169,8 +170,24 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
     private void AskCustody()
     {
         var self = Self;
-        _services.Custody.AcquireAsync(_tenant, CancellationToken.None).WaitAsync(_services.CustodyTimeout)
-            .ContinueWith(t => new CustodyOutcome(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException()), TaskScheduler.Default)
+        var custody = _services.Custody;
+        var tenant = _tenant;
+        var acquire = custody.AcquireAsync(tenant, CancellationToken.None);
+        acquire.WaitAsync(_services.CustodyTimeout)
+            .ContinueWith(t =>
+            {
+                // Given up on here (asked again later): a grant landing after this is handed back, or this node would
+                // refuse to release a tenant it does not run. Only that grant's lease: one made since stays.
+                if (t.Exception?.GetBaseException() is TimeoutException)
+                {
+                    acquire.ContinueWith(late =>
+                    {
+                        if (late.IsCompletedSuccessfully && late.Result.Granted) custody.Stopped(tenant, late.Result.Lease);
+                    }, TaskScheduler.Default);
+                }
+
+                return new CustodyOutcome(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException());
+            }, TaskScheduler.Default)
             .PipeTo(self);
     }
 
@@ -179,6 +196,7 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
         if (outcome.Decision is { Granted: true } granted)
         {
             _log.Info("Tenant {0} runs on this node ({1})", _tenant, granted.Detail);
+            _lease = granted.Lease;
             StartChildren();
             Become(Running);
             // Held messages go first, in their order, ahead of anything that arrived since.
@@ -229,7 +247,7 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
     /// <inheritdoc />
     protected override void PostStop()
     {
-        if (_ran) _services.Custody.Stopped(_tenant);
+        if (_ran) _services.Custody.Stopped(_tenant, _lease);
         base.PostStop();
     }
 

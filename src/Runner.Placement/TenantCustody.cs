@@ -18,10 +18,12 @@ public interface ITenantCustody
     Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Told when a tenant that ran here has stopped, however it stopped (hand-off, a forced stop, a failure): its state
-    /// is no longer in use here, so a release requested by the node placement now names can proceed.
+    /// Told when a tenant that ran here has stopped, however it stopped (hand-off, a forced stop, a failure), or when a
+    /// grant came after its requester stopped waiting: its state is no longer in use here, so a release requested by the
+    /// node placement now names can proceed. <paramref name="lease"/> is the grant's <see cref="CustodyDecision.Lease"/>:
+    /// a grant made since (the tenant started here again) is kept.
     /// </summary>
-    void Stopped(string tenant);
+    void Stopped(string tenant, long lease);
 }
 
 /// <summary>The answer to <see cref="ITenantCustody.AcquireAsync"/>.</summary>
@@ -29,6 +31,9 @@ public interface ITenantCustody
 /// <param name="Detail">What happened (imported state, fresh tenant) or why not (owned by another node).</param>
 public sealed record CustodyDecision(bool Granted, string Detail)
 {
+    /// <summary>Identifies a grant, for <see cref="ITenantCustody.Stopped"/> (0 where custody does not track grants).</summary>
+    public long Lease { get; init; }
+
     /// <summary>Granted with the state already on this node.</summary>
     public static CustodyDecision Local { get; } = new(true, "state is local");
 }
@@ -50,7 +55,7 @@ public sealed class LocalCustody : ITenantCustody
     public Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken) => Task.FromResult("state kept on this node");
 
     /// <inheritdoc />
-    public void Stopped(string tenant)
+    public void Stopped(string tenant, long lease)
     {
     }
 }

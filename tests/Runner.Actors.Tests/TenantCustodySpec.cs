@@ -128,16 +128,56 @@ public sealed class TenantCustodySpec : ActorSpecBase
         Assert.Empty(_custody.Releases);
     }
 
+    [Fact]
+    public void A_grant_landing_after_the_tenant_stopped_waiting_should_be_handed_back_and_the_next_one_kept()
+    {
+        Services = Services with { CustodyTimeout = TimeSpan.FromMilliseconds(200) };
+        var late = new TaskCompletionSource<CustodyDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _custody.PendingOnce = late;
+        var tenant = StartTenant();
+        Watch(tenant);
+
+        // The first request timed out; the tenant asked again and runs on that second grant.
+        AwaitAssert(() =>
+        {
+            tenant.Tell(TenantActor.GetTenantView.Instance);
+            Assert.Equal("running", ExpectMsg<TenantActor.TenantView>().Status);
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        Assert.True(_custody.Acquires >= 2);
+
+        // The first request's grant lands now: handed back with its own lease, the running tenant's lease untouched.
+        late.SetResult(CustodyDecision.Local with { Lease = 100 });
+        AwaitCondition(() => _custody.StoppedLeases.Contains(100), TimeSpan.FromSeconds(10));
+        Assert.Equal([100L], _custody.StoppedLeases);
+        tenant.Tell(Event("OrderPlaced", new { orderId = "c-9", amount = 3m }, "mc-9"));
+        ExpectMsg<Applied>();
+
+        // Stopping, it hands back the grant it ran on.
+        tenant.Tell(TenantActor.HandOff.Instance);
+        ExpectTerminated(tenant);
+        Assert.Equal([100L, _custody.LastLease], _custody.StoppedLeases);
+    }
+
     /// <summary>Our own custody seam, scripted (the real one moves LMDB state through NATS and has its own specs).</summary>
     private sealed class ScriptedCustody : ITenantCustody
     {
+        private readonly ConcurrentQueue<long> _stoppedLeases = new();
         private int _acquires;
         private int _stopped;
+        private long _lastLease;
 
         /// <summary>When set, acquiring answers when this completes.</summary>
         public TaskCompletionSource<CustodyDecision>? Pending { get; set; }
 
         public volatile bool Grant = true;
+
+        private TaskCompletionSource<CustodyDecision>? _pendingOnce;
+
+        /// <summary>When set, the next acquire (only) answers when this completes.</summary>
+        public TaskCompletionSource<CustodyDecision>? PendingOnce
+        {
+            set => Volatile.Write(ref _pendingOnce, value);
+        }
 
         public int Acquires => Volatile.Read(ref _acquires);
 
@@ -147,14 +187,27 @@ public sealed class TenantCustodySpec : ActorSpecBase
 
         public Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref _acquires);
+            var lease = Interlocked.Increment(ref _acquires);
             if (Pending is { } pending) return pending.Task;
-            return Task.FromResult(Grant ? CustodyDecision.Local : new CustodyDecision(false, "owned by node-b"));
+            if (Interlocked.Exchange(ref _pendingOnce, null) is { } once) return once.Task;
+            if (!Grant) return Task.FromResult(new CustodyDecision(false, "owned by node-b"));
+            Volatile.Write(ref _lastLease, lease);
+            return Task.FromResult(CustodyDecision.Local with { Lease = lease });
         }
 
         public int StoppedCalls => Volatile.Read(ref _stopped);
 
-        public void Stopped(string tenant) => Interlocked.Increment(ref _stopped);
+        /// <summary>The leases handed back, in order.</summary>
+        public long[] StoppedLeases => [.. _stoppedLeases];
+
+        /// <summary>The lease of the last grant made without <see cref="Pending"/>.</summary>
+        public long LastLease => Volatile.Read(ref _lastLease);
+
+        public void Stopped(string tenant, long lease)
+        {
+            _stoppedLeases.Enqueue(lease);
+            Interlocked.Increment(ref _stopped);
+        }
 
         public async Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken)
         {

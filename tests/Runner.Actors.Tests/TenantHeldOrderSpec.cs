@@ -52,7 +52,7 @@ public sealed class TenantHeldOrderSpec : ActorSpecBase
 
         public Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken) => Task.FromResult("released");
 
-        public void Stopped(string tenant)
+        public void Stopped(string tenant, long lease)
         {
         }
     }

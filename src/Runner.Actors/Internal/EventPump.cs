@@ -185,21 +185,28 @@ internal sealed class EventPump
         // Take this event's place behind the instance's previous one (synchronously, so places follow stream order).
         var key = parsed.CorrelationId;
         var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task<bool> previous;
+        Task<bool>? previous = null;
+        ulong heldAt;
         lock (_gate)
         {
             // Nothing new starts once the consumption stops: an event pulled meanwhile comes back first at the next start.
             if (_stopping.IsCancellationRequested) return false;
-            if (_held.TryGetValue(key, out var heldAt))
+            // An earlier event of the instance was left unresolved and its chain is gone: a later one must not overtake it,
+            // so it is left unacked too (it comes back, after the held one, at a restart or after AckWait). The held event
+            // itself coming back (or one before it) lifts the hold: the instance goes on from there, in order.
+            if (!_held.TryGetValue(key, out heldAt) || seq <= heldAt)
             {
-                // An earlier event of the instance was left unresolved and its chain is gone: a later one must not overtake
-                // it, so it is left unacked too (it comes back, after the held one, at a restart or after AckWait).
-                if (seq > heldAt) return false;
-                _held.Remove(key); // the held event itself is back (or one before it): the instance goes on from here, in order
+                _held.Remove(key);
+                previous = _tails.GetValueOrDefault(key) ?? Resolved;
+                _tails[key] = mine.Task;
             }
+        }
 
-            previous = _tails.GetValueOrDefault(key) ?? Resolved;
-            _tails[key] = mine.Task;
+        if (previous is null)
+        {
+            RunnerMetrics.EventsHeld.Add(1, Tags());
+            _log.Debug("Event seq {0} of {1}/{2} instance {3} held back behind its unresolved seq {4}; left unacked", seq, _tenant, _saga.Name, key, heldAt);
+            return false;
         }
 
         var resolved = false;
@@ -222,7 +229,7 @@ internal sealed class EventPump
                 if (_tails.TryGetValue(key, out var tail) && tail == mine.Task) _tails.Remove(key);
                 // Left unresolved (stopping, or an error after the instance answered): later events of the instance that
                 // arrive once this chain is gone are held back until this one comes back.
-                if (!resolved) _held[key] = _held.TryGetValue(key, out var heldAt) ? Math.Min(heldAt, seq) : seq;
+                if (!resolved) _held[key] = _held.TryGetValue(key, out var earlier) ? Math.Min(earlier, seq) : seq;
             }
         }
 

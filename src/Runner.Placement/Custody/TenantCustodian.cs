@@ -43,7 +43,9 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     private readonly TenantHomes _homes;
     private readonly ITenantLog? _log;
     private readonly ConcurrentDictionary<string, long> _owned = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _running = new(StringComparer.Ordinal);
+    // Tenants running here, with the lease of the grant they run on.
+    private readonly ConcurrentDictionary<string, long> _running = new(StringComparer.Ordinal);
+    private long _leases;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private INatsObjStore? _objects;
@@ -197,7 +199,7 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public void Stopped(string tenant) => _running.TryRemove(tenant, out _);
+    public void Stopped(string tenant, long lease) => _running.TryRemove(new KeyValuePair<string, long>(tenant, lease));
 
     private async Task<CustodyDecision> Granted(string tenant, long epoch, string detail, bool imported, CancellationToken cancellationToken)
     {
@@ -205,8 +207,9 @@ public sealed partial class TenantCustodian : ITenantCustody, IAsyncDisposable
         // The state in line with its replica log before anything of the tenant runs; a failure leaves it refused (asked again).
         if (_log is not null) detail += "; " + await _log.OpenAsync(tenant, epoch, imported, cancellationToken).ConfigureAwait(false);
         _owned[tenant] = epoch;
-        _running[tenant] = true;
-        return new CustodyDecision(true, detail);
+        var lease = Interlocked.Increment(ref _leases);
+        _running[tenant] = lease;
+        return new CustodyDecision(true, detail) { Lease = lease };
     }
 
     /// <summary>Whether no member with <paramref name="shardId"/> is in the cluster any more (none, or only downed or removed ones).</summary>
