@@ -114,12 +114,12 @@ public sealed class EventPumpOrderSpec : ActorSpecBase
     }
 
     /// <summary>One consumer whose deliveries the spec pushes (and pushes again, as a redelivery), recording acks in order.</summary>
-    private sealed class ScriptedEventSource : ITenantEventSource
+    private sealed class ScriptedEventSource : IdleEventSource
     {
         private readonly Channel<ScriptedMsg> _deliveries = Channel.CreateUnbounded<ScriptedMsg>();
         private readonly ConcurrentQueue<ulong> _acks = new();
 
-        public NatsSettings Settings { get; } = NatsSettings.Create(ConfigurationFactory.ParseString("runner.nats.consumer.retry-backoff = 50ms"));
+        public override NatsSettings Settings { get; } = NatsSettings.Create(ConfigurationFactory.ParseString("runner.nats.consumer.retry-backoff = 50ms"));
 
         public ulong[] AckOrder => [.. _acks];
 
@@ -134,7 +134,7 @@ public sealed class EventPumpOrderSpec : ActorSpecBase
 
         internal void Acked(ulong seq) => _acks.Enqueue(seq);
 
-        public async IAsyncEnumerable<INatsJSMsg<byte[]>> ConsumeInOrderAsync(string tenant, string saga, Func<CancellationToken, Task<ulong?>> checkpoint,
+        public override async IAsyncEnumerable<INatsJSMsg<byte[]>> ConsumeInOrderAsync(string tenant, string saga, Func<CancellationToken, Task<ulong?>> checkpoint,
             Action<ConsumerStart>? started, [EnumeratorCancellation] CancellationToken cancellationToken, Action<string>? interrupted = null)
         {
             await checkpoint(cancellationToken).ConfigureAwait(false);
@@ -154,22 +154,6 @@ public sealed class EventPumpOrderSpec : ActorSpecBase
                 yield return next;
             }
         }
-
-        public async IAsyncEnumerable<INatsJSMsg<byte[]>> ReadTenantEventsAsync(string tenant, ulong fromSeq, ulong toSeq, string readerName,
-            [EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            await Task.CompletedTask.ConfigureAwait(false);
-            yield break;
-        }
-
-        public Task<(ulong First, ulong Last)> EventsRangeAsync(CancellationToken cancellationToken) => Task.FromResult((0UL, 0UL));
-
-        public Task<bool> DeleteConsumerAsync(string tenant, string saga, CancellationToken cancellationToken) => Task.FromResult(false);
-
-        public Task<(ulong AckFloor, ulong Pending, ulong AckPending)?> ConsumerPositionAsync(string tenant, string saga,
-            CancellationToken cancellationToken) => Task.FromResult<(ulong, ulong, ulong)?>(null);
-
-        public Task<ulong?> AckFloorAsync(string tenant, string saga, CancellationToken cancellationToken) => Task.FromResult<ulong?>(null);
     }
 
     /// <summary>A delivered event; its first ack fails when asked to (as with a connection lost at that moment).</summary>

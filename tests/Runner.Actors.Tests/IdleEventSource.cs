@@ -9,11 +9,11 @@ namespace Runner.Actors.Tests;
 /// An events stream with nothing in it, for specs of the tenant side that do not test consumption: every consumption waits
 /// until it is stopped, no consumer exists, the stream is empty.
 /// </summary>
-public sealed class IdleEventSource : ITenantEventSource
+public class IdleEventSource : ITenantEventSource
 {
-    public NatsSettings Settings { get; } = NatsSettings.Create(ConfigurationFactory.Empty);
+    public virtual NatsSettings Settings { get; } = NatsSettings.Create(ConfigurationFactory.Empty);
 
-    public async IAsyncEnumerable<INatsJSMsg<byte[]>> ConsumeInOrderAsync(string tenant, string saga, Func<CancellationToken, Task<ulong?>> checkpoint,
+    public virtual async IAsyncEnumerable<INatsJSMsg<byte[]>> ConsumeInOrderAsync(string tenant, string saga, Func<CancellationToken, Task<ulong?>> checkpoint,
         Action<ConsumerStart>? started, [EnumeratorCancellation] CancellationToken cancellationToken, Action<string>? interrupted = null)
     {
         var after = await checkpoint(cancellationToken).ConfigureAwait(false) ?? 0;
