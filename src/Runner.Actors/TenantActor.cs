@@ -24,6 +24,7 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
     private string _status = "acquiring custody";
     private bool _ran;
     private long _lease;
+    private Task<CustodyDecision>? _acquiring; // the custody request in flight
     private bool _releaseRequested;
     private int _consumerCount;
     private IActorRef _scheduleIndex = ActorRefs.Nobody;
@@ -60,27 +61,8 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
         Receive<CustodyOutcome>(OnCustody);
         Receive<ISagaMessage>(_ => Stash.Stash());
         Receive<ITenantAdminRequest>(_ => Stash.Stash());
-        // Never ran here, but the custody asked for may still be granted: wait for the answer before stopping.
-        Receive<HandOff>(_ => Become(HandedOffWhileAcquiring));
-        Always();
-    }
-
-    /// <summary>
-    /// Handed off before custody answered. A grant arriving now leaves this node holding a tenant it will not run; telling
-    /// custody it stopped lets it release the tenant to the node placement names (it refused every release while the
-    /// tenant counted as running here).
-    /// </summary>
-    private void HandedOffWhileAcquiring()
-    {
-        _status = "handed off while acquiring custody";
-        Receive<CustodyOutcome>(outcome =>
-        {
-            if (outcome.Decision is { Granted: true } granted) _services.Custody.Stopped(_tenant, granted.Lease);
-            Context.Stop(Self);
-        });
-        Receive<ISagaMessage>(NotDelivered);
-        Receive<ITenantAdminRequest>(_ => RefuseAdmin());
-        Receive<HandOff>(_ => { });
+        // Never ran here: nothing to finish. The custody asked for may still be granted; PostStop hands that grant back.
+        Receive<HandOff>(_ => Context.Stop(Self));
         Always();
     }
 
@@ -169,30 +151,32 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
 
     private void AskCustody()
     {
-        var self = Self;
+        var acquire = _services.Custody.AcquireAsync(_tenant, CancellationToken.None);
+        _acquiring = acquire;
+        acquire.WaitAsync(_services.CustodyTimeout)
+            .ContinueWith(t => new CustodyOutcome(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException()), TaskScheduler.Default)
+            .PipeTo(Self);
+    }
+
+    /// <summary>
+    /// A custody request nobody waits for any more (it timed out here, or the tenant stopped while it was in flight): a
+    /// grant it still brings is handed back by its lease, or this node would refuse to release a tenant it does not run.
+    /// Only that grant's lease: one made since (the tenant asked again and runs) stays.
+    /// </summary>
+    private void Abandon(Task<CustodyDecision> request)
+    {
         var custody = _services.Custody;
         var tenant = _tenant;
-        var acquire = custody.AcquireAsync(tenant, CancellationToken.None);
-        acquire.WaitAsync(_services.CustodyTimeout)
-            .ContinueWith(t =>
-            {
-                // Given up on here (asked again later): a grant landing after this is handed back, or this node would
-                // refuse to release a tenant it does not run. Only that grant's lease: one made since stays.
-                if (t.Exception?.GetBaseException() is TimeoutException)
-                {
-                    acquire.ContinueWith(late =>
-                    {
-                        if (late.IsCompletedSuccessfully && late.Result.Granted) custody.Stopped(tenant, late.Result.Lease);
-                    }, TaskScheduler.Default);
-                }
-
-                return new CustodyOutcome(t.IsCompletedSuccessfully ? t.Result : null, t.Exception?.GetBaseException());
-            }, TaskScheduler.Default)
-            .PipeTo(self);
+        request.ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully && t.Result.Granted) custody.Stopped(tenant, t.Result.Lease);
+        }, TaskScheduler.Default);
     }
 
     private void OnCustody(CustodyOutcome outcome)
     {
+        var request = _acquiring;
+        _acquiring = null;
         if (outcome.Decision is { Granted: true } granted)
         {
             _log.Info("Tenant {0} runs on this node ({1})", _tenant, granted.Detail);
@@ -205,6 +189,7 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
         }
 
         Become(Refused);
+        if (request is not null) Abandon(request); // timed out here: it may still be granted
         _status = outcome.Decision is { } refused ? "not running: " + refused.Detail : "custody check failed: " + outcome.Error?.Message;
         var dropped = Stash.ClearStash().ToList();
         if (dropped.Count > 0) _log.Warning("Tenant {0} does not run here; {1} held message(s) dropped", _tenant, dropped.Count);
@@ -248,6 +233,7 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
     protected override void PostStop()
     {
         if (_ran) _services.Custody.Stopped(_tenant, _lease);
+        else if (_acquiring is { } request) Abandon(request);
         base.PostStop();
     }
 

@@ -114,7 +114,7 @@ public sealed class TenantCustodySpec : ActorSpecBase
     public void TenantActor_handed_off_while_custody_is_being_granted_should_tell_custody_it_stopped()
     {
         var answer = new TaskCompletionSource<CustodyDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _custody.Pending = answer;
+        _custody.PendingOnce = answer;
         var tenant = StartTenant();
         Watch(tenant);
         AwaitCondition(() => _custody.Acquires >= 1, TimeSpan.FromSeconds(10));
@@ -124,6 +124,7 @@ public sealed class TenantCustodySpec : ActorSpecBase
         // release the tenant to its next node for as long as this node lives).
         answer.SetResult(CustodyDecision.Local);
         ExpectTerminated(tenant);
+        AwaitCondition(() => _custody.StoppedCalls >= 1, TimeSpan.FromSeconds(10));
         Assert.Equal(1, _custody.StoppedCalls);
         Assert.Empty(_custody.Releases);
     }
@@ -163,11 +164,7 @@ public sealed class TenantCustodySpec : ActorSpecBase
     {
         private readonly ConcurrentQueue<long> _stoppedLeases = new();
         private int _acquires;
-        private int _stopped;
         private long _lastLease;
-
-        /// <summary>When set, acquiring answers when this completes.</summary>
-        public TaskCompletionSource<CustodyDecision>? Pending { get; set; }
 
         public volatile bool Grant = true;
 
@@ -188,25 +185,23 @@ public sealed class TenantCustodySpec : ActorSpecBase
         public Task<CustodyDecision> AcquireAsync(string tenant, CancellationToken cancellationToken)
         {
             var lease = Interlocked.Increment(ref _acquires);
-            if (Pending is { } pending) return pending.Task;
             if (Interlocked.Exchange(ref _pendingOnce, null) is { } once) return once.Task;
             if (!Grant) return Task.FromResult(new CustodyDecision(false, "owned by node-b"));
             Volatile.Write(ref _lastLease, lease);
             return Task.FromResult(CustodyDecision.Local with { Lease = lease });
         }
 
-        public int StoppedCalls => Volatile.Read(ref _stopped);
+        public int StoppedCalls => _stoppedLeases.Count;
 
         /// <summary>The leases handed back, in order.</summary>
         public long[] StoppedLeases => [.. _stoppedLeases];
 
-        /// <summary>The lease of the last grant made without <see cref="Pending"/>.</summary>
+        /// <summary>The lease of the last grant made without <see cref="PendingOnce"/>.</summary>
         public long LastLease => Volatile.Read(ref _lastLease);
 
         public void Stopped(string tenant, long lease)
         {
             _stoppedLeases.Enqueue(lease);
-            Interlocked.Increment(ref _stopped);
         }
 
         public async Task<string> ReleaseAsync(string tenant, CancellationToken cancellationToken)
