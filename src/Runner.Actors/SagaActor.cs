@@ -32,7 +32,8 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     private readonly IActorRef _publisher;
     private readonly IActorRef _scheduleIndex;
     private readonly IClock _clock;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Created on first use: an instance exists for nearly every new correlation id and most never log.
+    private ILoggingAdapter? _logger;
 
     private object _state;
     private bool _completed;
@@ -144,15 +145,15 @@ public sealed class SagaActor : PersistentActor, IWithTimers
                 DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
                 return true;
             case SaveSnapshotFailure failed:
-                _log.Warning(failed.Cause, "Snapshot of {0} failed", PersistenceId);
+                Logger.Warning(failed.Cause, "Snapshot of {0} failed", PersistenceId);
                 return true;
             case DeleteSnapshotsSuccess or DeleteMessagesSuccess:
                 return true;
             case DeleteSnapshotsFailure failed:
-                _log.Warning(failed.Cause, "Deleting old snapshots of {0} failed", PersistenceId);
+                Logger.Warning(failed.Cause, "Deleting old snapshots of {0} failed", PersistenceId);
                 return true;
             case DeleteMessagesFailure failed:
-                _log.Warning(failed.Cause, "Purging {0} failed", PersistenceId);
+                Logger.Warning(failed.Cause, "Purging {0} failed", PersistenceId);
                 return true;
             default:
                 return false;
@@ -164,6 +165,8 @@ public sealed class SagaActor : PersistentActor, IWithTimers
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
+
+    private ILoggingAdapter Logger => _logger ??= Context.GetLogger();
 
     /// <summary>Props for an instance.</summary>
     public static Props Props(string tenant, ISagaDefinition saga, string correlationId, RuntimeSettings settings, IActorRef publisher,
@@ -205,7 +208,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
         if (_completed && _completedAt is { } at && at + _settings.CompletedRetention < _clock.Now && _outbox.Count == 0)
         {
             // Past retention: forget the instance entirely.
-            _log.Info("Saga {0} completed at {1} is past retention; deleting it", PersistenceId, at);
+            Logger.Info("Saga {0} completed at {1} is past retention; deleting it", PersistenceId, at);
             DeleteMessages(long.MaxValue);
             DeleteSnapshots(SnapshotSelectionCriteria.Latest);
             _state = _saga.InitialState();
@@ -245,7 +248,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
         {
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
             span?.Dispose();
-            _log.Error(e, "Saga {0} failed to decide on {1} (stream seq {2})", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
+            Logger.Error(e, "Saga {0} failed to decide on {1} (stream seq {2})", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
             Sender.Tell(new HandlerFailed($"{_saga.Name} decide threw {e.GetType().Name}: {e.Message}"));
             return;
         }
@@ -263,7 +266,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
         {
             // As a failed journal write: nothing stored, the instance stops, its next incarnation recovers.
             span?.Dispose();
-            _log.Warning("Saga {0}: injected fault, {1} (stream seq {2}) not applied", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
+            Logger.Warning("Saga {0}: injected fault, {1} (stream seq {2}) not applied", PersistenceId, d.Event.EventType, d.Event.StreamSequence);
             StopForRecovery(Sender, "injected fault: the journal write failed");
             return;
         }
@@ -389,7 +392,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
         SagaApplied applied;
         if (timer.SkipIfMissed && now - timer.DueAt > _settings.MissedFireTolerance)
         {
-            _log.Info("Timer {0} of {1} was due at {2}; missed-fire policy skip drops it", timer.Name, PersistenceId, timer.DueAt);
+            Logger.Info("Timer {0} of {1} was due at {2}; missed-fire policy skip drops it", timer.Name, PersistenceId, timer.DueAt);
             applied = new SagaApplied(key, 0, "skip:" + timer.Name, null, [], [], [timer.Name], false, now);
         }
         else
@@ -401,7 +404,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
             }
             catch (Exception e)
             {
-                _log.Error(e, "Saga {0} failed on timer {1}; the timer is dropped", PersistenceId, timer.Name);
+                Logger.Error(e, "Saga {0} failed on timer {1}; the timer is dropped", PersistenceId, timer.Name);
                 decision = null;
             }
 
@@ -411,7 +414,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
             }
             else if (decision.Unexpected is { } unexpected)
             {
-                _log.Warning("Saga {0}: timer {1} is not accepted in the current state ({2}); it is dropped", PersistenceId, timer.Name, unexpected);
+                Logger.Warning("Saga {0}: timer {1} is not accepted in the current state ({2}); it is dropped", PersistenceId, timer.Name, unexpected);
                 applied = new SagaApplied(key, 0, "unexpected:" + timer.Name, null, [], [], [timer.Name], false, now);
             }
             else
@@ -498,8 +501,8 @@ public sealed class SagaActor : PersistentActor, IWithTimers
 
     private void Apply(OutboxDelivered e)
     {
-        var ids = e.MsgIds.ToHashSet(StringComparer.Ordinal);
-        var removed = _outbox.RemoveAll(o => ids.Contains(o.MsgId));
+        // A decision's outbox holds a few entries: a scan, not a set per event.
+        var removed = _outbox.RemoveAll(o => e.MsgIds.Contains(o.MsgId, StringComparer.Ordinal));
         if (removed > 0) RunnerMetrics.OutboxPending.Add(-removed);
     }
 
