@@ -84,6 +84,20 @@ public static class RunnerMetrics
     /// <summary>Replays finished on this node (tags: tenant, saga, mode, dry_run).</summary>
     public static readonly Counter<long> ReplaysFinished = Meter.CreateCounter<long>("runner.replays.finished");
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Internal.InstanceTally, byte> Tallies = new();
+
+    /// <summary>Saga instances in memory on this node, started and not yet passivated or stopped (tags: tenant).</summary>
+    public static readonly ObservableGauge<int> InstancesActive = Meter.CreateObservableGauge("runner.instances.active", () =>
+        ActiveInstances().Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("tenant", p.Key))));
+
+    /// <summary>Saga instances in memory on this node, by tenant (tenants running here with none in memory included).</summary>
+    public static IReadOnlyDictionary<string, int> ActiveInstances() =>
+        Tallies.Keys.GroupBy(t => t.Tenant, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(t => t.Count), StringComparer.Ordinal);
+
+    internal static void Track(Internal.InstanceTally tally) => Tallies.TryAdd(tally, 0);
+
+    internal static void Untrack(Internal.InstanceTally tally) => Tallies.TryRemove(tally, out _);
+
     /// <summary>Subjects with an invalid tenant token seen at intake.</summary>
     public static readonly Counter<long> InvalidTenants = Meter.CreateCounter<long>("runner.intake.invalid_tenant");
 }

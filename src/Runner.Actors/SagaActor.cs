@@ -34,6 +34,7 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     private readonly IClock _clock;
     // Created on first use: an instance exists for nearly every new correlation id and most never log.
     private ILoggingAdapter? _logger;
+    private InstanceTally? _tally;
 
     private object _state;
     private bool _completed;
@@ -171,18 +172,23 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     /// <summary>Props for an instance.</summary>
     public static Props Props(string tenant, ISagaDefinition saga, string correlationId, RuntimeSettings settings, IActorRef publisher,
         IActorRef scheduleIndex, IClock clock) =>
-        Akka.Actor.Props.CreateBy(new Producer(tenant, saga, correlationId, settings, publisher, scheduleIndex, clock));
+        Props(tenant, saga, correlationId, settings, publisher, scheduleIndex, clock, null);
+
+    /// <summary>Props for an instance of a running tenant, counted in <paramref name="tally"/> while it is in memory.</summary>
+    internal static Props Props(string tenant, ISagaDefinition saga, string correlationId, RuntimeSettings settings, IActorRef publisher,
+        IActorRef scheduleIndex, IClock clock, InstanceTally? tally) =>
+        Akka.Actor.Props.CreateBy(new Producer(tenant, saga, correlationId, settings, publisher, scheduleIndex, clock, tally));
 
     /// <summary>
     /// Creates the instance with its constructor, without reflection: <c>Props.Create(() =&gt; new ...)</c> reads the
     /// expression's arguments and constructs through <c>Activator</c> on every creation, once per new instance here.
     /// </summary>
     private sealed class Producer(string tenant, ISagaDefinition saga, string correlationId, RuntimeSettings settings, IActorRef publisher,
-        IActorRef scheduleIndex, IClock clock) : IIndirectActorProducer
+        IActorRef scheduleIndex, IClock clock, InstanceTally? tally) : IIndirectActorProducer
     {
         public Type ActorType => typeof(SagaActor);
 
-        public ActorBase Produce() => new SagaActor(tenant, saga, correlationId, settings, publisher, scheduleIndex, clock);
+        public ActorBase Produce() => new SagaActor(tenant, saga, correlationId, settings, publisher, scheduleIndex, clock) { _tally = tally };
 
         public void Release(ActorBase actor)
         {
@@ -190,8 +196,16 @@ public sealed class SagaActor : PersistentActor, IWithTimers
     }
 
     /// <inheritdoc />
+    protected override void PreStart()
+    {
+        _tally?.Started();
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
     protected override void PostStop()
     {
+        _tally?.Stopped();
         // What is still pending is counted again by the next incarnation that recovers it.
         if (_outbox.Count > 0) RunnerMetrics.OutboxPending.Add(-_outbox.Count);
         // Events applied whose commands are not yet acknowledged: their consumers try them again (a duplicate then, which

@@ -232,7 +232,11 @@ public sealed partial class TenantActor : ReceiveActor, IWithTimers, IWithUnboun
     /// <inheritdoc />
     protected override void PostStop()
     {
-        if (_ran) _services.Custody.Stopped(_tenant, _lease);
+        if (_ran)
+        {
+            _services.Custody.Stopped(_tenant, _lease);
+            _instances.Untrack();
+        }
         else if (_acquiring is { } request) Abandon(request);
         base.PostStop();
     }

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Runner.Actors.Internal;
 using Runner.Actors.Protocol;
 
 namespace Runner.Actors.Tenant;
@@ -11,6 +12,13 @@ namespace Runner.Actors.Tenant;
 internal sealed class TenantInstances(string tenant, TenantServices services, IActorRef publisher, IActorRef scheduleIndex, ILoggingAdapter log)
 {
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
+    private readonly InstanceTally _tally = Tracked(new InstanceTally(tenant));
+
+    private static InstanceTally Tracked(InstanceTally tally)
+    {
+        RunnerMetrics.Track(tally);
+        return tally;
+    }
 
     /// <summary>Child name of an instance: URL-escaped so any correlation id makes a valid actor name.</summary>
     public static string ChildName(string saga, string correlationId) => "s-" + Uri.EscapeDataString(saga + "|" + correlationId);
@@ -39,7 +47,7 @@ internal sealed class TenantInstances(string tenant, TenantServices services, IA
             }
 
             child = context.Watch(context.ActorOf(
-                SagaActor.Props(tenant, saga!, message.CorrelationId, services.Runtime, publisher, scheduleIndex, services.Clock), name));
+                SagaActor.Props(tenant, saga!, message.CorrelationId, services.Runtime, publisher, scheduleIndex, services.Clock, _tally), name));
         }
 
         child.Tell(message, sender);
@@ -62,4 +70,7 @@ internal sealed class TenantInstances(string tenant, TenantServices services, IA
 
     /// <summary>Held messages are dropped (the tenant is stopping; they are redelivered where it runs next).</summary>
     public void Clear() => _passivating.Clear();
+
+    /// <summary>The tenant stopped (its instances stopped first): it no longer counts in <c>runner.instances.active</c>.</summary>
+    public void Untrack() => RunnerMetrics.Untrack(_tally);
 }
