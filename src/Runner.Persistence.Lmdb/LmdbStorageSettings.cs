@@ -24,6 +24,10 @@ public enum LmdbDurability
 /// <param name="MaxBatchWait">How long the writer lingers for more requests.</param>
 /// <param name="MaxReaders">Maximum concurrent read transactions.</param>
 /// <param name="ReplayBatchSize">Events read per read transaction.</param>
+/// <param name="NameCacheSize">
+/// Persistence ids (and tags) whose numeric ids are kept in memory: the most recently used, between this many and twice
+/// this many; others are read from LMDB when used.
+/// </param>
 public sealed record LmdbStorageSettings(
     string DataDirectory,
     long MapSize,
@@ -32,7 +36,8 @@ public sealed record LmdbStorageSettings(
     int MaxBatchSize,
     TimeSpan MaxBatchWait,
     int MaxReaders,
-    int ReplayBatchSize)
+    int ReplayBatchSize,
+    int NameCacheSize = 50_000)
 {
     /// <summary>
     /// Environment variable that overrides <c>data-dir</c>, mapped into the configuration by
@@ -74,6 +79,8 @@ public sealed record LmdbStorageSettings(
         if (readers < 1) throw new ConfigurationException($"{Key("max-readers")} must be at least 1, not {readers}.");
         var replay = Read(config, "replay-batch-size", Key("replay-batch-size"), static (c, k) => c.GetInt(k, 1000));
         if (replay < 1) throw new ConfigurationException($"{Key("replay-batch-size")} must be at least 1, not {replay}.");
+        var names = Read(config, "name-cache-size", Key("name-cache-size"), static (c, k) => c.GetInt(k, 50_000));
+        if (names < 1) throw new ConfigurationException($"{Key("name-cache-size")} must be at least 1, not {names}.");
 
         string full;
         try
@@ -86,7 +93,7 @@ public sealed record LmdbStorageSettings(
             throw new ConfigurationException($"{dirKey}: cannot create or open directory '{dir}': {e.Message}", e);
         }
 
-        return new LmdbStorageSettings(full, mapSize, maxMapSize, durability, batch, wait, readers, replay);
+        return new LmdbStorageSettings(full, mapSize, maxMapSize, durability, batch, wait, readers, replay, names);
     }
 
     /// <summary>Reads a value; HOCON's own parse errors (e.g. FormatException for "-1s") become errors naming the key.</summary>

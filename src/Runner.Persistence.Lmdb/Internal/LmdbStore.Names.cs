@@ -6,11 +6,14 @@ internal sealed partial class LmdbStore
 {
     internal void CachePid(string name, ulong id)
     {
-        _pidIds[name] = id;
-        _pidNames[id] = name;
+        _pidIds.Set(name, id);
+        _pidNames.Set(id, name);
     }
 
-    internal void CacheTag(string name, ulong id) => _tagIds[name] = id;
+    internal void CacheTag(string name, ulong id) => _tagIds.Set(name, id);
+
+    /// <summary>Persistence ids whose ids are kept in memory now (both generations). For tests.</summary>
+    internal int CachedPids => _pidIds.Count;
 
     /// <summary>The id of a persistence id, or 0 when it was never written.</summary>
     internal ulong TryGetPidId(LightningTransaction tx, string persistenceId)

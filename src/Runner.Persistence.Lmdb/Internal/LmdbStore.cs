@@ -15,9 +15,10 @@ internal sealed partial class LmdbStore : IDisposable
     private readonly BlockingCollection<WriteRequest> _queue = new();
     private readonly Thread _writer;
     private readonly ReaderWriterLockSlim _resizeLock = new(LockRecursionPolicy.NoRecursion);
-    private readonly ConcurrentDictionary<string, ulong> _pidIds = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<ulong, string> _pidNames = new();
-    private readonly ConcurrentDictionary<string, ulong> _tagIds = new(StringComparer.Ordinal);
+    // Bounded: a node that has seen millions of saga instances keeps the ids of the recently used ones only.
+    private readonly RecentNames<string, ulong> _pidIds;
+    private readonly RecentNames<ulong, string> _pidNames;
+    private readonly RecentNames<string, ulong> _tagIds;
     private TaskCompletionSource _written = NewSignal();
     private int _disposed;
 
@@ -50,6 +51,9 @@ internal sealed partial class LmdbStore : IDisposable
     public LmdbStore(LmdbStorageSettings settings)
     {
         Settings = settings;
+        _pidIds = new RecentNames<string, ulong>(settings.NameCacheSize, StringComparer.Ordinal);
+        _pidNames = new RecentNames<ulong, string>(settings.NameCacheSize);
+        _tagIds = new RecentNames<string, ulong>(settings.NameCacheSize, StringComparer.Ordinal);
         LmdbNativeLibrary.EnsureLoaded();
         Directory.CreateDirectory(settings.DataDirectory);
 

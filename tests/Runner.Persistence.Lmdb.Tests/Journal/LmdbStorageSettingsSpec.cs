@@ -27,6 +27,7 @@ public sealed class LmdbStorageSettingsSpec : IDisposable
         Assert.Equal(TimeSpan.Zero, settings.MaxBatchWait);
         Assert.Equal(510, settings.MaxReaders);
         Assert.Equal(1000, settings.ReplayBatchSize);
+        Assert.Equal(50_000, settings.NameCacheSize);
     }
 
     [Theory]
@@ -48,6 +49,7 @@ public sealed class LmdbStorageSettingsSpec : IDisposable
     [InlineData("max-batch-size = 0", "max-batch-size")]
     [InlineData("max-readers = 0", "max-readers")]
     [InlineData("replay-batch-size = 0", "replay-batch-size")]
+    [InlineData("name-cache-size = 0", "name-cache-size")]
     [InlineData("max-batch-wait = -1s", "max-batch-wait")]
     [InlineData("max-batch-wait = soon", "max-batch-wait")]
     [InlineData("max-batch-size = many", "max-batch-size")]
