@@ -19,6 +19,12 @@ internal sealed record TenantsStart(int Tenants, double StartSeconds, bool AllSt
     /// not all passivate in time).
     /// </summary>
     public double? MbAfterPassivation { get; init; }
+
+    /// <summary>
+    /// The same after a second burst (new orders), less the heap after the first: what a burst leaves behind for good; 0
+    /// when passivation keeps memory flat.
+    /// </summary>
+    public double? MbSecondBurst { get; init; }
 }
 
 /// <summary>
@@ -37,7 +43,7 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
     /// <summary>This node's passivation: short, so that the run waits for it seconds, not minutes.</summary>
     private static readonly TimeSpan PassivateAfter = TimeSpan.FromSeconds(5);
 
-    /// <summary>Events per tenant in the burst after the idle window.</summary>
+    /// <summary>Orders per tenant in each of the two bursts after the idle window.</summary>
     private const int BurstPerTenant = 5;
 
     public async Task<TenantsStart> StartAsync(int count)
@@ -72,8 +78,21 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
             $"runner {count} idle tenants: the node's process used {idleCores:0.000} cores and nats-server {idleNats:0.000} over {IdleWindow.TotalSeconds:0}s " +
             $"(each consumer's waiting pull: a heartbeat every {sut.Config.GetTimeSpan("runner.nats.consumer.idle-heartbeat").TotalMilliseconds:0} ms, " +
             $"renewed every {sut.Config.GetTimeSpan("runner.nats.consumer.pull-expires").TotalSeconds:0} s)"));
-        var flat = await BurstAndPassivateAsync(world, tenants, names, after, DateTime.UtcNow + options.PhaseCap).ConfigureAwait(false);
-        return result with { IdleCores = idleCores, IdleNatsCores = idleNats, MbAfterPassivation = flat };
+        var burst = tenants.Length * BurstPerTenant;
+        await using var probe = new CommandProbe(world.Url, 2 * burst);
+        await probe.StartAsync(world.Subjects.AllCommands).ConfigureAwait(false);
+        var load = new LoadGenerator(world.Js, world.Subjects, tenants, probe, options.PublishWindow);
+        var first = await BurstAndPassivateAsync(probe, load, names, 0, burst, after, DateTime.UtcNow + options.PhaseCap).ConfigureAwait(false);
+        var second = first is { } heap1
+            ? await BurstAndPassivateAsync(probe, load, names, burst, burst, heap1, DateTime.UtcNow + options.PhaseCap).ConfigureAwait(false)
+            : null;
+        return result with
+        {
+            IdleCores = idleCores,
+            IdleNatsCores = idleNats,
+            MbAfterPassivation = (first - after) / 1048576.0,
+            MbSecondBurst = (second - first) / 1048576.0,
+        };
     }
 
     private TimeSpan IdleWindow => options.Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
@@ -91,20 +110,17 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
     }
 
     /// <summary>
-    /// A burst of <see cref="BurstPerTenant"/> orders per tenant, the heap while their instances are in memory, then the heap
-    /// once every one of them passivated; returns that last heap less <paramref name="idleHeap"/>, in MB (null: not all
-    /// passivated before <paramref name="deadline"/>).
+    /// A burst of orders spread over every tenant (<paramref name="count"/> from <paramref name="from"/>), the heap while
+    /// their instances are in memory, then the heap once every one of them passivated, which it returns (null: the burst did
+    /// not complete or not all passivated in time).
     /// </summary>
-    private async Task<double?> BurstAndPassivateAsync(World world, string[] tenants, HashSet<string> names, long idleHeap, DateTime deadline)
+    private async Task<long?> BurstAndPassivateAsync(CommandProbe probe, LoadGenerator load, HashSet<string> names, int from, int count, long heapBefore,
+        DateTime deadline)
     {
-        var burst = tenants.Length * BurstPerTenant;
-        await using var probe = new CommandProbe(world.Url, burst);
-        await probe.StartAsync(world.Subjects.AllCommands).ConfigureAwait(false);
-        var load = new LoadGenerator(world.Js, world.Subjects, tenants, probe, options.PublishWindow);
-        await load.PublishAsync(0, burst, flow: false, rate: null, deadline).ConfigureAwait(false);
-        if (!await probe.WaitAsync(0, burst, deadline).ConfigureAwait(false))
+        await load.PublishAsync(from, count, flow: false, rate: null, deadline).ConfigureAwait(false);
+        if (!await probe.WaitAsync(from, count, deadline).ConfigureAwait(false))
         {
-            log($"runner {tenants.Length} tenants: burst incomplete ({probe.Arrived}/{burst} commands)");
+            log($"runner {names.Count} tenants: burst incomplete ({probe.Arrived - from}/{count} commands)");
             return null;
         }
 
@@ -117,10 +133,10 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
             await Task.Delay(250).ConfigureAwait(false); // polling the node's instance count
         var passivated = ManagedHeapAfterGc();
         log(string.Create(Inv,
-            $"runner {tenants.Length} tenants: a burst of {burst:N0} orders left {peak:N0} instances in memory, managed heap {active / 1048576.0:N0} MB " +
-            $"(idle {idleHeap / 1048576.0:N0} MB); {(left == 0 ? "all passivated" : $"{left:N0} still in memory")} {wait.Elapsed.TotalSeconds:0.0}s later " +
-            $"(passivate-after {PassivateAfter.TotalSeconds:0}s): managed heap {passivated / 1048576.0:N0} MB"));
-        return left == 0 ? (passivated - idleHeap) / 1048576.0 : null;
+            $"runner {names.Count} tenants: a burst of {count:N0} orders left {peak:N0} instances in memory, managed heap {active / 1048576.0:N0} MB " +
+            $"(before it {heapBefore / 1048576.0:N1} MB); {(left == 0 ? "all passivated" : $"{left:N0} still in memory")} {wait.Elapsed.TotalSeconds:0.0}s later " +
+            $"(passivate-after {PassivateAfter.TotalSeconds:0}s): managed heap {passivated / 1048576.0:N1} MB"));
+        return left == 0 ? passivated : null;
     }
 
     /// <summary>
@@ -143,6 +159,7 @@ internal sealed class TenantsBench(BenchOptions options, NatsServerFixture nats,
         string Fmt(double? v, string f) => v is { } x ? x.ToString(f, Inv) : "n/a";
         return $"tenants-bench: tenants={start.Tenants} events/s={Fmt(runner, "0")} raw/s={Fmt(raw, "0")} ratio={Fmt(runner / raw, "0.00")} " +
                $"start-s={Fmt(start.AllStarted ? start.StartSeconds : null, "0.0")} mb-per-idle-tenant={Fmt(start.MbPerIdleTenant, "0.000")} " +
-               $"idle-cores={Fmt(start.IdleCores, "0.000")} idle-nats-cores={Fmt(start.IdleNatsCores, "0.000")} mb-after-passivation={Fmt(start.MbAfterPassivation, "0.0")}";
+               $"idle-cores={Fmt(start.IdleCores, "0.000")} idle-nats-cores={Fmt(start.IdleNatsCores, "0.000")} mb-after-passivation={Fmt(start.MbAfterPassivation, "0.0")} " +
+               $"mb-second-burst={Fmt(start.MbSecondBurst, "0.0")}";
     }
 }
