@@ -32,6 +32,9 @@ public sealed record LmdbStorageOptions
     /// <summary>Events per read transaction (<c>replay-batch-size</c>).</summary>
     public int? ReplayBatchSize { get; init; }
 
+    /// <summary>Persistence ids and tags whose numeric ids stay in memory, the most recently used (<c>name-cache-size</c>).</summary>
+    public int? NameCacheSize { get; init; }
+
     /// <summary>Keeps the reference defaults for every key.</summary>
     public static LmdbStorageOptions Default { get; } = new();
 
@@ -45,6 +48,7 @@ public sealed record LmdbStorageOptions
         if (MaxBatchWait is { } w) sb.AppendLine($"max-batch-wait = {w.ToHocon()}");
         if (MaxReaders is { } r) sb.AppendLine($"max-readers = {r}");
         if (ReplayBatchSize is { } rb) sb.AppendLine($"replay-batch-size = {rb}");
+        if (NameCacheSize is { } n) sb.AppendLine($"name-cache-size = {n}");
     }
 }
 

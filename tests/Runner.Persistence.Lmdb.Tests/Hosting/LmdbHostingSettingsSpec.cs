@@ -88,6 +88,7 @@ public sealed class LmdbHostingSettingsSpec(ITestOutputHelper output)
             MaxBatchWait = TimeSpan.FromMilliseconds(5),
             MaxReaders = 126,
             ReplayBatchSize = 250,
+            NameCacheSize = 1234,
         };
         var journal = new LmdbJournalOptions(true) { Storage = storage };
         var snapshot = new LmdbSnapshotOptions(true) { Storage = storage };
@@ -108,11 +109,12 @@ public sealed class LmdbHostingSettingsSpec(ITestOutputHelper output)
             Assert.Equal(TimeSpan.FromMilliseconds(5), section.GetTimeSpan("max-batch-wait"));
             Assert.Equal(126, section.GetInt("max-readers"));
             Assert.Equal(250, section.GetInt("replay-batch-size"));
+            Assert.Equal(1234, section.GetInt("name-cache-size"));
 
             // And the plugin reads them back as typed settings.
             var settings = LmdbStorageSettings.Create(generated.WithFallback(defaults).GetConfig(path), path);
             Assert.Equal(
-                new LmdbStorageSettings(settings.DataDirectory, 8L << 20, 1L << 30, LmdbDurability.NoMetaSync, 64, TimeSpan.FromMilliseconds(5), 126, 250),
+                new LmdbStorageSettings(settings.DataDirectory, 8L << 20, 1L << 30, LmdbDurability.NoMetaSync, 64, TimeSpan.FromMilliseconds(5), 126, 250, 1234),
                 settings);
         }
     }
