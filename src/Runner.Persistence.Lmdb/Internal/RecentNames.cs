@@ -41,14 +41,9 @@ internal sealed class RecentNames<TKey, TValue>
 
     public void Set(TKey key, TValue value)
     {
+        // A name's id never changes (names are never deleted from LMDB): one kept already is kept as it is.
         var current = Volatile.Read(ref _current);
-        if (!current.TryAdd(key, value))
-        {
-            current[key] = value;
-            return;
-        }
-
-        if (Interlocked.Increment(ref _added) < _capacity) return;
+        if (!current.TryAdd(key, value) || Interlocked.Increment(ref _added) < _capacity) return;
         lock (_turn)
         {
             if (!ReferenceEquals(current, _current)) return; // another writer turned it already
